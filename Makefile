@@ -1,0 +1,47 @@
+# Accord: `make run` serves the embedded demo, `make test` runs the suite that needs no service.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+export ACCORD_VAR_DIR ?= $(CURDIR)/var
+TEST_ENV := ACCORD_VAR_DIR=$(CURDIR)/var/test DJANGO_SETTINGS_MODULE=portal.settings_test
+PG_URL ?= postgres://postgres@127.0.0.1:5432/accord
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test test-services test-browser lint bench screenshots clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Accord needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not services and not browser"
+
+# The same suite, plus the tests that need them, on the real PostgreSQL and Redis.
+test-services: $(STAMP)
+	$(TEST_ENV) DATABASE_URL=$(PG_URL) ACCORD_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "not browser"
+
+test-browser: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -m browser -p no:xdist
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

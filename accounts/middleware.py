@@ -1,0 +1,80 @@
+"""Session limits and mandatory MFA, enforced on every request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record
+
+SESSION_STARTED = "accord_started"
+SESSION_SEEN = "accord_seen"
+# Refreshing the idle clock writes the session; once a minute is precise enough for 15 minutes.
+SEEN_RESOLUTION_SECONDS = 60
+
+
+class SessionLimitsMiddleware:
+    """Ends a session after SESSION_IDLE_TIMEOUT without a request or SESSION_ABSOLUTE_TIMEOUT
+    after sign-in, whichever comes first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = timezone.now()
+            started = request.session.get(SESSION_STARTED)
+            seen = request.session.get(SESSION_SEEN)
+            if started is None:
+                request.session[SESSION_STARTED] = request.session[SESSION_SEEN] = now.timestamp()
+            else:
+                idle = now - datetime.fromtimestamp(seen or started, tz=UTC)
+                age = now - datetime.fromtimestamp(started, tz=UTC)
+                if idle > settings.SESSION_IDLE_TIMEOUT or age > settings.SESSION_ABSOLUTE_TIMEOUT:
+                    user = request.user
+                    logout(request)
+                    record(Action.AUTH_SESSION_EXPIRED, actor=user, details={"idle": idle > settings.SESSION_IDLE_TIMEOUT})
+                    messages.info(request, "Your session has ended. Please sign in again.")
+                    return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
+                if idle.total_seconds() > SEEN_RESOLUTION_SECONDS:
+                    request.session[SESSION_SEEN] = now.timestamp()
+        return self.get_response(request)
+
+
+class RequireMFAMiddleware:
+    """Every signed-in user must be verified with TOTP before reaching anything but the MFA
+    pages themselves, sign-out and static files."""
+
+    ALLOWED_URL_NAMES = {"accounts:mfa_verify", "accounts:mfa_enrol", "accounts:logout"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and not user.is_verified():
+            match = request.resolver_match or _resolve(request.path_info)
+            name = f"{match.namespace}:{match.url_name}" if match and match.namespace else (match.url_name if match else None)
+            if name not in self.ALLOWED_URL_NAMES and not request.path_info.startswith(settings.STATIC_URL):
+                from django_otp import devices_for_user
+
+                has_device = any(True for _ in devices_for_user(user, confirmed=True))
+                target = "accounts:mfa_verify" if has_device else "accounts:mfa_enrol"
+                return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+
+def _resolve(path: str):
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

@@ -1,0 +1,95 @@
+"""Sign-in, MFA enrolment and verification."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import Action, Outcome
+from audit.services import record
+
+from .forms import EmailAuthenticationForm, TokenForm
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/"
+
+
+def _complete_mfa(request: HttpRequest, device: TOTPDevice) -> None:
+    otp_login(request, device)
+    # A new session id once the second factor is proven: a session id seen before MFA is
+    # worth nothing after it.
+    request.session.cycle_key()
+
+
+@sensitive_post_parameters()
+@csrf_protect
+@never_cache
+@login_required
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    devices = [d for d in devices_for_user(request.user, confirmed=True) if isinstance(d, TOTPDevice)]
+    if not devices:
+        return redirect("accounts:mfa_enrol")
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        for device in devices:
+            allowed, _ = device.verify_is_allowed()
+            if allowed and device.verify_token(form.cleaned_data["token"]):
+                _complete_mfa(request, device)
+                record(Action.AUTH_MFA_VERIFIED, actor=request.user, target=request.user)
+                return redirect(_next_url(request))
+        record(Action.AUTH_MFA_FAILED, actor=request.user, target=request.user, outcome=Outcome.DENIED)
+        form.add_error("token", "That code is not valid. Codes work once and change every 30 seconds.")
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
+
+
+@sensitive_post_parameters()
+@csrf_protect
+@never_cache
+@login_required
+def mfa_enrol(request: HttpRequest) -> HttpResponse:
+    if any(True for _ in devices_for_user(request.user, confirmed=True)):
+        return redirect("accounts:mfa_verify")
+    device, _ = TOTPDevice.objects.get_or_create(user=request.user, confirmed=False, defaults={"name": "Authenticator"})
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            _complete_mfa(request, device)
+            record(Action.AUTH_MFA_ENROLLED, actor=request.user, target=request.user)
+            messages.success(request, "Your authenticator app is set up.")
+            return redirect(_next_url(request))
+        record(Action.AUTH_MFA_FAILED, actor=request.user, target=request.user, outcome=Outcome.DENIED, details={"stage": "enrolment"})
+        form.add_error("token", "That code is not valid. Check the time on your device and try again.")
+    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
+    secret = _base32(device.bin_key)
+    return render(request, "accounts/mfa_enrol.html", {"form": form, "qr": qr, "secret": secret, "next": _next_url(request)})
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    return base64.b32encode(key).decode().rstrip("=")

@@ -1,0 +1,146 @@
+"""The audit trail: one append-only hash chain of every security-relevant event."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Action(models.TextChoices):
+    """What happened, grouped by the part of the system it concerns (`group.verb`)."""
+
+    # Authentication
+    AUTH_LOGIN = "auth.login", "Signed in"
+    AUTH_LOGOUT = "auth.logout", "Signed out"
+    AUTH_LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+    AUTH_LOCKOUT = "auth.lockout", "Locked out"
+    AUTH_MFA_VERIFIED = "auth.mfa_verified", "MFA verified"
+    AUTH_MFA_FAILED = "auth.mfa_failed", "MFA code refused"
+    AUTH_MFA_ENROLLED = "auth.mfa_enrolled", "MFA enrolled"
+    AUTH_MFA_RESET = "auth.mfa_reset", "MFA reset"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested", "Password reset requested"
+    AUTH_SESSION_EXPIRED = "auth.session_expired", "Session expired"
+    # People and organisations
+    ORG_CREATED = "org.created", "Organisation created"
+    ORG_UPDATED = "org.updated", "Organisation updated"
+    USER_CREATED = "user.created", "User created"
+    USER_UPDATED = "user.updated", "User updated"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    ROLE_GRANTED = "role.granted", "Role granted"
+    ROLE_REVOKED = "role.revoked", "Role revoked"
+    CLEARANCE_GRANTED = "clearance.granted", "Clearance granted"
+    CLEARANCE_REQUESTED = "clearance.requested", "Clearance awaiting second approval"
+    CLEARANCE_APPROVED = "clearance.approved", "Clearance approved"
+    CLEARANCE_REFUSED = "clearance.refused", "Clearance refused"
+    CLEARANCE_RENEWED = "clearance.renewed", "Clearance renewed"
+    CLEARANCE_REVOKED = "clearance.revoked", "Clearance revoked"
+    READIN_GRANTED = "readin.granted", "Read in to compartment"
+    READIN_REVOKED = "readin.revoked", "Read-in revoked"
+    # Documents and attachments
+    DOCUMENT_CREATED = "document.created", "Document created"
+    DOCUMENT_UPDATED = "document.updated", "Document updated"
+    DOCUMENT_PUBLISHED = "document.published", "Document published"
+    DOCUMENT_WITHDRAWN = "document.withdrawn", "Document withdrawn"
+    DOCUMENT_VIEWED = "document.viewed", "Document read"
+    DOCUMENT_LISTED = "document.listed", "Documents listed"
+    ATTACHMENT_UPLOADED = "attachment.uploaded", "Attachment uploaded"
+    ATTACHMENT_REJECTED = "attachment.rejected", "Attachment rejected"
+    ATTACHMENT_SCANNED = "attachment.scanned", "Attachment scanned"
+    ATTACHMENT_DOWNLOADED = "attachment.downloaded", "Attachment downloaded"
+    ATTACHMENT_DESTROYED = "attachment.destroyed", "Attachment destroyed"
+    ATTACHMENT_INTEGRITY_FAILED = "attachment.integrity_failed", "Attachment failed authentication"
+    KEY_ROTATED = "key.rotated", "Key rotated"
+    KEY_REWRAPPED = "key.rewrapped", "Data keys re-wrapped"
+    # Agreements and releases
+    AGREEMENT_CREATED = "agreement.created", "Agreement drafted"
+    AGREEMENT_SIGNED = "agreement.signed", "Agreement signed"
+    AGREEMENT_ACTIVATED = "agreement.activated", "Agreement active"
+    AGREEMENT_SUSPENDED = "agreement.suspended", "Agreement suspended"
+    AGREEMENT_RESUMED = "agreement.resumed", "Agreement resumed"
+    AGREEMENT_TERMINATED = "agreement.terminated", "Agreement terminated"
+    AGREEMENT_EXPIRED = "agreement.expired", "Agreement expired"
+    RELEASE_REQUESTED = "release.requested", "Release requested"
+    RELEASE_APPROVED = "release.approved", "Release approved"
+    RELEASE_REFUSED = "release.refused", "Release refused"
+    RELEASE_REVOKED = "release.revoked", "Release revoked"
+    RELEASE_EXPIRED = "release.expired", "Release expired"
+    # Access decisions and the trail itself
+    ACCESS_DENIED = "access.denied", "Access denied"
+    AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
+    AUDIT_VIEWED = "audit.viewed", "Audit trail viewed"
+    AUDIT_CHECKPOINT = "audit.checkpoint", "Audit checkpoint signed"
+    AUDIT_VERIFIED = "audit.verified", "Audit chain verified"
+    # API
+    API_TOKEN_CREATED = "api.token_created", "API token created"
+    API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied"
+    ERROR = "error", "Error"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs):
+        raise PermissionError("audit events are append-only")
+
+    def delete(self):
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One link of the chain. `hash` = SHA-256(canonical encoding including `prev_hash`)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    # Actor and organisation are kept as plain ids (no foreign key): the trail must outlive the
+    # rows it talks about, and a cascading delete would be an UPDATE the trigger refuses.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=300, blank=True)
+    organisation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    action = models.CharField(max_length=60, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["actor_id", "seq"], name="audit_actor_seq"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")
+
+
+class ChainHead(models.Model):
+    """The single row that serialises appends: locked for update by every writer."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

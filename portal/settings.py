@@ -1,0 +1,364 @@
+"""Accord settings: one module, driven by the environment.
+
+Two shapes:
+- the embedded default (no ACCORD_ENV, or ACCORD_ENV=development): SQLite under var/, a secret
+  key and a master key generated into var/ on first run, tasks run in-process;
+- production (ACCORD_ENV=production): every secret and service comes from the environment and a
+  missing one stops the process at start, never later.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+ACCORD_ENV = env_str("ACCORD_ENV", "development")
+if ACCORD_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"ACCORD_ENV must be 'development' or 'production', got {ACCORD_ENV!r}")
+PRODUCTION = ACCORD_ENV == "production"
+
+
+def require(name: str) -> str:
+    value = env_str(name)
+    if value is None:
+        raise ImproperlyConfigured(f"{name} must be set when ACCORD_ENV=production")
+    return value
+
+
+VAR_DIR = Path(env_str("ACCORD_VAR_DIR", str(BASE_DIR / "var")))
+KEY_DIR = Path(env_str("ACCORD_KEY_DIR", str(VAR_DIR / "keys")))
+
+
+def _generated_file_secret(path: Path, make: callable) -> str:
+    """Read a development secret from var/, creating it (mode 0600) on first run."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = require("ACCORD_SECRET_KEY")
+else:
+    SECRET_KEY = env_str("ACCORD_SECRET_KEY") or _generated_file_secret(
+        VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(64)
+    )
+
+# The master key wraps every organisation's key-encryption key. It comes from the environment
+# (base64 of 32 bytes) or from a key file outside the repository. In production, a missing key
+# means refusing to start.
+MASTER_KEY_FILE = Path(env_str("ACCORD_MASTER_KEY_FILE", str(KEY_DIR / "master.key")))
+_master_key_b64 = env_str("ACCORD_MASTER_KEY")
+if _master_key_b64 is None:
+    if MASTER_KEY_FILE.exists():
+        _master_key_b64 = MASTER_KEY_FILE.read_text().strip()
+    elif PRODUCTION:
+        raise ImproperlyConfigured(
+            "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when "
+            "ACCORD_ENV=production"
+        )
+    else:
+        _master_key_b64 = _generated_file_secret(
+            MASTER_KEY_FILE, lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+        )
+try:
+    MASTER_KEY = base64.b64decode(_master_key_b64, validate=True)
+except ValueError:
+    raise ImproperlyConfigured("the master key must be base64 of 32 bytes") from None
+if len(MASTER_KEY) != 32:
+    raise ImproperlyConfigured("the master key must be base64 of 32 bytes")
+del _master_key_b64
+
+DEBUG = env_bool("ACCORD_DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("ACCORD_DEBUG cannot be on when ACCORD_ENV=production")
+
+ALLOWED_HOSTS = env_list(
+    "ACCORD_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ACCORD_ALLOWED_HOSTS must be set when ACCORD_ENV=production")
+CSRF_TRUSTED_ORIGINS = env_list("ACCORD_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("ACCORD_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
+    "accounts",
+    "audit",
+    "sharing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "audit.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.RequireMFAMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Axes last, as its documentation requires.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+            ],
+        },
+    },
+]
+
+# Database: PostgreSQL from DATABASE_URL in production; SQLite under var/ by default.
+_database_url = env_str("DATABASE_URL")
+if _database_url is None:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DATABASE_URL must be set when ACCORD_ENV=production")
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "accord.sqlite3",
+            "OPTIONS": {
+                # Immediate write transactions serialise writers up front, so audit appends
+                # never fork the chain and never fail half-way with "database is locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+else:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("production runs on PostgreSQL: DATABASE_URL must be postgres://")
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# django-guardian: no anonymous user (the custom user logs in by email), and organisation roles
+# never fall back to global permissions.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+GUARDIAN_RENDER_403 = False
+
+# django-otp: TOTP is mandatory; a code is accepted once (the device remembers the last step).
+OTP_TOTP_ISSUER = env_str("ACCORD_OTP_ISSUER", "Accord")
+OTP_TOTP_TOLERANCE = 1
+
+# django-axes: lock (username, IP) pairs after repeated failures, with a cool-off.
+AXES_FAILURE_LIMIT = env_int("ACCORD_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ACCORD_LOCKOUT_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+# Behind exactly one proxy, the client address is the last one the proxy appended.
+ACCORD_TRUSTED_PROXIES = env_int("ACCORD_TRUSTED_PROXIES", 1 if PRODUCTION else 0)
+AXES_IPWARE_PROXY_COUNT = ACCORD_TRUSTED_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+
+# Sessions: 15 minutes idle, 12 hours absolute (both enforced by accounts.middleware).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("ACCORD_SESSION_IDLE_MINUTES", 15))
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=env_int("ACCORD_SESSION_ABSOLUTE_HOURS", 12))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+if PRODUCTION:
+    # __Host- cookies must be Secure, path=/ and host-only: the browser refuses them otherwise.
+    SESSION_COOKIE_NAME = "__Host-accord-session"
+    CSRF_COOKIE_NAME = "__Host-accord-csrf"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("ACCORD_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 63072000  # two years
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+else:
+    SESSION_COOKIE_NAME = "accord-session"
+    CSRF_COOKIE_NAME = "accord-csrf"
+
+# Content Security Policy: every script and style comes from static/, inline code is refused.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("ACCORD_STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_ROOT = Path(env_str("ACCORD_MEDIA_ROOT", str(VAR_DIR / "media")))
+# The embedded default serves static files straight from static/ (no collectstatic step);
+# production serves the hashed, compressed copies that collectstatic writes to STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Celery: Redis in production; with no broker configured, tasks run in-process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if PRODUCTION and CELERY_BROKER_URL is None:
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be set when ACCORD_ENV=production")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict = {}
+
+EMAIL_BACKEND = env_str(
+    "ACCORD_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("ACCORD_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("ACCORD_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("ACCORD_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("ACCORD_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("ACCORD_EMAIL_USE_TLS", PRODUCTION)
+DEFAULT_FROM_EMAIL = env_str("ACCORD_FROM_EMAIL", "accord@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("ACCORD_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Axes logs usernames of failed logins at WARNING; the audit trail keeps those instead.
+        "axes": {"level": "ERROR"},
+    },
+}
