@@ -100,8 +100,7 @@ if _master_key_b64 is None:
         _master_key_b64 = MASTER_KEY_FILE.read_text().strip()
     elif PRODUCTION:
         raise ImproperlyConfigured(
-            "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when "
-            "ACCORD_ENV=production"
+            "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when ACCORD_ENV=production"
         )
     else:
         _master_key_b64 = _generated_file_secret(
@@ -249,7 +248,9 @@ AXES_VERBOSE = False
 # Behind exactly one proxy, the client address is the last one the proxy appended.
 ACCORD_TRUSTED_PROXIES = env_int("ACCORD_TRUSTED_PROXIES", 1 if PRODUCTION else 0)
 AXES_IPWARE_PROXY_COUNT = ACCORD_TRUSTED_PROXIES or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+)
 
 # Sessions: 15 minutes idle, 12 hours absolute (both enforced by accounts.middleware).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
