@@ -133,6 +133,7 @@ def test_member_list_costs_the_same_for_more_members(client, olivia, ukasi, djan
 
     login_verified(client, olivia)
     url = reverse("accounts:org_members")
+    client.get(url)  # the first request after sign-in starts the session clocks (a session write)
     # session, user, OTP device, organisation; role check (user + group permissions); members,
     # their valid grants, their valid read-ins, roles; pending grants; the navigation's role
     # check (user + group permissions).
