@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("documents/", include("sharing.urls")),
 ]
