@@ -149,18 +149,33 @@ class Encryptor:
         return self._cipher.header.raw
 
     def update(self, data: bytes) -> bytes:
-        """Seal every full segment that is certainly not the last one."""
+        """Seal every full segment that is certainly not the last one.
+
+        A full segment is sealed only once a byte beyond it has arrived: a full segment followed
+        by nothing must be sealed as the last. Works on memoryviews so that large pushes are
+        not copied or shifted more than once.
+        """
         if self._finished:
             raise ValueError("encryptor already finished")
-        self._buffer += data
-        out = []
-        # Strictly greater: a full segment followed by nothing must be sealed as the last.
-        while len(self._buffer) > self._segment:
-            chunk = bytes(self._buffer[: self._segment])
-            del self._buffer[: self._segment]
-            out.append(self._cipher.seal(self._counter, chunk, last=False))
-            self._counter += 1
+        view, out, size = memoryview(data), [], self._segment
+        if self._buffer:
+            take = min(size - len(self._buffer), len(view))
+            self._buffer += view[:take]
+            view = view[take:]
+            if not view:
+                return b""
+            out.append(self._seal(self._buffer))
+            self._buffer = bytearray()
+        while len(view) > size:
+            out.append(self._seal(view[:size]))
+            view = view[size:]
+        self._buffer += view
         return b"".join(out)
+
+    def _seal(self, chunk) -> bytes:
+        sealed = self._cipher.seal(self._counter, chunk, last=False)
+        self._counter += 1
+        return sealed
 
     def finish(self) -> bytes:
         if self._finished:
