@@ -18,7 +18,10 @@ A blob is a header followed by segments::
   segment back until it knows whether more data follows.
 
 The wrapped DEK in the header makes a blob self-describing for disaster recovery; the record's
-copy (Attachment.wrapped_dek) is the one used and the one KEK rotation re-wraps.
+copy (Attachment.wrapped_dek) is the one used and the one KEK rotation re-wraps. Destroying an
+attachment deletes both (the record's copy and the blob); a backup of the blob taken earlier
+still holds the header copy under the KEK version current at upload, so shredding against such
+backups also needs that retired KEK version deleted once rotation has moved every DEK off it.
 """
 
 from __future__ import annotations
