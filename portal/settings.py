@@ -320,12 +320,27 @@ if not PRODUCTION:
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachment ciphertext only (random names, see sharing/crypto.py); any Django storage
+    # backend will do, including S3-compatible object storage, since it is never trusted.
+    "attachments": {"BACKEND": env_str("ACCORD_ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Attachments: the cap on one file, and the plaintext size of each encrypted segment (64 KiB to
+# 1 MiB; 1 MiB keeps per-segment Python work to ~1,000 calls per GiB at a flat ~2 MiB per stream).
+ACCORD_ATTACHMENT_MAX_BYTES = env_int("ACCORD_ATTACHMENT_MAX_BYTES", 2 * 1024**3)
+ACCORD_ATTACHMENT_SEGMENT_SIZE = env_int("ACCORD_ATTACHMENT_SEGMENT_SIZE", 1024 * 1024)
+if not 64 * 1024 <= ACCORD_ATTACHMENT_SEGMENT_SIZE <= 1024 * 1024:
+    raise ImproperlyConfigured("ACCORD_ATTACHMENT_SEGMENT_SIZE must be between 65536 and 1048576 bytes")
+# ClamAV: a clamd Unix socket, or host and port; unset means type checks only.
+ACCORD_CLAMD_SOCKET = env_str("ACCORD_CLAMD_SOCKET", "")
+ACCORD_CLAMD_HOST = env_str("ACCORD_CLAMD_HOST", "")
+ACCORD_CLAMD_PORT = env_int("ACCORD_CLAMD_PORT", 3310)
+ACCORD_CLAMD_TIMEOUT = env_int("ACCORD_CLAMD_TIMEOUT", 120)
 
 # Celery: Redis in production; with no broker configured, tasks run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

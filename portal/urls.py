@@ -11,4 +11,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("documents/", include("sharing.urls")),
 ]
