@@ -175,7 +175,16 @@ def seed_documents(*, uk_author: User, us_author: User | None = None) -> list[Do
         created += [d for d in (_create(author, spec, compartments) for spec in specs) if d is not None]
     superseded = _create(
         uk_author,
-        (WITHDRAWN_TITLE, "official", ["USA"], [], [], ["other"], ("Example Labs", "Frontier-7", "2025-05"), "published"),
+        (
+            WITHDRAWN_TITLE,
+            "official",
+            ["USA"],
+            [],
+            [],
+            ["other"],
+            ("Example Labs", "Frontier-7", "2025-05"),
+            "published",
+        ),
         compartments,
     )
     if superseded is not None:

@@ -114,9 +114,15 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def evaluated_models(queryset: QuerySet[Document]) -> list[tuple[str, str]]:
-    """The distinct (developer, model name) pairs among the documents, for a filter menu."""
+    """The distinct (developer, model name) pairs among the documents, for a filter menu.
+
+    Spellings differing only in case are one entry, as the filter ignores case."""
     pairs = queryset.exclude(model_name="").order_by().values_list("model_developer", "model_name").distinct()
-    return sorted(set(pairs), key=lambda pair: (pair[0].lower(), pair[1].lower()))
+    merged: dict[tuple[str, str], tuple[str, str]] = {}
+    for developer, name in pairs:
+        key = (developer.lower(), name.lower())
+        merged[key] = min(merged.get(key, (developer, name)), (developer, name))
+    return [merged[key] for key in sorted(merged)]
 
 
 @dataclass(frozen=True)
