@@ -14,7 +14,7 @@ from django.db.models import Q
 from accounts.models import Compartment, Country, Organisation, Tier, User, clearance_of
 
 from .models import Caveat, Document, RiskDomain
-from .services.documents import BODY_MAX_CHARS
+from .services.document_rules import BODY_MAX_CHARS
 
 
 class DocumentForm(forms.Form):

@@ -23,20 +23,25 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
+from accounts.models import Compartment, Country, Tier, User
 from audit.models import Action
-from audit.services import record, record_denial
+from audit.services import record
 
-from .. import policy
 from ..marking import describe_change, marking_of
 from ..models import Caveat, Document, DocumentRevision, RiskDomain
-
-# Large enough for any report; small enough that a runaway paste cannot bloat every revision.
-BODY_MAX_CHARS = 200_000
+from .document_rules import (
+    Conflict,
+    check_marking,
+    full_clean,
+    refuse,
+    require_author,
+    require_editor,
+    with_originator_country,
+)
 
 SCALAR_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "model_version")
 M2M_FIELDS = ("risk_domains", "releasable_to", "compartments", "caveats")
@@ -51,161 +56,6 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
-
-
-class _Conflict(Exception):
-    """Raised inside a transaction when the locked row no longer matches; refused outside it."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-def _refuse(
-    action: str,
-    *,
-    actor: User,
-    target: Any,
-    organisation_id: int | None,
-    reason: str,
-    error: Exception,
-    details: dict | None = None,
-):
-    record_denial(
-        action,
-        actor=actor,
-        target=target,
-        organisation_id=organisation_id,
-        details={"reason": reason} | (details or {}),
-    )
-    raise error
-
-
-def _require_author(actor: User, *, action: str, target: Any) -> Organisation:
-    """The actor's organisation, if they may author documents for it."""
-    organisation = getattr(actor, "organisation", None)
-    org_id = organisation.pk if organisation else None
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        reason = "account inactive"
-    elif organisation is None or not organisation.is_active:
-        reason = "no active organisation"
-    elif not actor.has_perm("accounts.author_document", organisation):
-        reason = "not an author"
-    else:
-        return organisation
-    _refuse(
-        action,
-        actor=actor,
-        target=target,
-        organisation_id=org_id,
-        reason=reason,
-        error=PermissionDenied("Only an author of the organisation may write its documents."),
-    )
-    raise AssertionError("unreachable")
-
-
-def _require_editor(actor: User, document: Document, *, action: str) -> None:
-    decision = policy.can_edit(actor, document)
-    if not decision:
-        _refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=document.originator_id,
-            reason=decision.reason,
-            error=PermissionDenied("Only an author of the originating organisation may change this document."),
-        )
-    if document.status == Document.Status.WITHDRAWN:
-        _refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=document.originator_id,
-            reason="withdrawn",
-            error=ValidationError("This document has been withdrawn; it can no longer be changed."),
-        )
-
-
-def _check_marking(
-    actor: User,
-    *,
-    tier: Tier | None,
-    compartments: Iterable[Compartment],
-    action: str,
-    target: Any,
-    organisation_id: int,
-) -> None:
-    """Refuse a marking the actor could not themselves read: above clearance, or not read in."""
-    if tier is None:
-        _refuse(
-            action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="no tier",
-            error=ValidationError({"tier": "Choose the tier of the marking."}),
-        )
-    clearance = clearance_of(actor)
-    if clearance is None or tier.rank > clearance.rank:
-        held = clearance.name if clearance else "no tier"
-        _refuse(
-            action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="marking above clearance",
-            details={"tier": tier.code, "clearance": clearance.code if clearance else None},
-            error=ValidationError(
-                {"tier": f"You are cleared to {held}; you cannot mark a document {tier.name}."}, code="above_clearance"
-            ),
-        )
-    wanted = {c.pk: c for c in compartments}
-    if not wanted:
-        return
-    read_in = set(
-        ReadIn.objects.valid_now()
-        .filter(user=actor, compartment_id__in=wanted)
-        .values_list("compartment_id", flat=True)
-    )
-    missing = sorted(str(c) for pk, c in wanted.items() if pk not in read_in)
-    if missing:
-        _refuse(
-            action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="compartment not read in",
-            details={"compartments": missing},
-            error=ValidationError(
-                {"compartments": f"You are not read in to {', '.join(missing)}, so you cannot use it in a marking."},
-                code="not_read_in",
-            ),
-        )
-
-
-def _full_clean(document: Document, *, actor: User, action: str, target: Any) -> None:
-    try:
-        document.full_clean()
-        if len(document.body) > BODY_MAX_CHARS:
-            raise ValidationError({"body": f"The body is limited to {BODY_MAX_CHARS:,} characters."})
-    except ValidationError as error:
-        fields = sorted(getattr(error, "error_dict", {"__all__": None}))
-        _refuse(
-            action,
-            actor=actor,
-            target=target,
-            organisation_id=document.originator_id,
-            reason="invalid",
-            details={"fields": fields},
-            error=error,
-        )
-
-
-def _with_originator_country(countries: Iterable[Country], originator: Organisation) -> list[Country]:
-    by_code = {c.pk: c for c in countries}
-    by_code.setdefault(originator.country_id, originator.country)
-    return list(by_code.values())
 
 
 def snapshot_of(document: Document) -> dict:
@@ -254,10 +104,10 @@ def document_create(
     """Create a draft for the actor's organisation, as revision 1."""
     action = Action.DOCUMENT_CREATED
     target = ("sharing.document", "", title)
-    organisation = _require_author(actor, action=action, target=target)
+    organisation = require_author(actor, action=action, target=target)
     compartments, caveats, risk_domains = list(compartments), list(caveats), list(risk_domains)
-    releasable = _with_originator_country(releasable_to, organisation)
-    _check_marking(
+    releasable = with_originator_country(releasable_to, organisation)
+    check_marking(
         actor, tier=tier, compartments=compartments, action=action, target=target, organisation_id=organisation.pk
     )
     now = timezone.now()
@@ -274,7 +124,7 @@ def document_create(
         created_at=now,
         updated_at=now,
     )
-    _full_clean(document, actor=actor, action=action, target=target)
+    full_clean(document, actor=actor, action=action, target=target)
     with transaction.atomic():
         document.save(force_insert=True)
         document.releasable_to.set(releasable)
@@ -327,7 +177,7 @@ def document_update(
     changes nothing writes no revision. Returns the document, refreshed.
     """
     action = Action.DOCUMENT_UPDATED
-    _require_editor(actor, document, action=action)
+    require_editor(actor, document, action=action)
     org_id = document.originator_id
     given = {
         "title": title,
@@ -347,7 +197,7 @@ def document_update(
         if name in given:
             given[name] = list(given[name])
     if "releasable_to" in given:
-        given["releasable_to"] = _with_originator_country(given["releasable_to"], document.originator)
+        given["releasable_to"] = with_originator_country(given["releasable_to"], document.originator)
     before = _current_values(document)
     after = dict(before)
     for name, value in given.items():
@@ -361,7 +211,7 @@ def document_update(
     if not changed:
         return document
     if MARKING_FIELDS.intersection(changed):
-        _check_marking(
+        check_marking(
             actor,
             tier=given.get("tier", document.tier),
             compartments=given.get("compartments", document.compartments.all()),
@@ -373,7 +223,7 @@ def document_update(
     for name in changed:
         if name in SCALAR_FIELDS or name == "tier":
             setattr(candidate, name, given[name])
-    _full_clean(candidate, actor=actor, action=action, target=document)
+    full_clean(candidate, actor=actor, action=action, target=document)
     marking_before = marking_of(document)
     try:
         with transaction.atomic():
@@ -393,8 +243,8 @@ def document_update(
             if revision.marking_changed:
                 details["marking_change"] = describe_change(marking_before, marking_of(locked))
             record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
-    except _Conflict as conflict:
-        _refuse(
+    except Conflict as conflict:
+        refuse(
             action,
             actor=actor,
             target=document,
@@ -409,10 +259,10 @@ def document_update(
 def _still_editable(locked: Document, seen: Document, base_revision: int | None) -> None:
     """Between the checks and the lock, another request may have moved the document on."""
     if locked.status == Document.Status.WITHDRAWN:
-        raise _Conflict("withdrawn", "This document has been withdrawn; it can no longer be changed.")
+        raise Conflict("withdrawn", "This document has been withdrawn; it can no longer be changed.")
     expected = base_revision if base_revision is not None else seen.revision
     if locked.revision != expected:
-        raise _Conflict(
+        raise Conflict(
             "stale revision",
             f"The document has changed since revision {expected} (it is now at revision {locked.revision}); "
             "reload it and make your change again.",
@@ -424,7 +274,7 @@ def _change_status(
 ) -> Document:
     org_id = document.originator_id
     if document.status not in allowed_from:
-        _refuse(
+        refuse(
             action,
             actor=actor,
             target=document,
@@ -436,7 +286,7 @@ def _change_status(
         with transaction.atomic():
             locked = Document.objects.select_for_update().select_related("tier", "originator").get(pk=document.pk)
             if locked.status != document.status:
-                raise _Conflict("stale status", "The document's status changed meanwhile; reload it and try again.")
+                raise Conflict("stale status", "The document's status changed meanwhile; reload it and try again.")
             now = timezone.now()
             locked.status = to
             stamp = "published_at" if to == Document.Status.PUBLISHED else "withdrawn_at"
@@ -449,8 +299,8 @@ def _change_status(
             if note and to == Document.Status.WITHDRAWN:
                 details["reason"] = note
             record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
-    except _Conflict as conflict:
-        _refuse(
+    except Conflict as conflict:
+        refuse(
             action,
             actor=actor,
             target=document,
@@ -464,8 +314,8 @@ def _change_status(
 
 def document_publish(*, actor: User, document: Document) -> Document:
     """Publish a draft. Its marking is checked again against the publisher's clearance now."""
-    _require_editor(actor, document, action=Action.DOCUMENT_PUBLISHED)
-    _check_marking(
+    require_editor(actor, document, action=Action.DOCUMENT_PUBLISHED)
+    check_marking(
         actor,
         tier=document.tier,
         compartments=document.compartments.all(),
@@ -486,7 +336,7 @@ def document_publish(*, actor: User, document: Document) -> Document:
 def document_withdraw(*, actor: User, document: Document, reason: str = "") -> Document:
     """Withdraw a draft or published document. The record and its revisions are kept; the policy
     refuses partners' reads of a withdrawn document."""
-    _require_editor(actor, document, action=Action.DOCUMENT_WITHDRAWN)
+    require_editor(actor, document, action=Action.DOCUMENT_WITHDRAWN)
     return _change_status(
         actor=actor,
         document=document,

@@ -194,7 +194,7 @@ def test_invalid_fields_are_refused_audited_and_leave_nothing(alice, ukasi):
 
 
 def test_body_over_the_limit_is_refused(alice):
-    from sharing.services.documents import BODY_MAX_CHARS
+    from sharing.services.document_rules import BODY_MAX_CHARS
 
     with pytest.raises(ValidationError, match="limited to"):
         new_document(alice, body="x" * (BODY_MAX_CHARS + 1))
