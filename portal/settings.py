@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sharing",
+    "evals",
 ]
 
 MIDDLEWARE = [
