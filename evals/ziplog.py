@@ -39,6 +39,8 @@ MAX_ZSTD_WINDOW = 1 << 24
 # The ratio limit applies past this much output: tiny members legitimately compress well.
 RATIO_FLOOR = 1024 * 1024
 CHUNK = 64 * 1024
+# zstd reads its input ahead by this much: small, so that the ratio is measured closely.
+ZSTD_READ_SIZE = 16 * 1024
 
 _NOT_ZIP = "not an .eval log: not a zip archive, or a truncated one (no end-of-archive record)"
 _CORRUPT = "the .eval archive is corrupt or truncated"
@@ -188,7 +190,7 @@ class MemberReader:
         self._inflate = zlib.decompressobj(-15) if member.method == DEFLATED else None
         self._zstd = (
             zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).stream_reader(
-                self._window, read_size=CHUNK, read_across_frames=True, closefd=False
+                self._window, read_size=ZSTD_READ_SIZE, read_across_frames=True, closefd=False
             )
             if member.method == ZSTD
             else None
@@ -205,13 +207,18 @@ class MemberReader:
             if out or self._inflate.eof or not data:
                 return out
 
+    def _consumed(self) -> int:
+        """Compressed bytes used so far (read ahead, but not yet inflated, does not count)."""
+        pending = len(self._inflate.unconsumed_tail) if self._inflate is not None else 0
+        return self._window.consumed - pending
+
     def read(self, size: int = CHUNK) -> bytes:
         if self._done:
             return b""
         try:
             piece = self._next(max(1, min(size, CHUNK)))
         except (zstandard.ZstdError, zlib.error):
-            raise EvalLogError(f"{self._member.name} holds corrupt compressed data") from None
+            raise EvalLogError(f"{self._member.name} holds corrupt or unsupported compressed data") from None
         if not piece:
             self._done = True
             if self._produced != self._member.size or self._crc != self._member.crc:
@@ -221,7 +228,7 @@ class MemberReader:
         self._crc = zlib.crc32(piece, self._crc)
         if self._produced > self._limits.max_member_bytes:
             raise EvalLogError(f"{self._member.name} is larger than the {self._limits.max_member_bytes} bytes allowed")
-        if self._produced > RATIO_FLOOR and self._produced > self._limits.max_ratio * max(1, self._window.consumed):
+        if self._produced > RATIO_FLOOR and self._produced > self._limits.max_ratio * max(1, self._consumed()):
             raise EvalLogError(
                 f"{self._member.name} expands more than {self._limits.max_ratio} times when decompressed (a zip bomb?)"
             )
