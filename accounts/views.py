@@ -82,11 +82,19 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             record(Action.AUTH_MFA_ENROLLED, actor=request.user, target=request.user)
             messages.success(request, "Your authenticator app is set up.")
             return redirect(_next_url(request))
-        record(Action.AUTH_MFA_FAILED, actor=request.user, target=request.user, outcome=Outcome.DENIED, details={"stage": "enrolment"})
+        record(
+            Action.AUTH_MFA_FAILED,
+            actor=request.user,
+            target=request.user,
+            outcome=Outcome.DENIED,
+            details={"stage": "enrolment"},
+        )
         form.add_error("token", "That code is not valid. Check the time on your device and try again.")
     qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
     secret = _base32(device.bin_key)
-    return render(request, "accounts/mfa_enrol.html", {"form": form, "qr": qr, "secret": secret, "next": _next_url(request)})
+    return render(
+        request, "accounts/mfa_enrol.html", {"form": form, "qr": qr, "secret": secret, "next": _next_url(request)}
+    )
 
 
 def _base32(key: bytes) -> str:

@@ -100,8 +100,7 @@ if _master_key_b64 is None:
         _master_key_b64 = MASTER_KEY_FILE.read_text().strip()
     elif PRODUCTION:
         raise ImproperlyConfigured(
-            "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when "
-            "ACCORD_ENV=production"
+            "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when ACCORD_ENV=production"
         )
     else:
         _master_key_b64 = _generated_file_secret(
@@ -250,7 +249,9 @@ AXES_VERBOSE = False
 # Behind exactly one proxy, the client address is the last one the proxy appended.
 ACCORD_TRUSTED_PROXIES = env_int("ACCORD_TRUSTED_PROXIES", 1 if PRODUCTION else 0)
 AXES_IPWARE_PROXY_COUNT = ACCORD_TRUSTED_PROXIES or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+)
 
 # Sessions: 15 minutes idle, 12 hours absolute (both enforced by accounts.middleware).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -315,6 +316,7 @@ MEDIA_ROOT = Path(env_str("ACCORD_MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -353,13 +355,23 @@ EMAIL_HOST_PASSWORD = env_str("ACCORD_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("ACCORD_EMAIL_USE_TLS", PRODUCTION)
 DEFAULT_FROM_EMAIL = env_str("ACCORD_FROM_EMAIL", "accord@localhost")
 
+LOG_FORMAT = env_str("ACCORD_LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"ACCORD_LOG_FORMAT must be 'json' or 'text', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("ACCORD_LOG_LEVEL", "INFO")},
     "loggers": {
         # Axes logs usernames of failed logins at WARNING; the audit trail keeps those instead.
         "axes": {"level": "ERROR"},
+        # Request lines come from accord.request, with the request id; Django's own are noise.
+        "django.server": {"level": "WARNING"},
     },
 }

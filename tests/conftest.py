@@ -9,14 +9,18 @@ from tests.factories import OrganisationFactory, UserFactory, give_role, grant_c
 def ukasi(db):
     from accounts.models import Country
 
-    return OrganisationFactory(name="UK AI Security Institute", short_name="ukasi", country=Country.objects.get(code="GBR"))
+    return OrganisationFactory(
+        name="UK AI Security Institute", short_name="ukasi", country=Country.objects.get(code="GBR")
+    )
 
 
 @pytest.fixture
 def usaisi(db):
     from accounts.models import Country
 
-    return OrganisationFactory(name="US Center for AI Standards", short_name="caisi", country=Country.objects.get(code="USA"))
+    return OrganisationFactory(
+        name="US Center for AI Standards", short_name="caisi", country=Country.objects.get(code="USA")
+    )
 
 
 @pytest.fixture
