@@ -36,6 +36,12 @@ RESULT_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _audit_target(run: EvalRun) -> tuple[str, str, str]:
+    """The run as the audit trail names it: by codes only. The trail is kept for ever, while the
+    task and model names come from the log's plaintext and go when the attachment is destroyed."""
+    return ("evals.evalrun", str(run.code), f"eval run of attachment {run.attachment_code}")
+
+
 def _locked_run(attachment_code: uuid.UUID) -> EvalRun:
     """The attachment's run, created if needed, locked for the rest of the transaction.
 
@@ -122,7 +128,7 @@ def eval_run_from_parsed(*, attachment_code: uuid.UUID, parsed: ParsedEvalLog, a
         record(
             Action.EVAL_LOG_PARSED,
             actor=actor,
-            target=run,
+            target=_audit_target(run),
             details={
                 "attachment": str(attachment_code),
                 "status": run.status,
@@ -150,7 +156,7 @@ def eval_run_mark_failed(*, attachment_code: uuid.UUID, reason: str, actor: Any 
         record(
             Action.EVAL_LOG_REJECTED,
             actor=actor,
-            target=run,
+            target=_audit_target(run),
             details={"attachment": str(attachment_code), "reason": reason},
         )
     return run

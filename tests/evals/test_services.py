@@ -43,7 +43,9 @@ def test_a_parsed_log_is_stored_with_its_scores_and_usage():
     [usage] = run.model_usage.all()
     assert (usage.model, usage.input_tokens, usage.output_tokens, usage.total_tokens) == ("mockllm/model", 66, 18, 84)
     event = AuditEvent.objects.get(action=Action.EVAL_LOG_PARSED)
-    assert event.target_id == str(run.code) and event.actor_label == "system"
+    assert (event.target_type, event.target_id, event.actor_label) == ("evals.evalrun", str(run.code), "system")
+    # The trail outlives the attachment: it names the run by codes, never by the log's content.
+    assert event.target_label == f"eval run of attachment {code}"
     assert event.details == {"attachment": str(code), "status": "success", "scores": 2, "models": 1}
 
 
@@ -125,3 +127,35 @@ def test_nan_and_infinite_metrics_are_stored_as_null():
     run = eval_run_from_parsed(attachment_code=uuid.uuid4(), parsed=result)
     score = run.scores.get()
     assert (score.metric, score.value, score.stderr) == ("mean", None, None)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_parses_of_one_attachment_leave_one_run():
+    """Two workers (a redelivered task) storing the same attachment at once: one run, one set."""
+    import threading
+
+    from django.db import connection
+
+    assert connection.vendor == "postgresql", "row locks are what this checks: run it with make test-services"
+    code, log = uuid.uuid4(), parsed("multi_scorer.eval")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def store():
+        try:
+            barrier.wait()
+            eval_run_from_parsed(attachment_code=code, parsed=log)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert EvalRun.objects.filter(attachment_code=code).count() == 1
+    assert EvalScore.objects.count() == 4 and EvalModelUsage.objects.count() == 1
