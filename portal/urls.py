@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("documents/", include("sharing.urls")),
+    path("api/", include("api.urls")),
 ]
