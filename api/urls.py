@@ -22,6 +22,12 @@ urlpatterns = [
         attachments.DocumentAttachmentsView.as_view(),
         name="document_attachments",
     ),
+    # The same upload with the name in the path, as `curl -T file …/attachments/` sends it.
+    path(
+        "v1/documents/<uuid:code>/attachments/<str:filename>",
+        attachments.NamedAttachmentUploadView.as_view(),
+        name="document_attachment_named",
+    ),
     path(
         "v1/attachments/<uuid:code>/download/",
         attachments.AttachmentDownloadView.as_view(),

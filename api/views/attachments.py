@@ -55,14 +55,21 @@ class RawBody:
         raise exceptions.UnsupportedMediaType(media_type)
 
 
-def _filename(request) -> str:
-    name = request.query_params.get("filename", "")
+def _filename(request, in_path: str = "") -> str:
+    name = in_path or request.query_params.get("filename", "")
     if not name:
         disposition = request.META.get("HTTP_CONTENT_DISPOSITION", "")
         if disposition:
             _, params = parse_header_parameters(disposition)
             name = params.get("filename", "")
     return name.strip()
+
+
+UPLOAD_RESPONSES = {
+    201: AttachmentSerializer,
+    411: OpenApiResponse(ErrorSerializer, description="A chunked body without Content-Length"),
+    415: OpenApiResponse(ErrorSerializer, description="A multipart body"),
+}
 
 
 class DocumentAttachmentsView(APIView):
@@ -87,47 +94,59 @@ class DocumentAttachmentsView(APIView):
             )
         ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={
-            201: AttachmentSerializer,
-            411: OpenApiResponse(ErrorSerializer, description="No Content-Length"),
-            415: OpenApiResponse(ErrorSerializer, description="A multipart body"),
-        },
+        responses=UPLOAD_RESPONSES,
     )
     def post(self, request, code):
         """Upload the request body as a new attachment of a document you may edit."""
-        # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
-        document = document_for_editor(request.user, code)
-        if request.content_type.lower().startswith("multipart/"):
-            upload_rejected(actor=request.user, document=document, reason="multipart body", via="api")
-            raise exceptions.UnsupportedMediaType(
-                request.content_type, "Send the file itself as the request body, not a multipart form."
-            )
-        filename = _filename(request)
-        if not filename:
-            upload_rejected(actor=request.user, document=document, reason="no filename", via="api")
-            raise exceptions.ValidationError({"filename": ["Name the file: ?filename=… or Content-Disposition."]})
-        length = request.META.get("CONTENT_LENGTH") or ""
-        if not length.isdigit() and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            upload_rejected(actor=request.user, document=document, reason="no content length", via="api")
-            raise LengthRequired()
-        if not length.isdigit() or int(length) == 0:
-            upload_rejected(actor=request.user, document=document, reason="empty file", via="api")
-            raise exceptions.ValidationError({"body": ["The file is empty."]})
-        if int(length) > max_bytes():
-            upload_rejected(actor=request.user, document=document, reason="too large", limit=max_bytes(), via="api")
-            raise PayloadTooLarge(str(AttachmentTooLarge(max_bytes())))
-        try:
-            attachment = attachment_create_from_stream(
-                actor=request.user,
-                document=document,
-                stream=request._request,  # the WSGI body, bounded by Content-Length
-                filename=filename,
-                content_type=request.content_type,
-            )
-        except AttachmentTooLarge as exc:  # already audited by the service
-            raise PayloadTooLarge(str(exc)) from None
-        attachment.refresh_from_db()
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        return upload(request, code, _filename(request))
+
+
+class NamedAttachmentUploadView(APIView):
+    parser_classes = [RawBody]
+
+    @extend_schema(
+        operation_id="attachments_upload_named",
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses=UPLOAD_RESPONSES,
+    )
+    def post(self, request, code, filename):
+        """The same upload, the file's name the last part of the path (`curl -X POST -T file …/attachments/`)."""
+        return upload(request, code, _filename(request, filename))
+
+
+def upload(request, code, filename: str) -> Response:
+    # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
+    document = document_for_editor(request.user, code)
+    if request.content_type.lower().startswith("multipart/"):
+        upload_rejected(actor=request.user, document=document, reason="multipart body", via="api")
+        raise exceptions.UnsupportedMediaType(
+            request.content_type, "Send the file itself as the request body, not a multipart form."
+        )
+    if not filename:
+        upload_rejected(actor=request.user, document=document, reason="no filename", via="api")
+        raise exceptions.ValidationError({"filename": ["Name the file: ?filename=… or Content-Disposition."]})
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        upload_rejected(actor=request.user, document=document, reason="no content length", via="api")
+        raise LengthRequired()
+    if not length.isdigit() or int(length) == 0:
+        upload_rejected(actor=request.user, document=document, reason="empty file", via="api")
+        raise exceptions.ValidationError({"body": ["The file is empty."]})
+    if int(length) > max_bytes():
+        upload_rejected(actor=request.user, document=document, reason="too large", limit=max_bytes(), via="api")
+        raise PayloadTooLarge(str(AttachmentTooLarge(max_bytes())))
+    try:
+        attachment = attachment_create_from_stream(
+            actor=request.user,
+            document=document,
+            stream=request._request,  # the WSGI body, bounded by Content-Length
+            filename=filename,
+            content_type=request.content_type,
+        )
+    except AttachmentTooLarge as exc:  # already audited by the service
+        raise PayloadTooLarge(str(exc)) from None
+    attachment.refresh_from_db()
+    return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDownloadView(APIView):

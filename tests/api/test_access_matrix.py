@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("api:document_publish", "post", "document", True),
     ("api:document_attachments", "get", "document", False),
     ("api:document_attachments", "post", "document", True),
+    ("api:document_attachment_named", "post", "document", True),
     ("api:attachment_download", "get", "attachment", False),
     ("api:eval_run_list", "get", None, False),
     ("api:eval_run_detail", "get", "eval_run", False),
@@ -50,6 +51,9 @@ def world(alice):
 
 
 def call(client, name, method, obj=None):
+    if name == "api:document_attachment_named":
+        url = reverse(name, args=[obj.code, "x.txt"])
+        return client.generic("POST", url, b"some bytes", content_type="application/octet-stream")
     url = reverse(name, args=[obj.code]) if obj is not None else reverse(name)
     if name == "api:document_attachments" and method == "post":
         return client.generic("POST", url + "?filename=x.txt", b"some bytes", content_type="application/octet-stream")

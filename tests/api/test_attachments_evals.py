@@ -188,3 +188,10 @@ def test_eval_run_detail_has_scores_and_usage(as_user, alice, runs):
 def test_outsider_sees_no_eval_runs_of_another_organisation(as_user, bob, runs):
     assert as_user(bob).get(reverse("api:eval_run_list")).json()["count"] == 0
     assert as_user(bob).get(reverse("api:eval_run_detail", args=[runs["success"].code])).status_code == 404
+
+
+def test_upload_named_in_the_path_as_curl_sends_it(as_user, alice, draft):
+    url = reverse("api:document_attachment_named", args=[draft.code, "run log.txt"])
+    response = as_user(alice).generic("POST", url, b"plain text\n", content_type="text/plain")
+    assert response.status_code == 201, response.content
+    assert response.json()["filename"] == "run log.txt" and response.json()["size"] == 11
