@@ -36,7 +36,7 @@ BASELINE = {
     "onward": False,
     "scope": "covered",  # covered | tier_above_ceiling | topic_outside
     "release": "approved",  # + requested refused revoked past_expiry none
-    "grant": "synced",  # synced | missing | by_name
+    "grant": "synced",  # synced | missing | by_name | stale_group (a group row no release supports)
     "clearance": "equal",  # equal | above | below | none | expired | revoked | future
     "nationality": "releasable",  # releasable | not_releasable
     "read_in": "read_in",  # read_in | none | expired | revoked | no_compartment
@@ -67,6 +67,9 @@ MATRIX = [
     Cell("read", DENY, {"relation": "third"}),
     Cell("read", ALLOW, {"relation": "partner_in_audience"}),
     Cell("read", DENY, {"relation": "partner_outside_audience"}),
+    # A group row left behind by an earlier whole-organisation release does not widen a narrowed one.
+    Cell("read", ALLOW, {"grant": "stale_group"}),
+    Cell("read", DENY, {"relation": "partner_outside_audience", "grant": "stale_group"}),
     Cell("read", DENY, {"account": "inactive"}),
     Cell("read", DENY, {"account": "org_inactive"}),
     *[
@@ -196,6 +199,8 @@ def build(factors: dict):
     view = Permission.objects.get(codename="view_document", content_type__app_label="sharing")
     if f["grant"] == "missing":
         DocumentGroupObjectPermission.objects.filter(content_object=doc).delete()
+    elif f["grant"] == "stale_group":
+        DocumentGroupObjectPermission.objects.get_or_create(group=us.group, permission=view, content_object=doc)
     elif f["grant"] == "by_name":
         DocumentGroupObjectPermission.objects.filter(content_object=doc).delete()
         DocumentUserObjectPermission.objects.create(user=reader, permission=view, content_object=doc)
