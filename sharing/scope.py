@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from .models import AgreementParty, Document, Release, SharingAgreement
 
@@ -38,32 +38,42 @@ def release_live_q(now: datetime) -> Q:
     )
 
 
-def release_scope_q() -> Q:
-    """The release's agreement binds both sides and covers the document's tier and topics."""
-    originator_party = AgreementParty.objects.filter(
-        agreement_id=OuterRef("agreement_id"), organisation_id=OuterRef("document__originator_id")
+def released_to(org_id: int, user_id: int, now: datetime) -> Exists:
+    """For a Document queryset: a live release of the document to `org_id` that covers it and
+    names no audience or names `user_id`.
+
+    Correlated on the document row, so the database checks it only for the rows it reads (the
+    first page needs a few hundred, whatever the table size) instead of building the set of
+    every release the organisation ever received. The agreement-level part (in force now, the
+    recipient a party) depends only on the organisation and is evaluated once.
+    """
+    live_agreements = SharingAgreement.objects.filter(agreement_live_q(now), party_rows__organisation_id=org_id).values(
+        "pk"
     )
-    recipient_party = AgreementParty.objects.filter(
-        agreement_id=OuterRef("agreement_id"), organisation_id=OuterRef("recipient_id")
+    originator_party = AgreementParty.objects.filter(
+        agreement_id=OuterRef("agreement_id"), organisation_id=OuterRef(OuterRef("originator_id"))
     )
     # A document topic the agreement does not list: its existence takes the document out of scope.
-    stray_topic = DOCUMENT_RISK_DOMAINS.objects.filter(document_id=OuterRef("document_id")).exclude(
+    stray_topic = DOCUMENT_RISK_DOMAINS.objects.filter(document_id=OuterRef(OuterRef("pk"))).exclude(
         riskdomain_id__in=AGREEMENT_RISK_DOMAINS.objects.filter(
             sharingagreement_id=OuterRef(OuterRef("agreement_id"))
         ).values("riskdomain_id")
     )
-    return (
-        Exists(originator_party)
-        & Exists(recipient_party)
-        & Q(document__tier__rank__lte=F("agreement__tier_ceiling__rank"))
-        & ~Exists(stray_topic)
-    )
-
-
-def release_audience_q(user_id: int) -> Q:
-    """The release names no audience (the whole organisation) or names this user."""
     named = RELEASE_AUDIENCE.objects.filter(release_id=OuterRef("pk"))
-    return ~Exists(named) | Exists(named.filter(user_id=user_id))
+    releases = (
+        Release.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            document_id=OuterRef("pk"),
+            recipient_id=org_id,
+            status=Release.Status.APPROVED,
+            revoked_at__isnull=True,
+            agreement_id__in=live_agreements,
+            agreement__tier_ceiling__rank__gte=OuterRef("tier__rank"),
+        )
+        .filter(Exists(originator_party), ~Exists(stray_topic))
+        .filter(~Exists(named) | Exists(named.filter(user_id=user_id)))
+    )
+    return Exists(releases)
 
 
 def agreement_refusal(agreement: SharingAgreement, now: datetime) -> str | None:

@@ -99,8 +99,8 @@ def test_readable_documents_costs_one_query_whatever_the_size(
             world.release(doc=doc, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
 
     add(3)
-    # One query: SELECT documents WHERE (originator = my org OR (published AND id IN live covering
-    # releases to my org AND id IN my group's/my view_document rows)) AND org active AND
+    # One query: SELECT documents WHERE (originator = my org OR (published AND id IN my group's or
+    # my view_document rows AND EXISTS a live covering release to my org)) AND org active AND
     # nationality releasable AND no unmet compartment AND tier rank <= my clearance now. The user's
     # clearance, read-ins, releases and grants are subqueries of it, not queries of their own.
     with django_assert_num_queries(1):
