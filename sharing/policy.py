@@ -19,8 +19,8 @@ moment of the request:
    domain among its topics). Drafts and withdrawn documents are seen by the originator only:
    withdrawing a document ends every partner's access at once, releases or not;
 3. the user's clearance now ranks at or above the document's tier;
-4. the user's nationality is in releasable_to (this binds the originator's own people too:
-   a foreign secondee does not read GBR EYES ONLY);
+4. the user's nationality is in releasable_to, which always includes the originator's country
+   (this binds the originator's own people too: a foreign secondee does not read GBR EYES ONLY);
 5. the user is read in, now, to every compartment of the document;
 6. the discretionary grant holds: guardian `view_document` on the document to the user's
    organisation group or to the user by name. Originator members hold it implicitly.
@@ -121,7 +121,9 @@ def can_read(user, document: Document) -> Decision:
     tier = clearance_of(user, now)
     if tier is None or tier.rank < document.tier.rank:
         return deny("clearance below tier")
-    if not document.releasable_to.filter(pk=user.nationality_id).exists():
+    # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
+    originator_country = document.originator.country_id
+    if user.nationality_id != originator_country and not document.releasable_to.filter(pk=user.nationality_id).exists():
         return deny("nationality not releasable")
     read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
     missing = list(document.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
@@ -164,21 +166,23 @@ def readable_documents(user) -> QuerySet[Document]:
     return Document.objects.filter(
         Q(originator_id=org_id) | partner,
         Exists(Organisation.objects.filter(pk=org_id, is_active=True)),
-        Exists(releasable),
+        Q(originator__country_id=user.nationality_id) | Exists(releasable),
         ~Exists(unmet_compartment),
         tier__rank__lte=clearance_rank,
     )
 
 
 def can_edit(user, document: Document) -> Decision:
-    """Read, be of the originator, hold its author role; withdrawn documents are final."""
+    """Read, be of the originator, hold its author role.
+
+    What may change in which status (a withdrawn document is frozen) is the document services'
+    rule, refused there as a validation error; this answers only who may try.
+    """
     decision = can_read(user, document)
     if not decision:
         return decision
     if user.organisation_id != document.originator_id:
         return deny("not the originator")
-    if document.status == Document.Status.WITHDRAWN:
-        return deny("document withdrawn")
     if not user.has_perm("accounts.author_document", document.originator):
         return deny("not an author")
     return ALLOW

@@ -157,3 +157,11 @@ def test_anonymous_and_orgless_users_read_nothing(finding, portal_admin):
     # A portal admin belongs to no organisation: administering is not reading.
     grant_clearance(portal_admin, "secret")
     assert can_read(portal_admin, finding).reason == "no organisation"
+
+
+def test_the_originators_country_is_releasable_even_when_not_listed(alice, bob, finding, released):
+    finding.releasable_to.clear()
+    assert can_read(alice, finding)
+    assert list(readable_documents(alice)) == [finding]
+    assert can_read(bob, finding).reason == "nationality not releasable"
+    assert not readable_documents(bob).exists()

@@ -116,11 +116,10 @@ MATRIX = [
     Cell("download", DENY, {"clearance": "below"}),
     Cell("download", ALLOW, O),
     Cell("download", DENY, {**O, "attachment": "pending"}),
-    # --- edit: an author of the originator who can read it; withdrawn is final ---
+    # --- edit: an author of the originator who can read it (what may change is the services' rule) ---
     Cell("edit", ALLOW, {**O, "role": "author"}),
     Cell("edit", DENY, {**O, "role": "reviewer"}),
     Cell("edit", DENY, {"role": "author"}),
-    Cell("edit", DENY, {**O, "role": "author", "status": "withdrawn"}),
     Cell("edit", ALLOW, {**O, "role": "author", "status": "draft"}),
     Cell("edit", DENY, {**O, "role": "author", "clearance": "below"}),
     # --- request a release: originator authors; recipients only with onward sharing, never ORCON ---

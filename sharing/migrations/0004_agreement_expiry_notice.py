@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0002_seed_taxonomy'),
+        ('sharing', '0003_document_search_index'),
     ]
 
     operations = [
