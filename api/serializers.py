@@ -10,9 +10,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Compartment, Country, Organisation, Tier
+from accounts.models import Compartment, Country, Organisation, Tier, User
 from sharing.marking import marking_of
-from sharing.models import Attachment, Caveat, Document, RiskDomain
+from sharing.models import Attachment, Caveat, Document, Release, RiskDomain, SharingAgreement
 
 # -- documents ---------------------------------------------------------------------------------
 
@@ -216,3 +216,90 @@ class EvalRunFilterSerializer(serializers.Serializer):
     risk_domain = serializers.SlugRelatedField(slug_field="code", queryset=RiskDomain.objects.all(), required=False)
     document = serializers.UUIDField(required=False)
     status = serializers.CharField(required=False, max_length=10)
+
+
+# -- releases and agreements -------------------------------------------------------------------
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    document = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agreement = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agreement_reference = serializers.CharField(source="agreement.reference", read_only=True)
+    recipient = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    audience = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = [
+            "code",
+            "url",
+            "document",
+            "agreement",
+            "agreement_reference",
+            "recipient",
+            "audience",
+            "justification",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_at",
+            "decision_reason",
+            "expires_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, release: Release) -> str:
+        return reverse("api:release_detail", args=[release.code])
+
+
+class ReleaseRequestSerializer(serializers.Serializer):
+    document = serializers.UUIDField(help_text="The published document's code")
+    agreement = serializers.UUIDField(help_text="The agreement's code")
+    recipients = serializers.SlugRelatedField(
+        slug_field="short_name", queryset=Organisation.objects.all(), many=True, allow_empty=False
+    )
+    audience = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=User.objects.all(),
+        many=True,
+        required=False,
+        help_text="Codes of named readers, to narrow the release (empty: the whole organisation)",
+    )
+    justification = serializers.CharField(max_length=2000)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class AgreementPartySerializer(serializers.Serializer):
+    organisation = serializers.CharField(source="organisation.short_name")
+    country = serializers.CharField(source="organisation.country_id")
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    parties = AgreementPartySerializer(source="party_rows", many=True, read_only=True)
+    tier_ceiling = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    risk_domains = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = SharingAgreement
+        fields = [
+            "code",
+            "reference",
+            "title",
+            "status",
+            "parties",
+            "effective_from",
+            "expires_at",
+            "tier_ceiling",
+            "risk_domains",
+            "onward_sharing",
+            "retention_days",
+        ]
+        read_only_fields = fields

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import errors
-from .views import attachments, docs, documents, evals, tokens
+from .views import agreements, attachments, docs, documents, evals, releases, tokens
 
 app_name = "api"
 
@@ -35,6 +35,13 @@ urlpatterns = [
     ),
     path("v1/eval-runs/", evals.EvalRunListView.as_view(), name="eval_run_list"),
     path("v1/eval-runs/<uuid:code>/", evals.EvalRunDetailView.as_view(), name="eval_run_detail"),
+    path("v1/releases/", releases.ReleaseListView.as_view(), name="release_list"),
+    path("v1/releases/<uuid:code>/", releases.ReleaseDetailView.as_view(), name="release_detail"),
+    path("v1/releases/<uuid:code>/approve/", releases.ReleaseApproveView.as_view(), name="release_approve"),
+    path("v1/releases/<uuid:code>/refuse/", releases.ReleaseRefuseView.as_view(), name="release_refuse"),
+    path("v1/releases/<uuid:code>/revoke/", releases.ReleaseRevokeView.as_view(), name="release_revoke"),
+    path("v1/agreements/", agreements.AgreementListView.as_view(), name="agreement_list"),
+    path("v1/agreements/<uuid:code>/", agreements.AgreementDetailView.as_view(), name="agreement_detail"),
     # Anything else under /api/ answers the API's JSON 404, not the portal's HTML page.
     re_path(r"^v1/", errors.not_found, name="not_found"),
 ]

@@ -412,6 +412,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "sharing.models.documents.Document.Status",
+        "ReleaseStatusEnum": "sharing.models.agreements.Release.Status",
+        "AgreementStatusEnum": "sharing.models.agreements.SharingAgreement.Status",
+    },
     # Swagger UI is served from static/ (drf-spectacular-sidecar), so the strict CSP holds.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

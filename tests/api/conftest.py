@@ -94,3 +94,46 @@ def revoked_secret(alice):
 def draft(alice):
     """A UK draft by alice: OFFICIAL, releasable to the USA, about CBRN."""
     return new_document(alice, risk_domains=domains("cbrn"))
+
+
+@pytest.fixture
+def carl(db):
+    """A Canadian analyst: his institute is party to no agreement — the outsider."""
+    from tests.factories import give_role
+    from tests.sharing import world
+
+    user = UserFactory(email="carl@cais.example", display_name="Carl Outsider", organisation=world.org("cais", "CAN"))
+    give_role(user, "author")
+    grant_clearance(user, "secret")
+    return user
+
+
+@pytest.fixture
+def rita(ukasi):
+    """The UK release officer, cleared to SECRET."""
+    from tests.factories import give_role
+
+    user = UserFactory(email="rita@ukasi.example", display_name="Rita Releaser", organisation=ukasi)
+    give_role(user, "release_officer")
+    grant_clearance(user, "secret")
+    return user
+
+
+@pytest.fixture
+def uk_us_agreement(ukasi, usaisi):
+    from tests.sharing import world
+
+    admin = UserFactory(email="pat@accord.example", display_name="Pat Portaladmin", organisation=None, is_staff=True)
+    return world.agreement(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-1")
+
+
+@pytest.fixture
+def finding(alice):
+    """A published UK finding at OFFICIAL-SENSITIVE, releasable to the US, about cyber offence."""
+    from sharing.services import document_publish
+    from tests.factories import tier
+
+    document = new_document(
+        alice, title="Cyber uplift finding", tier=tier("official-sensitive"), risk_domains=domains("cyber-offence")
+    )
+    return document_publish(actor=alice, document=document)

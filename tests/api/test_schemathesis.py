@@ -27,22 +27,34 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 
 @pytest.fixture
-def seeded(alice, settings):
-    """A draft, a published finding, a clean attachment and a parsed eval run of alice's."""
+def seeded(alice, rita, finding, uk_us_agreement, usaisi, settings):
+    """A draft, a published finding, a clean attachment, a parsed eval run of alice's; a UK–US
+    agreement with a release awaiting decision and an approved one."""
+    from sharing.services.releases import release_approve, release_request
+
     settings.ACCORD_API_RATE = "100000/min"
     draft = new_document(alice, title="Draft finding", risk_domains=domains("cbrn"))
-    published = new_document(alice, title="Published finding")
+    published = new_document(alice, title="Published finding", risk_domains=domains("cyber-offence"))
     from sharing.services import document_publish
 
     document_publish(actor=alice, document=published)
     attachment = clean_attachment(alice, published)
     log = clean_attachment(alice, published, (FIXTURES / "success.eval").read_bytes(), "success.eval")
+    [requested] = release_request(
+        actor=alice, document=finding, agreement=uk_us_agreement, recipients=[usaisi], justification="Please"
+    )
+    [approved] = release_request(
+        actor=alice, document=published, agreement=uk_us_agreement, recipients=[usaisi], justification="Please"
+    )
+    release_approve(actor=rita, release=approved)
     return {
         "token": make_token(alice),
         "codes": {
             "documents": [draft.code, published.code],
             "attachments": [attachment.code, log.code],
             "eval-runs": [parsed_run(log).code],
+            "releases": [requested.code, approved.code],
+            "agreements": [uk_us_agreement.code],
         },
     }
 
