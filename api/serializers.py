@@ -14,6 +14,17 @@ from accounts.models import Compartment, Country, Organisation, Tier, User
 from sharing.marking import marking_of
 from sharing.models import Attachment, Caveat, Document, Release, RiskDomain, SharingAgreement
 
+
+class CodeField(serializers.SlugRelatedField):
+    """A related object named by its code. Refuses NUL characters before any query: PostgreSQL
+    cannot hold them in text, and they name nothing."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 # -- documents ---------------------------------------------------------------------------------
 
 
@@ -88,17 +99,11 @@ class DocumentWriteSerializer(serializers.Serializer):
     model_developer = serializers.CharField(required=False, allow_blank=True, max_length=120)
     model_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
     model_version = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    tier = serializers.SlugRelatedField(slug_field="code", queryset=Tier.objects.all())
-    releasable_to = serializers.SlugRelatedField(
-        slug_field="code", queryset=Country.objects.all(), many=True, required=False
-    )
-    compartments = serializers.SlugRelatedField(
-        slug_field="code", queryset=Compartment.objects.all(), many=True, required=False
-    )
-    caveats = serializers.SlugRelatedField(slug_field="code", queryset=Caveat.objects.all(), many=True, required=False)
-    risk_domains = serializers.SlugRelatedField(
-        slug_field="code", queryset=RiskDomain.objects.all(), many=True, required=False
-    )
+    tier = CodeField(slug_field="code", queryset=Tier.objects.all())
+    releasable_to = CodeField(slug_field="code", queryset=Country.objects.all(), many=True, required=False)
+    compartments = CodeField(slug_field="code", queryset=Compartment.objects.all(), many=True, required=False)
+    caveats = CodeField(slug_field="code", queryset=Caveat.objects.all(), many=True, required=False)
+    risk_domains = CodeField(slug_field="code", queryset=RiskDomain.objects.all(), many=True, required=False)
 
 
 class DocumentUpdateSerializer(DocumentWriteSerializer):
@@ -120,13 +125,11 @@ class DocumentFilterSerializer(serializers.Serializer):
     """The document list's filters: the same as the portal's list page."""
 
     q = serializers.CharField(required=False, max_length=200, help_text="Words in the title, summary or body")
-    tier = serializers.SlugRelatedField(slug_field="code", queryset=Tier.objects.all(), required=False)
-    risk_domain = serializers.SlugRelatedField(slug_field="code", queryset=RiskDomain.objects.all(), required=False)
+    tier = CodeField(slug_field="code", queryset=Tier.objects.all(), required=False)
+    risk_domain = CodeField(slug_field="code", queryset=RiskDomain.objects.all(), required=False)
     model_developer = serializers.CharField(required=False, max_length=120)
     model_name = serializers.CharField(required=False, max_length=120)
-    originator = serializers.SlugRelatedField(
-        slug_field="short_name", queryset=Organisation.objects.all(), required=False
-    )
+    originator = CodeField(slug_field="short_name", queryset=Organisation.objects.all(), required=False)
     status = serializers.ChoiceField(choices=Document.Status.choices, required=False)
     date_from = serializers.DateField(required=False, help_text="Published (or created) on or after")
     date_to = serializers.DateField(required=False, help_text="Published (or created) on or before")
@@ -213,7 +216,7 @@ class EvalRunSerializer(serializers.Serializer):
 class EvalRunFilterSerializer(serializers.Serializer):
     model = serializers.CharField(required=False, max_length=255, help_text="Evaluated model, e.g. openai/gpt-4o")
     task = serializers.CharField(required=False, max_length=255)
-    risk_domain = serializers.SlugRelatedField(slug_field="code", queryset=RiskDomain.objects.all(), required=False)
+    risk_domain = CodeField(slug_field="code", queryset=RiskDomain.objects.all(), required=False)
     document = serializers.UUIDField(required=False)
     status = serializers.CharField(required=False, max_length=10)
 
@@ -258,10 +261,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
 class ReleaseRequestSerializer(serializers.Serializer):
     document = serializers.UUIDField(help_text="The published document's code")
     agreement = serializers.UUIDField(help_text="The agreement's code")
-    recipients = serializers.SlugRelatedField(
-        slug_field="short_name", queryset=Organisation.objects.all(), many=True, allow_empty=False
-    )
-    audience = serializers.SlugRelatedField(
+    recipients = CodeField(slug_field="short_name", queryset=Organisation.objects.all(), many=True, allow_empty=False)
+    audience = CodeField(
         slug_field="code",
         queryset=User.objects.all(),
         many=True,

@@ -157,3 +157,12 @@ def test_list_query_count_does_not_grow_with_rows(as_user, alice):
     with CaptureQueriesContext(connection) as many:
         assert client.get(reverse("api:document_list")).json()["count"] == 9
     assert len(many) == len(few)
+
+
+def test_nul_characters_in_codes_are_a_400_not_a_database_error(as_user, alice):
+    client = as_user(alice)
+    response = client.post(
+        reverse("api:document_list"), {"title": "x", "tier": "offi\x00cial", "caveats": ["\x00"]}, format="json"
+    )
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"tier", "caveats"}
+    assert client.get(reverse("api:document_list"), {"tier": "\x00", "originator": "uk\x00"}).status_code == 400

@@ -26,6 +26,20 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """The WSGI app closes connections when a request ends; inside the test's transaction that
+    would drop it (on PostgreSQL). Django's own test client holds these signals back the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def seeded(alice, rita, finding, uk_us_agreement, usaisi, settings):
     """A draft, a published finding, a clean attachment, a parsed eval run of alice's; a UK–US
