@@ -39,9 +39,9 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
         finally:
-            from .services import flush_pending_denials
-
-            flush_pending_denials(ctx)
+            leftover = context.close(ctx)
             context.deactivate(token)
+            if leftover:
+                context.current().pending_denials.extend(leftover)
         response["X-Request-ID"] = request_id
         return response

@@ -339,7 +339,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # A signed audit checkpoint every hour, and a full verification of the chain every night.
+    "audit-checkpoint": {"task": "audit.make_checkpoint", "schedule": timedelta(hours=1)},
+    "audit-verify": {"task": "audit.verify_chain", "schedule": timedelta(days=1)},
+}
 
 EMAIL_BACKEND = env_str(
     "ACCORD_EMAIL_BACKEND",
