@@ -70,9 +70,9 @@ def drop_statements(vendor: str) -> list[str]:
 
 def install(schema_editor) -> None:
     for sql in create_statements(schema_editor.connection.vendor):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def remove(schema_editor) -> None:
     for sql in drop_statements(schema_editor.connection.vendor):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)

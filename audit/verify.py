@@ -155,11 +155,18 @@ def verify_chain(*, checkpoints: list[Checkpoint] | None = None, chunk_size: int
         cp = by_seq.get(seq)
         if cp is not None:
             if row[16] != cp.head_hash:
-                result.fail(
-                    seq,
-                    f"the chain up to seq {seq} differs from the signed checkpoint "
-                    f"(rewritten after seq {last_good_checkpoint})",
+                # A consistent rewrite re-hashes everything after the change, so only the
+                # range is known: the first seq that may be bad is the one after the last
+                # checkpoint that still matched.
+                message = (
+                    f"the chain between seq {last_good_checkpoint + 1} and {seq} was rewritten: "
+                    f"seq {seq} differs from its signed checkpoint"
                 )
+                if result.ok:
+                    result.fail(last_good_checkpoint + 1, message)
+                else:
+                    # A row already failed on its own: this mismatch is its consequence.
+                    result.problems.append(f"seq {seq}: {message}")
             else:
                 last_good_checkpoint = seq
         prev = row[16]

@@ -8,5 +8,6 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -47,7 +47,7 @@ def _statements(vendor):
 
 def install_triggers(apps, schema_editor):
     for sql in _statements(schema_editor.connection.vendor):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def remove_triggers(apps, schema_editor):

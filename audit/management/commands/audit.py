@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit import signing
 from audit.context import audit_scope
-from audit.models import AuditCheckpoint
+from audit.selectors import checkpoint_document
 from audit.services import checkpoint_create, verification_record
 from audit.verify import load_checkpoint_file, verify_chain
 
@@ -66,23 +66,7 @@ class Command(BaseCommand):
             self.stdout.write(f"checkpoint seq {checkpoint.seq} head {checkpoint.head_hash} key {checkpoint.key_id}")
 
     def _export_checkpoints(self, options) -> None:
-        document = {
-            "format": "accord-audit-checkpoints/v1",
-            "exported_at": timezone.now().isoformat(),
-            "public_keys": {
-                kid: signing.public_pem(pub).decode() for kid, pub in signing.trusted_public_keys().items()
-            },
-            "checkpoints": [
-                {
-                    "seq": c.seq,
-                    "head_hash": c.head_hash,
-                    "at": signing.iso_utc(c.at),
-                    "key_id": c.key_id,
-                    "signature": c.signature,
-                }
-                for c in AuditCheckpoint.objects.order_by("seq").iterator(chunk_size=2000)
-            ],
-        }
+        document = checkpoint_document()
         text = json.dumps(document, indent=1) + "\n"
         if options.get("output"):
             Path(options["output"]).write_text(text)
