@@ -16,6 +16,7 @@ from .chain import (  # noqa: F401  (re-exported: callers and tests use them fro
     canonical_bytes,
     canonical_ip,
     compute_hash,
+    details_json,
     normalise_details,
 )
 from .models import Action, AuditCheckpoint, AuditEvent, ChainHead, Outcome, VerificationRun
@@ -54,27 +55,63 @@ def _actor(actor: Any) -> tuple[int | None, str, int | None]:
     return actor.pk, label, getattr(actor, "organisation_id", None)
 
 
-def _lock_head() -> ChainHead:
-    """The chain head, locked until the surrounding transaction ends.
+_HEAD_TABLE = ChainHead._meta.db_table
+_EVENT_TABLE = AuditEvent._meta.db_table
+_INSERT_COLUMNS = (*HASHED_FIELDS, "hash")
+_SELECT_HEAD = {
+    # Row lock on the one head row: every other writer waits here until this transaction ends.
+    "postgresql": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE",  # noqa: S608
+    # SQLite runs IMMEDIATE transactions: being in one already means holding the write lock.
+    "sqlite": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1",  # noqa: S608
+}
+_PG_APPEND = (
+    # Insert the event and move the head in one round trip, while the lock is held.
+    f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::inet, %s, %s::jsonb, %s, %s, %s) RETURNING seq, hash) "
+    f"UPDATE {_HEAD_TABLE} SET seq = ins.seq, hash = ins.hash FROM ins WHERE {_HEAD_TABLE}.id = 1"
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})"  # noqa: S608
+)
+_SQLITE_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+
+
+def _lock_head(cursor) -> tuple[int, str]:
+    """(seq, hash) of the chain head, locked until the surrounding transaction ends.
 
     PostgreSQL: `SELECT ... FOR UPDATE` on the single head row makes every other writer wait
     here, so exactly one transaction at a time appends, and seq + 1 / prev_hash are read after
     the previous writer committed. SQLite: the connection opens IMMEDIATE transactions, so being
     inside a transaction already means holding the database's only write lock.
     """
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = _recreate_head()
-    return head
+    cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
+    row = cursor.fetchone()
+    if row is None:
+        _recreate_head()
+        cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
+        row = cursor.fetchone()
+    return row[0], row[1]
 
 
-def _recreate_head() -> ChainHead:
+def _recreate_head() -> None:
     # The row is seeded by a migration; it is only missing after a test-database flush. Rebuilt
     # from the last event so that the chain continues rather than restarting at 1.
     last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, head_hash = last if last else (0, GENESIS_HASH)
     ChainHead.objects.get_or_create(pk=1, defaults={"seq": seq, "hash": head_hash})
-    return ChainHead.objects.select_for_update().get(pk=1)
+
+
+def _append(cursor, fields: dict[str, Any], event_hash: str, details_text: str) -> None:
+    ops = connection.ops
+    params = [fields[name] for name in HASHED_FIELDS]
+    params[1] = ops.adapt_datetimefield_value(params[1])
+    params[13] = details_text
+    params.append(event_hash)
+    if connection.vendor == "postgresql":
+        cursor.execute(_PG_APPEND, params)
+    else:
+        cursor.execute(_SQLITE_INSERT, params)
+        cursor.execute(_SQLITE_MOVE_HEAD, [fields["seq"], event_hash])
 
 
 def record(
@@ -93,12 +130,16 @@ def record(
     request); `target` a model instance or a (type, id, label) triple; `organisation_id`
     defaults to the actor's organisation. `details` must never hold secrets or attachment
     content.
+
+    The chain head stays locked until the caller's transaction ends, so other writers wait for
+    it: record the event as the last step of a service, just before its transaction commits.
     """
     ctx = context.current()
-    if not connection.in_atomic_block and ctx.pending_denials:
+    if ctx.pending_denials and not connection.in_atomic_block:
         flush_pending_denials(ctx)
     actor_id, actor_label, actor_org = _actor(actor)
     target_type, target_id, target_label = describe(target)
+    clean_details = normalise_details(details) if details else {}
     fields = {
         "seq": 0,
         "at": None,
@@ -113,20 +154,24 @@ def record(
         "request_id": _text(ctx.request_id, 64),
         "ip": canonical_ip(ctx.ip),
         "user_agent": _text(ctx.user_agent, 300),
-        "details": normalise_details(details),
+        "details": clean_details,
         "version": ENCODING_VERSION,
         "prev_hash": "",
     }
-    # No savepoint: a failed insert leaves the caller's transaction unusable anyway, and the
-    # savepoint would cost two round trips on every audited change.
-    with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        fields["seq"] = head.seq + 1
+    details_text = details_json(clean_details)
+    # Everything above happens before the lock; only seq, time, prev_hash and the hash itself
+    # need it. No savepoint: a failed insert leaves the caller's transaction unusable anyway,
+    # and a savepoint would cost two more round trips while the lock is held.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        head_seq, head_hash = _lock_head(cursor)
+        fields["seq"] = head_seq + 1
         fields["at"] = timezone.now()
-        fields["prev_hash"] = head.hash
-        event = AuditEvent(**fields, hash=compute_hash(fields))
-        event.save(force_insert=True)
-        ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+        fields["prev_hash"] = head_hash
+        event_hash = compute_hash(fields)
+        _append(cursor, fields, event_hash, details_text)
+    event = AuditEvent(**fields, hash=event_hash)
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 
@@ -182,18 +227,19 @@ def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint | None:
     checkpoint (the head is that checkpoint's own event), so a periodic run adds no noise."""
     key = signing.load()
     with transaction.atomic():
-        head = _lock_head()
-        if head.seq == 0:
+        with connection.cursor() as cursor:
+            head_seq, head_hash = _lock_head(cursor)
+        if head_seq == 0:
             return None
         last = AuditCheckpoint.objects.order_by("-seq").first()
-        if last is not None and head.seq == last.seq + 1:
-            newest = AuditEvent.objects.filter(seq=head.seq).values_list("action", flat=True).first()
+        if last is not None and head_seq == last.seq + 1:
+            newest = AuditEvent.objects.filter(seq=head_seq).values_list("action", flat=True).first()
             if newest == Action.AUDIT_CHECKPOINT:
                 return None
         at = timezone.now()
-        message = signing.checkpoint_message(seq=head.seq, head_hash=head.hash, at=at, key_id=key.key_id)
+        message = signing.checkpoint_message(seq=head_seq, head_hash=head_hash, at=at, key_id=key.key_id)
         checkpoint = AuditCheckpoint(
-            seq=head.seq, head_hash=head.hash, at=at, key_id=key.key_id, signature=signing.sign(key, message)
+            seq=head_seq, head_hash=head_hash, at=at, key_id=key.key_id, signature=signing.sign(key, message)
         )
         checkpoint.full_clean()
         checkpoint.save(force_insert=True)

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .services import checkpoint_create, verification_record
-from .verify import verify_chain
+from .verify import default_workers, verify_chain
 
 
 @shared_task(name="audit.make_checkpoint", time_limit=300, soft_time_limit=240, ignore_result=True)
@@ -20,6 +20,6 @@ def make_checkpoint() -> int | None:
 def verify() -> bool:
     """Recompute the whole chain and keep the result for the audit viewer."""
     started = timezone.now()
-    result = verify_chain()
+    result = verify_chain(workers=default_workers())
     verification_record(result=result, started_at=started, trigger="task")
     return result.ok

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.chain import GENESIS_HASH, canonical_bytes, canonical_bytes_reference, compute_hash, normalise_details
+from audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_bytes,
+    canonical_bytes_reference,
+    compute_hash,
+    normalise_details,
+    rows_mismatching,
+)
 from audit.context import AuditContext, activate, deactivate
 from audit.models import Action, AuditEvent, ChainHead, Outcome
 from audit.services import event_fields, record
@@ -107,4 +117,19 @@ def test_fast_encoding_is_byte_identical_to_the_reference(seq, actor_id, text, d
         "version": 1,
         "prev_hash": GENESIS_HASH,
     }
-    assert canonical_bytes(fields) == canonical_bytes_reference(fields)
+    reference = canonical_bytes_reference(fields)
+    assert canonical_bytes(fields) == reference
+    row = (*(fields[name] for name in HASHED_FIELDS), hashlib.sha256(reference).hexdigest())
+    assert rows_mismatching([row]) == []
+    assert rows_mismatching([(*row[:16], "0" * 64)]) == [0]
+
+
+def test_whole_second_timestamps_verify():
+    # SQLite stores a time with zero microseconds without its fraction.
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    with mock.patch("audit.services.timezone.now", return_value=datetime(2026, 1, 1, 12, 0, tzinfo=UTC)):
+        record(Action.AUTH_LOGIN)
+    record(Action.AUTH_LOGOUT)
+    assert verify_chain().ok

@@ -123,6 +123,10 @@ def _assert_caught(tamper) -> None:
 
     assert not result.ok
     assert result.first_bad_seq == first_bad, result.problems
+    # Split into segments (as parallel workers do), the verdict is the same.
+    for segments in (2, 3, 5):
+        split = verify_chain(segments=segments)
+        assert (split.ok, split.first_bad_seq) == (False, first_bad), (segments, split.problems)
     with pytest.raises(CommandError, match=f"first bad seq {first_bad}"):
         call_command("audit", "verify")
     run = VerificationRun.objects.latest()
@@ -185,3 +189,16 @@ def test_checkpoint_signed_by_an_unknown_key_fails(tmp_path, settings):
     result = verify_chain()
     assert not result.ok
     assert "unknown key" in result.message
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_on_postgresql_agree_with_one_pass():
+    assert connection.vendor == "postgresql", "run with DATABASE_URL=postgres://… (make test-services)"
+    make_chain(40, checkpoint_at=20)
+    whole = verify_chain(workers=3)
+    assert whole.ok and whole.events == 41, whole.problems
+    drop_triggers()
+    _swapped_rows()
+    result = verify_chain(workers=3)
+    assert (result.ok, result.first_bad_seq) == (False, 4)

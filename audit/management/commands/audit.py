@@ -12,7 +12,7 @@ from audit import signing
 from audit.context import audit_scope
 from audit.selectors import checkpoint_document
 from audit.services import checkpoint_create, verification_record
-from audit.verify import load_checkpoint_file, verify_chain
+from audit.verify import default_workers, load_checkpoint_file, verify_chain
 
 
 class Command(BaseCommand):
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="recompute the chain and check every checkpoint")
         verify.add_argument("--checkpoints", metavar="FILE", help="check a partner's saved checkpoints (JSON)")
         verify.add_argument("--chunk-size", type=int, default=5000)
+        verify.add_argument("--workers", type=int, default=None, help="processes (default: one per core, up to 4)")
         sub.add_parser("checkpoint", help="sign the current head now")
         export = sub.add_parser("export-checkpoints", help="write every signed checkpoint as JSON")
         export.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
@@ -42,7 +43,8 @@ class Command(BaseCommand):
                 checkpoints = load_checkpoint_file(path.read_text().splitlines(keepends=True))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"cannot read checkpoints from {path}: {exc}") from exc
-        result = verify_chain(checkpoints=checkpoints, chunk_size=options["chunk_size"])
+        workers = options.get("workers") or default_workers()
+        result = verify_chain(checkpoints=checkpoints, chunk_size=options["chunk_size"], workers=workers)
         verification_record(result=result, started_at=started, trigger="command")
         if not result.ok:
             for problem in result.problems[:20]:

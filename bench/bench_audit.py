@@ -1,0 +1,426 @@
+"""Audit-trail benchmark: append latency, request overhead, concurrent throughput, verify speed.
+
+    .venv/bin/python bench/bench_audit.py [--pg URL] [--verify-events N] [--quick] [--no-write]
+
+Runs each measurement in a fresh child process against its own database (a temporary SQLite
+file, and the PostgreSQL database named in --pg, which is dropped and re-created), prints the
+figures, and rewrites the audit section of docs/BENCHMARKS.md (unless --no-write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/accord_audit_bench"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+START, END = "<!-- audit:start -->", "<!-- audit:end -->"
+
+
+# ---------------------------------------------------------------------------------------------
+# Child side: one measurement, one database, JSON on stdout.
+
+
+def _setup(db_url: str | None, var_dir: str) -> None:
+    os.environ["ACCORD_VAR_DIR"] = var_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
+    if db_url:
+        os.environ["DATABASE_URL"] = db_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def child_append(n: int) -> dict:
+    from django.db import transaction
+
+    from audit.context import AuditContext, activate
+    from audit.models import Action
+    from audit.services import record
+
+    activate(AuditContext(request_id="b" * 32, ip="192.0.2.10", user_agent="Mozilla/5.0 bench"))
+    for _ in range(50):  # warm-up
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", "warm", "warm-up"))
+    own, inside = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", str(i), "Finding"), details={"i": i})
+        own.append(time.perf_counter() - t0)
+        with transaction.atomic():
+            t0 = time.perf_counter()
+            record(Action.DOCUMENT_UPDATED, target=("sharing.document", str(i), "Finding"), details={"i": i})
+            inside.append(time.perf_counter() - t0)
+    ms = 1000
+    return {
+        "own_p50": _pct(own, 0.5) * ms,
+        "own_p95": _pct(own, 0.95) * ms,
+        "in_tx_p50": _pct(inside, 0.5) * ms,
+        "in_tx_p95": _pct(inside, 0.95) * ms,
+        "n": n,
+    }
+
+
+def _plain_view(request):
+    from django.shortcuts import render
+
+    return render(request, "home.html")
+
+
+def _audited_view(request):
+    from django.shortcuts import render
+
+    from audit.models import Action
+    from audit.services import record
+
+    record(Action.DOCUMENT_VIEWED, actor=request.user, target=("sharing.document", "d", "Finding"))
+    return render(request, "home.html")
+
+
+def _urls():
+    from django.urls import path
+
+    from portal.urls import urlpatterns as portal_urls
+
+    return [path("plain/", _plain_view), path("audited/", _audited_view), *portal_urls]
+
+
+urlpatterns: list = []
+
+
+def child_request(n: int) -> dict:
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from accounts.models import Country
+    from tests.factories import login_verified
+
+    global urlpatterns
+    urlpatterns = _urls()
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        "bench@example.org", "bench-password-123", display_name="Bench", nationality=Country.objects.get(code="GBR")
+    )
+    client = Client()
+    login_verified(client, user)
+    plain, audited = [], []
+    with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
+        for _ in range(30):
+            client.get("/plain/")
+            client.get("/audited/")
+        for i in range(n):
+            # Interleaved, alternating which goes first, so drift on a shared machine hits both.
+            order = (
+                (("/plain/", plain), ("/audited/", audited)) if i % 2 else (("/audited/", audited), ("/plain/", plain))
+            )
+            for url, bucket in order:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                bucket.append(time.perf_counter() - t0)
+                assert response.status_code == 200, response.status_code
+    ms = 1000
+    return {
+        "plain_p50": _pct(plain, 0.5) * ms,
+        "plain_p95": _pct(plain, 0.95) * ms,
+        "audited_p50": _pct(audited, 0.5) * ms,
+        "audited_p95": _pct(audited, 0.95) * ms,
+        "overhead_p50": _pct(audited, 0.5) / _pct(plain, 0.5) - 1,
+        "overhead_mean": statistics.fmean(audited) / statistics.fmean(plain) - 1,
+        "n": n,
+    }
+
+
+def _writer(count: int, start_at: float, queue) -> None:
+    from django.db import connections
+
+    from audit.models import Action
+    from audit.services import record
+
+    while time.time() < start_at:
+        time.sleep(0.001)
+    for i in range(count):
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", str(i), "Finding"))
+    connections.close_all()
+    queue.put(time.time())
+
+
+def child_throughput(writers: int, per_writer: int) -> dict:
+    import multiprocessing
+
+    from django.db import connections
+
+    from audit.models import AuditEvent
+    from audit.verify import verify_chain
+
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 1.0
+    procs = [ctx.Process(target=_writer, args=(per_writer, start_at, queue)) for _ in range(writers)]
+    for p in procs:
+        p.start()
+    ends = [queue.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = max(ends) - start_at
+    total = AuditEvent.objects.count()
+    seqs_ok = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() == total
+    result = verify_chain()
+    return {
+        "writers": writers,
+        "events": total,
+        "seconds": elapsed,
+        "per_second": total / elapsed,
+        "gap_free": seqs_ok,
+        "verified": result.ok,
+        "forks": 0 if result.ok and seqs_ok else None,
+    }
+
+
+def _fake_rows(n: int):
+    """A valid chain of n realistic events, computed here instead of through record() so a
+    million can be written in seconds."""
+    from datetime import UTC, datetime, timedelta
+
+    from audit.chain import GENESIS_HASH, compute_hash, normalise_details
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    prev = GENESIS_HASH
+    ips = [f"192.0.2.{i}" for i in range(1, 60)] + [f"2001:db8::{i:x}" for i in range(1, 20)]
+    for seq in range(1, n + 1):
+        details = normalise_details({"tier": "official-sensitive", "n": seq} if seq % 4 == 0 else {})
+        fields = {
+            "seq": seq,
+            "at": t0 + timedelta(microseconds=seq * 1370),
+            "actor_id": seq % 997 + 1,
+            "actor_label": f"Analyst {seq % 997} <analyst{seq % 997}@ukasi.example>",
+            "organisation_id": seq % 20 + 1,
+            "action": "document.viewed" if seq % 3 else "attachment.downloaded",
+            "outcome": "allowed" if seq % 50 else "denied",
+            "target_type": "sharing.document",
+            "target_id": f"6f1c2d3e-0000-4000-8000-{seq:012d}",
+            "target_label": f"Finding {seq % 10000}: jailbreak transfer",
+            "request_id": f"{seq:032x}",
+            "ip": ips[seq % len(ips)],
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130",
+            "details": details,
+            "version": 1,
+            "prev_hash": prev,
+        }
+        fields["hash"] = prev = compute_hash(fields)
+        yield fields
+
+
+def child_fill(n: int) -> dict:
+    from django.db import connection, transaction
+
+    from audit.models import ChainHead
+    from audit.verify import COLUMNS
+
+    t0 = time.perf_counter()
+    last = None
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY audit_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for fields in _fake_rows(n):
+                row = [fields[c] for c in COLUMNS]
+                row[13] = json.dumps(row[13])
+                copy.write_row(row)
+                last = fields
+    else:
+        batch = []
+        sql = f"INSERT INTO audit_auditevent ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor
+            for fields in _fake_rows(n):
+                row = [fields[c] for c in COLUMNS]
+                row[1] = connection.ops.adapt_datetimefield_value(row[1])
+                row[13] = json.dumps(row[13])
+                batch.append(row)
+                last = fields
+                if len(batch) == 10000:
+                    raw.executemany(sql, batch)
+                    batch = []
+            if batch:
+                raw.executemany(sql, batch)
+    ChainHead.objects.filter(pk=1).update(seq=last["seq"], hash=last["hash"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE audit_auditevent")
+    return {"filled": n, "seconds": time.perf_counter() - t0}
+
+
+def child_verify(workers: int) -> dict:
+    import resource
+
+    from audit.verify import verify_chain
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    result = verify_chain(workers=workers)
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "seconds": elapsed,
+        "per_second": result.events / elapsed,
+        "rss_before_mib": base / 1024,
+        "rss_peak_mib": peak / 1024,
+        "child_rss_peak_mib": children / 1024,
+        "workers": workers,
+    }
+
+
+def child_main(args) -> None:
+    _setup(args.db or None, args.var)
+    spec = json.loads(args.spec)
+    fn = {"append": child_append, "request": child_request, "throughput": child_throughput,
+          "fill": child_fill, "verify": child_verify}[spec.pop("kind")]  # fmt: skip
+    print(json.dumps(fn(**spec)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent side: databases, children, report.
+
+
+def _pg_recreate(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _run(db: str | None, var: str, **spec) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--db", db or "", "--var", var, "--spec", json.dumps(spec)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _fresh(backend: str, pg_url: str, workdir: str) -> tuple[str | None, str]:
+    var = tempfile.mkdtemp(prefix=f"{backend}-", dir=workdir)
+    if backend == "pg":
+        _pg_recreate(pg_url)
+        return pg_url, var
+    return None, var
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--var", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child_main(args)
+
+    appends, requests, per_writer = (200, 100, 50) if args.quick else (2000, 500, 250)
+    verify_events = 20_000 if args.quick else args.verify_events
+    results: dict = {"appends": {}, "requests": {}, "verify": {}}
+    with tempfile.TemporaryDirectory(prefix="accord-bench-") as workdir:
+        for backend in ("sqlite", "pg"):
+            db, var = _fresh(backend, args.pg, workdir)
+            results["appends"][backend] = _run(db, var, kind="append", n=appends)
+            print(backend, "append", results["appends"][backend], flush=True)
+            db, var = _fresh(backend, args.pg, workdir)
+            results["requests"][backend] = _run(db, var, kind="request", n=requests)
+            print(backend, "request", results["requests"][backend], flush=True)
+        db, var = _fresh("pg", args.pg, workdir)
+        results["throughput"] = _run(db, var, kind="throughput", writers=8, per_writer=per_writer)
+        print("pg throughput", results["throughput"], flush=True)
+        for backend in ("sqlite", "pg"):
+            db, var = _fresh(backend, args.pg, workdir)
+            fill = _run(db, var, kind="fill", n=verify_events)
+            results["verify"][backend] = _run(db, var, kind="verify") | {"fill_seconds": fill["seconds"]}
+            print(backend, "verify", results["verify"][backend], flush=True)
+        _pg_recreate(args.pg)
+    if not args.no_write:
+        write_report(results)
+
+
+def write_report(r: dict) -> None:
+    a, q, t, v = r["appends"], r["requests"], r["throughput"], r["verify"]
+    lines = [
+        START,
+        "## Audit trail",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `bench/bench_audit.py` on {platform.machine()} "
+        f"({os.cpu_count()} cores shared with other work, so expect ±20% run to run), Python "
+        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version} (WAL) and PostgreSQL on loopback.",
+        "",
+        "| Measure | SQLite | PostgreSQL | Goal |",
+        "|---|---|---|---|",
+        f"| append, own transaction, p50 / p95 (ms) | {a['sqlite']['own_p50']:.2f} / {a['sqlite']['own_p95']:.2f} "
+        f"| {a['pg']['own_p50']:.2f} / {a['pg']['own_p95']:.2f} | p95 ≤ 2 ms |",
+        f"| append inside the caller's transaction, p50 / p95 (ms) | {a['sqlite']['in_tx_p50']:.2f} / "
+        f"{a['sqlite']['in_tx_p95']:.2f} | {a['pg']['in_tx_p50']:.2f} / {a['pg']['in_tx_p95']:.2f} | p95 ≤ 2 ms |",
+        f"| request without / with one audit event, p50 (ms) | {q['sqlite']['plain_p50']:.2f} / "
+        f"{q['sqlite']['audited_p50']:.2f} | {q['pg']['plain_p50']:.2f} / {q['pg']['audited_p50']:.2f} | |",
+        f"| request overhead of auditing, p50 (mean) | {q['sqlite']['overhead_p50']:+.1%} "
+        f"({q['sqlite']['overhead_mean']:+.1%}) | {q['pg']['overhead_p50']:+.1%} ({q['pg']['overhead_mean']:+.1%}) | ≤ 10% |",
+        f"| verify {v['sqlite']['events']:,} events: events/s | {v['sqlite']['per_second']:,.0f} "
+        f"| {v['pg']['per_second']:,.0f} | ≥ 100,000 |",
+        f"| verify: peak RSS before → after (MiB) | {v['sqlite']['rss_before_mib']:.0f} → "
+        f"{v['sqlite']['rss_peak_mib']:.0f} | {v['pg']['rss_before_mib']:.0f} → {v['pg']['rss_peak_mib']:.0f} | flat |",
+        "",
+        f"Concurrent appends on PostgreSQL: {t['writers']} writer processes wrote {t['events']:,} events in "
+        f"{t['seconds']:.2f} s = **{t['per_second']:,.0f} events/s** (goal ≥ 1,000); sequence gap-free: "
+        f"{'yes' if t['gap_free'] else 'NO'}; chain verifies (zero forks): {'yes' if t['verified'] else 'NO'}.",
+        "",
+        "How it was measured: appends are timed one by one after a warm-up, each in its own transaction "
+        "(lock head, insert, move head, commit) and inside an open caller transaction (no commit — the usual "
+        "case, since services record inside their own transaction). The request figures come from Django's test "
+        "client through the full middleware stack (session, MFA, CSP) for a signed-in user, the plain and the "
+        "audited view interleaved. Verification streams the table in keyset chunks of 5,000 rows; its chain "
+        "is written directly (COPY / executemany) with valid hashes so that a million events take seconds to "
+        "create; peak RSS is the child process's `ru_maxrss`.",
+        END,
+    ]
+    section = "\n".join(lines) + "\n"
+    DOC.parent.mkdir(exist_ok=True)
+    if DOC.exists():
+        text = DOC.read_text()
+        if START in text and END in text:
+            text = text[: text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = (
+            "# Benchmarks\n\nFigures measured on the development machine by the scripts in `bench/` "
+            "(`make bench` runs them all). Each section is rewritten by its own script.\n\n" + section
+        )
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
