@@ -96,12 +96,43 @@ def _audited_view(request):
     return render(request, "home.html")
 
 
+def _write_plain_view(request):
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from accounts.models import User
+
+    with transaction.atomic():
+        User.objects.filter(pk=request.user.pk).update(display_name=f"Bench {time.time_ns()}")
+    return render(request, "home.html")
+
+
+def _write_audited_view(request):
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from accounts.models import User
+    from audit.models import Action
+    from audit.services import record
+
+    with transaction.atomic():
+        User.objects.filter(pk=request.user.pk).update(display_name=f"Bench {time.time_ns()}")
+        record(Action.USER_UPDATED, actor=request.user, target=request.user, details={"field": "display_name"})
+    return render(request, "home.html")
+
+
 def _urls():
     from django.urls import path
 
     from portal.urls import urlpatterns as portal_urls
 
-    return [path("plain/", _plain_view), path("audited/", _audited_view), *portal_urls]
+    return [
+        path("plain/", _plain_view),
+        path("audited/", _audited_view),
+        path("write-plain/", _write_plain_view),
+        path("write-audited/", _write_audited_view),
+        *portal_urls,
+    ]
 
 
 urlpatterns: list = []
@@ -123,31 +154,48 @@ def child_request(n: int) -> dict:
     )
     client = Client()
     login_verified(client, user)
-    plain, audited = [], []
+    out = {"n": n}
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
-        for _ in range(30):
-            client.get("/plain/")
-            client.get("/audited/")
-        for i in range(n):
-            # Interleaved, alternating which goes first, so drift on a shared machine hits both.
-            order = (
-                (("/plain/", plain), ("/audited/", audited)) if i % 2 else (("/audited/", audited), ("/plain/", plain))
-            )
-            for url, bucket in order:
-                t0 = time.perf_counter()
-                response = client.get(url)
-                bucket.append(time.perf_counter() - t0)
-                assert response.status_code == 200, response.status_code
-    ms = 1000
-    return {
-        "plain_p50": _pct(plain, 0.5) * ms,
-        "plain_p95": _pct(plain, 0.95) * ms,
-        "audited_p50": _pct(audited, 0.5) * ms,
-        "audited_p95": _pct(audited, 0.95) * ms,
-        "overhead_p50": _pct(audited, 0.5) / _pct(plain, 0.5) - 1,
-        "overhead_mean": statistics.fmean(audited) / statistics.fmean(plain) - 1,
-        "n": n,
-    }
+        for kind, plain_url, audited_url in (
+            ("read", "/plain/", "/audited/"),
+            ("write", "/write-plain/", "/write-audited/"),
+        ):
+            plain, audited = [], []
+            for _ in range(30):
+                client.get(plain_url)
+                client.get(audited_url)
+            for i in range(n):
+                # Interleaved, alternating which goes first, so drift on a shared machine hits both.
+                pair = ((plain_url, plain), (audited_url, audited))
+                for url, bucket in pair if i % 2 else pair[::-1]:
+                    t0 = time.perf_counter()
+                    response = client.get(url)
+                    bucket.append(time.perf_counter() - t0)
+                    assert response.status_code == 200, response.status_code
+            out[kind] = {
+                "plain_p50": _pct(plain, 0.5) * 1000,
+                "plain_p95": _pct(plain, 0.95) * 1000,
+                "audited_p50": _pct(audited, 0.5) * 1000,
+                "audited_p95": _pct(audited, 0.95) * 1000,
+                "overhead_p50": _pct(audited, 0.5) / _pct(plain, 0.5) - 1,
+                "overhead_mean": statistics.fmean(audited) / statistics.fmean(plain) - 1,
+            }
+    return out
+
+
+def child_commit(n: int) -> dict:
+    """The database's own floor: a one-row INSERT and COMMIT, no audit code at all."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (x integer)")
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_commit (x) VALUES (1)")
+        times.append(time.perf_counter() - t0)
+    return {"p50": _pct(times, 0.5) * 1000, "p95": _pct(times, 0.95) * 1000}
 
 
 def _writer(count: int, start_at: float, queue) -> None:
@@ -298,7 +346,7 @@ def child_verify(workers: int) -> dict:
 def child_main(args) -> None:
     _setup(args.db or None, args.var)
     spec = json.loads(args.spec)
-    fn = {"append": child_append, "request": child_request, "throughput": child_throughput,
+    fn = {"append": child_append, "request": child_request, "throughput": child_throughput, "commit": child_commit,
           "fill": child_fill, "verify": child_verify}[spec.pop("kind")]  # fmt: skip
     print(json.dumps(fn(**spec)))
 
@@ -351,6 +399,7 @@ def main() -> None:
         for backend in ("sqlite", "pg"):
             db, var = _fresh(backend, args.pg, workdir)
             results["appends"][backend] = _run(db, var, kind="append", n=appends)
+            results["appends"][backend]["bare_commit"] = _run(db, var, kind="commit", n=appends)
             print(backend, "append", results["appends"][backend], flush=True)
             db, var = _fresh(backend, args.pg, workdir)
             results["requests"][backend] = _run(db, var, kind="request", n=requests)
@@ -361,7 +410,9 @@ def main() -> None:
         for backend in ("sqlite", "pg"):
             db, var = _fresh(backend, args.pg, workdir)
             fill = _run(db, var, kind="fill", n=verify_events)
-            results["verify"][backend] = _run(db, var, kind="verify") | {"fill_seconds": fill["seconds"]}
+            results["verify"][backend] = _run(db, var, kind="verify", workers=min(4, os.cpu_count() or 1)) | {
+                "fill_seconds": fill["seconds"]
+            }
             print(backend, "verify", results["verify"][backend], flush=True)
         _pg_recreate(args.pg)
     if not args.no_write:
@@ -370,40 +421,69 @@ def main() -> None:
 
 def write_report(r: dict) -> None:
     a, q, t, v = r["appends"], r["requests"], r["throughput"], r["verify"]
+    sq, pg = "sqlite", "pg"
+
+    def pair(d: dict, k50: str, k95: str) -> str:
+        return f"{d[k50]:.2f} / {d[k95]:.2f}"
+
+    def req(kind: str, backend: str) -> str:
+        x = q[backend][kind]
+        return (
+            f"{x['plain_p50']:.2f} → {x['audited_p50']:.2f} ms: **{x['overhead_p50']:+.0%}** "
+            f"(mean {x['overhead_mean']:+.0%})"
+        )
+
+    ceiling = 1000 / a[pg]["bare_commit"]["p50"]
     lines = [
         START,
         "## Audit trail",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} with `bench/bench_audit.py` on {platform.machine()} "
-        f"({os.cpu_count()} cores shared with other work, so expect ±20% run to run), Python "
-        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version} (WAL) and PostgreSQL on loopback.",
+        f"({os.cpu_count()} cores shared with other people's builds and test runs — load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run — so expect ±30% between runs), Python "
+        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version} (WAL, synchronous=NORMAL) "
+        "and the shared PostgreSQL on loopback (synchronous_commit on).",
         "",
         "| Measure | SQLite | PostgreSQL | Goal |",
         "|---|---|---|---|",
-        f"| append, own transaction, p50 / p95 (ms) | {a['sqlite']['own_p50']:.2f} / {a['sqlite']['own_p95']:.2f} "
-        f"| {a['pg']['own_p50']:.2f} / {a['pg']['own_p95']:.2f} | p95 ≤ 2 ms |",
-        f"| append inside the caller's transaction, p50 / p95 (ms) | {a['sqlite']['in_tx_p50']:.2f} / "
-        f"{a['sqlite']['in_tx_p95']:.2f} | {a['pg']['in_tx_p50']:.2f} / {a['pg']['in_tx_p95']:.2f} | p95 ≤ 2 ms |",
-        f"| request without / with one audit event, p50 (ms) | {q['sqlite']['plain_p50']:.2f} / "
-        f"{q['sqlite']['audited_p50']:.2f} | {q['pg']['plain_p50']:.2f} / {q['pg']['audited_p50']:.2f} | |",
-        f"| request overhead of auditing, p50 (mean) | {q['sqlite']['overhead_p50']:+.1%} "
-        f"({q['sqlite']['overhead_mean']:+.1%}) | {q['pg']['overhead_p50']:+.1%} ({q['pg']['overhead_mean']:+.1%}) | ≤ 10% |",
-        f"| verify {v['sqlite']['events']:,} events: events/s | {v['sqlite']['per_second']:,.0f} "
-        f"| {v['pg']['per_second']:,.0f} | ≥ 100,000 |",
-        f"| verify: peak RSS before → after (MiB) | {v['sqlite']['rss_before_mib']:.0f} → "
-        f"{v['sqlite']['rss_peak_mib']:.0f} | {v['pg']['rss_before_mib']:.0f} → {v['pg']['rss_peak_mib']:.0f} | flat |",
+        f"| append inside the caller's transaction, p50 / p95 (ms) | {pair(a[sq], 'in_tx_p50', 'in_tx_p95')} "
+        f"| {pair(a[pg], 'in_tx_p50', 'in_tx_p95')} | p95 ≤ 2 ms |",
+        f"| append in its own transaction (with commit), p50 / p95 (ms) | {pair(a[sq], 'own_p50', 'own_p95')} "
+        f"| {pair(a[pg], 'own_p50', 'own_p95')} | p95 ≤ 2 ms |",
+        f"| for comparison: bare one-row INSERT + COMMIT, p50 / p95 (ms) | {pair(a[sq]['bare_commit'], 'p50', 'p95')} "
+        f"| {pair(a[pg]['bare_commit'], 'p50', 'p95')} | |",
+        f"| request that writes (service transaction), p50 without → with audit | {req('write', sq)} "
+        f"| {req('write', pg)} | ≤ 10% |",
+        f"| read-only request (the audit event is its only write), p50 | {req('read', sq)} | {req('read', pg)} | ≤ 10% |",
+        f"| verify {v[sq]['events']:,} events, {v[sq]['workers']} worker processes: events/s | "
+        f"{v[sq]['per_second']:,.0f} | {v[pg]['per_second']:,.0f} | ≥ 100,000 |",
+        f"| verify: peak RSS of the verifying process / of each worker (MiB) | {v[sq]['rss_peak_mib']:.0f} / "
+        f"{v[sq]['child_rss_peak_mib']:.0f} | {v[pg]['rss_peak_mib']:.0f} / {v[pg]['child_rss_peak_mib']:.0f} | flat |",
         "",
         f"Concurrent appends on PostgreSQL: {t['writers']} writer processes wrote {t['events']:,} events in "
         f"{t['seconds']:.2f} s = **{t['per_second']:,.0f} events/s** (goal ≥ 1,000); sequence gap-free: "
-        f"{'yes' if t['gap_free'] else 'NO'}; chain verifies (zero forks): {'yes' if t['verified'] else 'NO'}.",
+        f"{'yes' if t['gap_free'] else 'NO'}; chain verifies, zero forks: {'yes' if t['verified'] else 'NO'}.",
         "",
-        "How it was measured: appends are timed one by one after a warm-up, each in its own transaction "
-        "(lock head, insert, move head, commit) and inside an open caller transaction (no commit — the usual "
-        "case, since services record inside their own transaction). The request figures come from Django's test "
-        "client through the full middleware stack (session, MFA, CSP) for a signed-in user, the plain and the "
-        "audited view interleaved. Verification streams the table in keyset chunks of 5,000 rows; its chain "
-        "is written directly (COPY / executemany) with valid hashes so that a million events take seconds to "
-        "create; peak RSS is the child process's `ru_maxrss`.",
+        "How it was measured: appends are timed one by one after a warm-up, inside an open caller "
+        "transaction (the usual case: services record inside their own transaction) and in a transaction of "
+        "their own (lock the head, insert, move the head, commit). Requests go through Django's test client "
+        "and the full middleware stack (session, MFA, CSP) for a signed-in user; the plain and audited views "
+        "are interleaved. The writing pair updates one row in a transaction, the audited one also records an "
+        "event in it. Verification streams keyset chunks of 5,000 rows over a chain written directly "
+        "(COPY / executemany, valid hashes) so a million events take seconds to create; RSS is `ru_maxrss`.",
+        "",
+        "Reading the figures:",
+        f"- The chain head is locked from the append until the transaction commits, so concurrent appends "
+        f"are serialised through one commit each: throughput is bounded by the server's commit latency "
+        f"(p50 {a[pg]['bare_commit']['p50']:.2f} ms here for a bare one-row commit, a ceiling of about "
+        f"{ceiling:,.0f} commits/s). On this shared server, busy with other databases, commits are slow and "
+        "the 1,000 events/s goal is missed; the figures above are what was measured, not projected.",
+        "- A read-only request pays for a write transaction it would not otherwise have (the commit), which is "
+        "why its overhead is far above that of a request that already writes.",
+        "- Beyond one PostgreSQL's commit rate the next step is batching: record into an unsealed staging "
+        "table inside the caller's transaction (no shared lock) and let one sealer link batches into the "
+        "chain, one commit per batch. Not built: the single lock keeps the model simple and the rate is "
+        "enough for the portal's expected load.",
         END,
     ]
     section = "\n".join(lines) + "\n"
