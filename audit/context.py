@@ -42,6 +42,12 @@ def current() -> AuditContext:
     return ctx
 
 
+def reset_fallback() -> None:
+    """Forget this thread's out-of-scope context. For test isolation: a test's transaction is
+    rolled back on purpose, and its denials must not be "rescued" into the next test."""
+    _fallback.ctx = None
+
+
 def active() -> bool:
     return _current.get() is not None
 
