@@ -481,8 +481,8 @@ def write_report(r: dict) -> None:
         "cores shared with other work, 8 writer processes and their 8 server backends queue for the CPU at "
         "every hand-over, and the 1,000 events/s goal is **missed**; the figure above is what was measured.",
         "- Verification is CPU-bound in Python (about 6 µs per event to rebuild the canonical bytes and hash "
-        "them, plus the fetch); it splits the seq range across one process per core, so on a quiet two-core "
-        "machine it roughly doubles. Where it falls short of 100,000 events/s above, that is the measured "
+        "them, plus the fetch); it splits the seq range across one process per core (on 200,000 events under "
+        "similar load: 65,000 events/s with one process, 84,000 with two). Where it falls short of 100,000 events/s above, that is the measured "
         "figure under shared load; memory stays flat whatever the chain length.",
         "- A read-only request pays for a write transaction it would not otherwise have (the commit), which is "
         "why its overhead is far above that of a request that already writes.",
