@@ -43,7 +43,13 @@ class UserAdmin(DjangoUserAdmin):
         ("Status", {"fields": ["is_active", "is_staff", "is_superuser"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "display_name", "organisation", "nationality", "password1", "password2"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "display_name", "organisation", "nationality", "password1", "password2"],
+            },
+        ),
     ]
 
 

@@ -40,7 +40,9 @@ class SessionLimitsMiddleware:
                 if idle > settings.SESSION_IDLE_TIMEOUT or age > settings.SESSION_ABSOLUTE_TIMEOUT:
                     user = request.user
                     logout(request)
-                    record(Action.AUTH_SESSION_EXPIRED, actor=user, details={"idle": idle > settings.SESSION_IDLE_TIMEOUT})
+                    record(
+                        Action.AUTH_SESSION_EXPIRED, actor=user, details={"idle": idle > settings.SESSION_IDLE_TIMEOUT}
+                    )
                     messages.info(request, "Your session has ended. Please sign in again.")
                     return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
                 if idle.total_seconds() > SEEN_RESOLUTION_SECONDS:
@@ -61,7 +63,11 @@ class RequireMFAMiddleware:
         user = request.user
         if user.is_authenticated and not user.is_verified():
             match = request.resolver_match or _resolve(request.path_info)
-            name = f"{match.namespace}:{match.url_name}" if match and match.namespace else (match.url_name if match else None)
+            name = (
+                f"{match.namespace}:{match.url_name}"
+                if match and match.namespace
+                else (match.url_name if match else None)
+            )
             if name not in self.ALLOWED_URL_NAMES and not request.path_info.startswith(settings.STATIC_URL):
                 from django_otp import devices_for_user
 

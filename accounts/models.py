@@ -204,9 +204,7 @@ class ReadIn(models.Model):
 
     def is_valid_at(self, when) -> bool:
         return (
-            self.revoked_at is None
-            and self.granted_at <= when
-            and (self.expires_at is None or self.expires_at > when)
+            self.revoked_at is None and self.granted_at <= when and (self.expires_at is None or self.expires_at > when)
         )
 
 
@@ -262,9 +260,7 @@ class ClearanceGrant(models.Model):
 
     def is_valid_at(self, when) -> bool:
         return (
-            self.status == self.Status.ACTIVE
-            and self.revoked_at is None
-            and self.valid_from <= when < self.valid_until
+            self.status == self.Status.ACTIVE and self.revoked_at is None and self.valid_from <= when < self.valid_until
         )
 
 
@@ -275,4 +271,3 @@ def clearance_of(user: User, when=None) -> Tier | None:
         ClearanceGrant.objects.valid_at(when).filter(user=user).select_related("tier").order_by("-tier__rank").first()
     )
     return grant.tier if grant else None
-

@@ -20,14 +20,18 @@ def _isolated_audit_context():
 def ukasi(db):
     from accounts.models import Country
 
-    return OrganisationFactory(name="UK AI Security Institute", short_name="ukasi", country=Country.objects.get(code="GBR"))
+    return OrganisationFactory(
+        name="UK AI Security Institute", short_name="ukasi", country=Country.objects.get(code="GBR")
+    )
 
 
 @pytest.fixture
 def usaisi(db):
     from accounts.models import Country
 
-    return OrganisationFactory(name="US Center for AI Standards", short_name="caisi", country=Country.objects.get(code="USA"))
+    return OrganisationFactory(
+        name="US Center for AI Standards", short_name="caisi", country=Country.objects.get(code="USA")
+    )
 
 
 @pytest.fixture

@@ -32,7 +32,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     display_name = factory.Sequence(lambda n: f"Person {n}")
     organisation = factory.SubFactory(OrganisationFactory)
-    nationality = factory.LazyAttribute(lambda o: o.organisation.country if o.organisation else Country.objects.get(code="GBR"))
+    nationality = factory.LazyAttribute(
+        lambda o: o.organisation.country if o.organisation else Country.objects.get(code="GBR")
+    )
 
     @factory.post_generation
     def password(obj, create, extracted, **kwargs):

@@ -1,0 +1,74 @@
+"""Encrypted evidence files and the organisation keys that wrap their data keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organisation
+
+
+class OrganisationKey(models.Model):
+    """A versioned key-encryption key (KEK) of an organisation, itself wrapped by the master key."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="keys")
+    version = models.PositiveIntegerField()
+    wrapped_key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation", "-version"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "version"], name="orgkey_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} KEK v{self.version}"
+
+
+class Attachment(models.Model):
+    """An evidence file. Stored only as ciphertext under a random name; see sharing/crypto.py."""
+
+    class ScanStatus(models.TextChoices):
+        PENDING = "pending", "Being checked"
+        CLEAN = "clean", "Clean"
+        REJECTED = "rejected", "Rejected"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    document = models.ForeignKey(
+        "sharing.Document", on_delete=models.PROTECT, related_name="attachments", null=True, blank=True
+    )
+    # The organisation whose KEK wraps the data key (the document's originator, or a party to an
+    # agreement for a signed MoU).
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    declared_type = models.CharField(max_length=100, blank=True)
+    sniffed_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    # Ciphertext location and envelope.
+    blob_name = models.CharField(max_length=200, unique=True)
+    segment_size = models.PositiveIntegerField()
+    kek_version = models.PositiveIntegerField(null=True, blank=True)
+    wrapped_dek = models.BinaryField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+    destroyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    scan_status = models.CharField(max_length=10, choices=ScanStatus.choices, default=ScanStatus.PENDING, db_index=True)
+    scan_reason = models.CharField(max_length=300, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_destroyed(self) -> bool:
+        return self.destroyed_at is not None
