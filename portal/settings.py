@@ -362,6 +362,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     # Access already ends at the second a date passes; this records it and removes stale grants.
     "sharing-tidy": {"task": "sharing.tidy", "schedule": timedelta(minutes=5)},
+    # A signed audit checkpoint every hour, and a full verification of the chain every night.
+    "audit-checkpoint": {"task": "audit.make_checkpoint", "schedule": timedelta(hours=1)},
+    "audit-verify": {"task": "audit.verify_chain", "schedule": timedelta(days=1)},
 }
 # Owners of an agreement are warned this many days before it expires.
 ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS = env_int("ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS", 30)
