@@ -316,8 +316,38 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
+# The ciphertext store: a local folder (MEDIA_ROOT) or S3-compatible object storage. Blobs are
+# ciphertext under random names, so the store need not be trusted; keys never go there.
+ACCORD_STORAGE = env_str("ACCORD_STORAGE", "filesystem")
+if ACCORD_STORAGE == "filesystem":
+    _default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif ACCORD_STORAGE == "s3":
+    _s3_bucket = env_str("ACCORD_S3_BUCKET")
+    if _s3_bucket is None:
+        raise ImproperlyConfigured("ACCORD_S3_BUCKET must be set when ACCORD_STORAGE=s3")
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _s3_bucket,
+            "endpoint_url": env_str("ACCORD_S3_ENDPOINT_URL"),
+            "region_name": env_str("ACCORD_S3_REGION"),
+            # Unset keys fall back to boto3's chain (instance role, AWS_* variables, config files).
+            "access_key": env_str("ACCORD_S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("ACCORD_S3_SECRET_ACCESS_KEY"),
+            "location": env_str("ACCORD_S3_PREFIX", ""),
+            "addressing_style": env_str("ACCORD_S3_ADDRESSING_STYLE"),
+            # Objects are private and never handed out by URL: downloads stream through the
+            # portal, which decrypts and audits them.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ContentType": "application/octet-stream"},
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"ACCORD_STORAGE must be 'filesystem' or 's3', got {ACCORD_STORAGE!r}")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

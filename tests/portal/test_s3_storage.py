@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.services
+def test_default_storage_round_trips_through_the_s3_server(s3_storage):
+    client, bucket = s3_storage
+    name = default_storage.save("blobs/abc", ContentFile(b"\x00ciphertext\xff" * 1000))
+    keys = [obj["Key"] for obj in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == [name]
+    with default_storage.open(name, "rb") as fh:
+        assert fh.read() == b"\x00ciphertext\xff" * 1000
+    default_storage.delete(name)
+    assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+@pytest.mark.services
+def test_objects_are_private(s3_storage):
+    client, bucket = s3_storage
+    name = default_storage.save("blobs/private", ContentFile(b"x"))
+    grants = client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
+    assert all("AllUsers" not in str(g.get("Grantee", {})) for g in grants)
+    # Any URL the storage would hand out is signed, never a public one.
+    assert "Signature" in default_storage.url(name) or "X-Amz-Signature" in default_storage.url(name)
+
+
+@pytest.mark.services
+def test_readyz_checks_the_s3_bucket(s3_storage, client, settings):
+    assert client.get("/readyz").json()["checks"]["storage"] == "ok"
+    client_s3, bucket = s3_storage
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "bucket_name": bucket + "-missing"},
+        },
+    }
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "fail"
+
+
+def _settings_with(env: dict) -> subprocess.CompletedProcess:
+    code = "import django.conf as c; from portal import settings as s; print(s.STORAGES['default']['BACKEND'])"
+    return subprocess.run(  # noqa: S603 - the test's own interpreter
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_s3_setting_selects_the_s3_backend_and_needs_a_bucket():
+    done = _settings_with({"ACCORD_STORAGE": "s3", "ACCORD_S3_BUCKET": "b"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "storages.backends.s3.S3Storage"
+    missing = _settings_with({"ACCORD_STORAGE": "s3", "ACCORD_S3_BUCKET": ""})
+    assert missing.returncode != 0
+    assert "ACCORD_S3_BUCKET must be set" in missing.stderr
+    wrong = _settings_with({"ACCORD_STORAGE": "ftp"})
+    assert "ACCORD_STORAGE must be" in wrong.stderr
