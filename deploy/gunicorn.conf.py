@@ -44,7 +44,7 @@ limit_request_field_size = 8190
 
 # Heartbeat files on tmpfs: a worker blocked on a slow disk must not look dead. gunicorn creates
 # them with mkstemp and unlinks them at once, so a shared directory is safe here.
-_SHM = "/dev/shm"  # noqa: S108 - see above: mkstemp + unlink, no predictable name
+_SHM = "/dev/shm"  # noqa: S108  # nosec B108
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 
 # No access log: the application writes one line per request (logger `accord.request`) with the

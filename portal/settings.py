@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sharing",
+    "portal",
 ]
 
 MIDDLEWARE = [
