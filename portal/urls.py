@@ -12,3 +12,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A database that cannot be reached answers 503 with a calm page; anything else is a 500.
+handler500 = "portal.errors.server_error"
