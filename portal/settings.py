@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sharing",
+    "outbox",
     "portal",
 ]
 
@@ -373,6 +374,17 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# A dead broker must cost a request a moment, not kombu's default of retrying for seconds: one
+# quick retry, then the outbox keeps the task and the beat relay publishes it later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Tasks queued while the broker was down are published as soon as it answers again.
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {"task": "outbox.relay", "schedule": env_int("ACCORD_OUTBOX_RELAY_SECONDS", 10)}
 
 EMAIL_BACKEND = env_str(
     "ACCORD_EMAIL_BACKEND",
