@@ -11,6 +11,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("documents/", include("sharing.urls")),
 ]
 
 # A database that cannot be reached answers 503 with a calm page; anything else is a 500.

@@ -62,7 +62,7 @@ def s3_server(tmp_path_factory):
 
 @pytest.fixture
 def s3_storage(s3_server, settings):
-    """Point the default storage at a fresh bucket on the local S3 server."""
+    """Point the ciphertext store (the `attachments` storage) at a fresh bucket on the local S3 server."""
     import uuid
 
     import boto3

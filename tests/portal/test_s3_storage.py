@@ -6,31 +6,31 @@ import sys
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.services
-def test_default_storage_round_trips_through_the_s3_server(s3_storage):
+def test_ciphertext_store_round_trips_through_the_s3_server(s3_storage):
     client, bucket = s3_storage
-    name = default_storage.save("blobs/abc", ContentFile(b"\x00ciphertext\xff" * 1000))
+    name = storages["attachments"].save("blobs/abc", ContentFile(b"\x00ciphertext\xff" * 1000))
     keys = [obj["Key"] for obj in client.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == [name]
-    with default_storage.open(name, "rb") as fh:
+    with storages["attachments"].open(name, "rb") as fh:
         assert fh.read() == b"\x00ciphertext\xff" * 1000
-    default_storage.delete(name)
+    storages["attachments"].delete(name)
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
 @pytest.mark.services
 def test_objects_are_private(s3_storage):
     client, bucket = s3_storage
-    name = default_storage.save("blobs/private", ContentFile(b"x"))
+    name = storages["attachments"].save("blobs/private", ContentFile(b"x"))
     grants = client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
     assert all("AllUsers" not in str(g.get("Grantee", {})) for g in grants)
     # Any URL the storage would hand out is signed, never a public one.
-    assert "Signature" in default_storage.url(name) or "X-Amz-Signature" in default_storage.url(name)
+    assert "Signature" in storages["attachments"].url(name) or "X-Amz-Signature" in storages["attachments"].url(name)
 
 
 @pytest.mark.services
@@ -39,9 +39,9 @@ def test_readyz_checks_the_s3_bucket(s3_storage, client, settings):
     client_s3, bucket = s3_storage
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {
-            **settings.STORAGES["default"],
-            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "bucket_name": bucket + "-missing"},
+        "attachments": {
+            **settings.STORAGES["attachments"],
+            "OPTIONS": {**settings.STORAGES["attachments"]["OPTIONS"], "bucket_name": bucket + "-missing"},
         },
     }
     response = client.get("/readyz")
@@ -50,7 +50,7 @@ def test_readyz_checks_the_s3_bucket(s3_storage, client, settings):
 
 
 def _settings_with(env: dict) -> subprocess.CompletedProcess:
-    code = "import django.conf as c; from portal import settings as s; print(s.STORAGES['default']['BACKEND'])"
+    code = "import django.conf as c; from portal import settings as s; print(s.STORAGES['attachments']['BACKEND'])"
     return subprocess.run(  # noqa: S603 - the test's own interpreter
         [sys.executable, "-c", code],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},

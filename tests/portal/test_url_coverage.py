@@ -4,7 +4,9 @@ Mechanical, so a URL added without both fails CI: the URL patterns are walked fr
 URLconf, and the test modules under tests/ are parsed (not imported). A test counts for a URL
 when its function name (or its class's name) contains `anonymous` or `outsider`, and a string
 in the test — in its body, its decorators (parametrize), or a module-level constant it names —
-is the URL's name (`"accounts:login"`) or a literal path that resolves to it (`"/healthz"`).
+is the URL's name (`"accounts:login"`, or `f"accounts:{name}"` with the name in a parametrize
+list) or a literal path that resolves to it (`"/healthz"`). Helpers the test calls (in its
+module, or imported from another module under tests/) are followed.
 """
 
 from __future__ import annotations
@@ -54,8 +56,50 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+class _Module:
+    """What a test module defines at top level: functions, constants, and names it imports
+    from other modules under tests/ (helpers such as `download_url`)."""
+
+    def __init__(self, source: str):
+        self.tree = ast.parse(source)
+        self.defs: dict[str, ast.AST] = {}
+        self.imports: dict[str, tuple[str, str]] = {}
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.defs[stmt.name] = stmt
+            elif isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.defs[target.id] = stmt.value
+            elif isinstance(stmt, ast.ImportFrom) and (stmt.module or "").startswith("tests"):
+                for alias in stmt.names:
+                    self.imports[alias.asname or alias.name] = (stmt.module, alias.name)
+
+
+def _reachable_strings(module: str, node: ast.AST, modules: dict[str, _Module], seen: set) -> set[str]:
+    """Strings in `node` and in every helper or constant it names, followed across modules."""
+    strings = _strings(node)
+    for name in _names(node):
+        target = (module, name)
+        if target in seen:
+            continue
+        seen.add(target)
+        here = modules[module]
+        if name in here.defs:
+            strings |= _reachable_strings(module, here.defs[name], modules, seen)
+        elif name in here.imports:
+            other, original = here.imports[name]
+            if other in modules and original in modules[other].defs:
+                seen.add((other, original))
+                strings |= _reachable_strings(other, modules[other].defs[original], modules, seen)
+    return strings
+
+
 def _url_names_in(strings: set[str], known: set[str]) -> set[str]:
     names = {s for s in strings if s in known}
+    # f"accounts:{name}" with name from a parametrize list: the literal prefix qualifies it.
+    prefixes = {s for s in strings if s.endswith(":")}
+    names |= {p + s for p in prefixes for s in strings if p + s in known}
     for s in strings:
         if s.startswith("/"):
             try:
@@ -77,32 +121,29 @@ def _test_functions(tree: ast.Module):
 
 
 def coverage_of(sources: dict[str, str], known: set[str]) -> dict[str, set[str]]:
-    """URL name → the kinds (anonymous/outsider) of test that exercise it, from module sources."""
+    """URL name → the kinds (anonymous/outsider) of test that exercise it.
+
+    `sources` maps dotted module names (`tests.sharing.test_x`) to their source text.
+    """
+    modules = {name: _Module(source) for name, source in sources.items()}
     covered: dict[str, set[str]] = defaultdict(set)
-    for source in sources.values():
-        tree = ast.parse(source)
-        constants = {
-            target.id: stmt.value
-            for stmt in tree.body
-            if isinstance(stmt, ast.Assign)
-            for target in stmt.targets
-            if isinstance(target, ast.Name)
-        }
-        for owner, func in _test_functions(tree):
+    for module_name, module in modules.items():
+        if not module_name.rsplit(".", 1)[-1].startswith("test"):
+            continue
+        for owner, func in _test_functions(module.tree):
             label = f"{owner} {func.name}".lower()
             kinds = {kind for kind in KINDS if kind in label}
             if not func.name.startswith("test") or not kinds:
                 continue
-            strings = _strings(func)
-            for name in _names(func) & set(constants):
-                strings |= _strings(constants[name])
+            strings = _reachable_strings(module_name, func, modules, {(module_name, func.name)})
             for url_name in _url_names_in(strings, known):
                 covered[url_name] |= kinds
     return covered
 
 
 def _test_sources() -> dict[str, str]:
-    return {str(p): p.read_text() for p in TESTS_DIR.rglob("test_*.py")}
+    root = TESTS_DIR.parent
+    return {".".join(p.relative_to(root).with_suffix("").parts): p.read_text() for p in TESTS_DIR.rglob("*.py")}
 
 
 def test_every_url_has_an_anonymous_and_an_outsider_test():
@@ -137,14 +178,38 @@ class TestOutsider:
 def test_member_reads(client):
     reverse("docs:detail")
 """
-    covered = coverage_of({"m.py": source}, known)
+    covered = coverage_of({"tests.test_m": source}, known)
     assert covered["docs:detail"] == {"anonymous"}
     assert covered["healthz"] == {"anonymous"}
     assert covered["docs:list"] == {"outsider"}
     assert covered["home"] == {"outsider"}
 
 
+def test_checker_follows_helpers_across_modules_and_namespace_prefixes():
+    known = {"sharing:download", "accounts:org_member", "accounts:org_members"}
+    support = 'def download_url(a):\n    return reverse("sharing:download", kwargs={"code": a.code})\n'
+    source = """
+from tests.support import download_url
+
+VIEWS = [("org_members", "get"), ("org_member", "post")]
+
+def _url(name):
+    return reverse(f"accounts:{name}")
+
+def test_anonymous_download(client):
+    client.get(download_url(x))
+
+@pytest.mark.parametrize(("name", "method"), VIEWS)
+def test_outsider_gets_404(client, name, method):
+    client.get(_url(name))
+"""
+    covered = coverage_of({"tests.support": support, "tests.test_m": source}, known)
+    assert covered["sharing:download"] == {"anonymous"}
+    assert covered["accounts:org_member"] == {"outsider"}
+    assert covered["accounts:org_members"] == {"outsider"}
+
+
 def test_checker_fails_for_a_url_without_tests():
-    covered = coverage_of({"m.py": "def test_anonymous_x():\n    reverse('home')\n"}, {"home", "new:view"})
+    covered = coverage_of({"tests.test_m": "def test_anonymous_x():\n    reverse('home')\n"}, {"home", "new:view"})
     assert "new:view" not in covered
     assert covered["home"] == {"anonymous"}
