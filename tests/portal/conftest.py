@@ -90,6 +90,6 @@ def s3_storage(s3_server, settings):
     }
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+        "attachments": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
     }
     yield client, bucket

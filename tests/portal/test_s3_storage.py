@@ -7,6 +7,8 @@ import sys
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +71,37 @@ def test_s3_setting_selects_the_s3_backend_and_needs_a_bucket():
     assert "ACCORD_S3_BUCKET must be set" in missing.stderr
     wrong = _settings_with({"ACCORD_STORAGE": "ftp"})
     assert "ACCORD_STORAGE must be" in wrong.stderr
+
+
+@pytest.mark.services
+def test_attachment_round_trips_through_s3_and_the_bucket_holds_only_ciphertext(
+    s3_storage, verified_client, alice, ukasi, django_capture_on_commit_callbacks
+):
+    from accounts.models import Tier
+    from sharing.models import Attachment, Document
+
+    client_s3, bucket = s3_storage
+    document = Document.objects.create(
+        title="Uplift evaluation", originator=ukasi, author=alice, tier=Tier.objects.get(code="official")
+    )
+    marker = b"PLAINTEXT-MARKER-7f3a9c"
+    data = (marker + b" results,row\n") * 150_000  # ~5 MiB: several segments, a multipart upload
+    client = verified_client(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("sharing:attachment_upload", args=[document.code]),
+            {"file": SimpleUploadedFile("results.csv", data, content_type="text/csv")},
+        )
+    assert response.status_code == 201, response.content
+    attachment = Attachment.objects.get(code=response.json()["code"])
+    assert attachment.scan_status == Attachment.ScanStatus.CLEAN
+
+    objects = client_s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in objects] == [attachment.blob_name]
+    stored = client_s3.get_object(Bucket=bucket, Key=attachment.blob_name)["Body"].read()
+    assert len(stored) > len(data)  # header and per-segment tags
+    assert marker not in stored
+
+    download = client.get(reverse("sharing:attachment_download", args=[attachment.code]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == data
