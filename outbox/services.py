@@ -28,9 +28,12 @@ def enqueue(task: str, *, args: Sequence[Any] = (), kwargs: dict[str, Any] | Non
     message.full_clean()
     with transaction.atomic():
         message.save()
-    # robust: a broker failure after commit must not turn the committed request into an error;
-    # the message stays pending and the beat relay picks it up.
-    transaction.on_commit(lambda: relay_one(message.pk), robust=True)
+    from portal.celery import app
+
+    # With a broker, robust: a broker failure after commit must not turn the committed request
+    # into an error; the message stays pending and the beat relay picks it up. In-process (the
+    # embedded default and the tests), a failing task propagates as `task.delay()` would.
+    transaction.on_commit(lambda: relay_one(message.pk), robust=not app.conf.task_always_eager)
     return message
 
 
@@ -74,12 +77,9 @@ def _run_in_process(message_id: int) -> bool:
         message.sent_at = timezone.now()
         message.attempts += 1
         message.save(update_fields=["sent_at", "attempts"])
-    # apply(), not apply_async(): no producer, no broker connection, just the task, here.
-    result = app.tasks[message.task].apply(
-        args=message.args, kwargs=message.kwargs, task_id=str(message.code), throw=False
-    )
-    if result.failed():
-        logger.error("outbox task failed in-process", extra={"task": message.task, "task_id": str(message.code)})
+    # apply(), not apply_async(): no producer, no broker connection, just the task, here. Its
+    # exceptions propagate when CELERY_TASK_EAGER_PROPAGATES says so, as with `delay()`.
+    app.tasks[message.task].apply(args=message.args, kwargs=message.kwargs, task_id=str(message.code))
     return True
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from audit.models import Action, Outcome
 from audit.services import record, record_denial
+from outbox.services import enqueue
 
 from . import crypto, keys
 from .crypto import IntegrityError
@@ -259,8 +260,9 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
                 target=attachment,
                 details={"document": str(document.code), "size": sealed.size, "sha256": sealed.sha256},
             )
-            code = str(attachment.code)
-            transaction.on_commit(lambda: scan_attachment.delay(code))
+            # Through the outbox, in this transaction: a broker that is down at commit delays
+            # the scan, never loses it.
+            enqueue(scan_attachment.name, args=[str(attachment.code)])
     except BaseException:
         sealed.discard()
         raise

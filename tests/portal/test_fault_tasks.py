@@ -122,3 +122,109 @@ def test_redis_down_web_keeps_working_and_queued_tasks_run_when_it_returns(
         stop(beat)
         stop(worker)
     assert sorted((runs / f"{code}.run").read_text() for code in codes) == ["v0", "v1", "v2"]
+
+
+class StallingClamd:
+    """A clamd stand-in speaking INSTREAM: the first scan hangs (so the worker can be killed in
+    the middle of it), every later one answers `stream: OK`."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.first_scan_started = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._scan, args=(conn, self.connections), daemon=True).start()
+
+    def _scan(self, conn, number: int) -> None:
+        with conn:
+            try:
+                data = b""
+                while not data.endswith(b"\0\0\0\0"):  # the zero-length chunk ends the stream
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data = data[-8:] + chunk
+                if number == 1:
+                    self.first_scan_started.set()
+                    conn.recv(1)  # hang until the worker dies and its socket closes
+                    return
+                conn.sendall(b"stream: OK\0")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_worker_killed_mid_scan_rescans_and_records_one_verdict(broker, tmp_path, verified_client, alice, ukasi):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from accounts.models import Tier
+    from audit.models import AuditEvent
+    from sharing.models import Attachment, Document
+
+    clamd = StallingClamd()
+    log = tmp_path / "worker.log"
+    env = worker_env(broker.url, tmp_path, ACCORD_CLAMD_HOST="127.0.0.1", ACCORD_CLAMD_PORT=str(clamd.port))
+    worker = start_worker(env, log)
+    try:
+        document = Document.objects.create(
+            title="Uplift evaluation", originator=ukasi, author=alice, tier=Tier.objects.get(code="official")
+        )
+        response = verified_client(alice).post(
+            reverse("sharing:attachment_upload", args=[document.code]),
+            {"file": SimpleUploadedFile("results.csv", b"model,score\nm1,0.4\n" * 1000, content_type="text/csv")},
+        )
+        assert response.status_code == 201, response.content
+        attachment = Attachment.objects.get(code=response.json()["code"])
+        assert clamd.first_scan_started.wait(60), log.read_text()[-3000:]
+        children = _children(worker.pid)
+        assert len(children) == 1, children  # --concurrency 1: the pool process doing the scan
+        os.kill(children[0], signal.SIGKILL)
+
+        wait_until(
+            lambda: Attachment.objects.get(pk=attachment.pk).scan_status != Attachment.ScanStatus.PENDING,
+            timeout=90,
+            what="the redelivered scan to decide",
+            logs=[log],
+        )
+    finally:
+        stop(worker)
+        clamd.close()
+    attachment.refresh_from_db()
+    assert attachment.scan_status == Attachment.ScanStatus.CLEAN
+    assert clamd.connections == 2  # scanned again after the kill ...
+    verdicts = AuditEvent.objects.filter(
+        target_id=str(attachment.code), action__in=["attachment.scanned", "attachment.rejected"]
+    )
+    assert verdicts.count() == 1  # ... and decided once
