@@ -199,4 +199,25 @@ def attachment_scan(*, code) -> Attachment | None:
             organisation_id=attachment.organisation_id,
             details={"status": attachment.scan_status, "reason": reason, "sniffed": attachment.sniffed_type},
         )
+        if not reason and is_eval_log_candidate(attachment):
+            _queue_eval_parse(attachment)
     return attachment
+
+
+EVAL_LOG_SUFFIXES = (".eval", ".json")
+
+
+def is_eval_log_candidate(attachment: Attachment) -> bool:
+    """Inspect logs are `.eval` zips or `.json` documents; the parser decides which really are."""
+    return attachment.filename.lower().endswith(EVAL_LOG_SUFFIXES)
+
+
+def _queue_eval_parse(attachment: Attachment) -> None:
+    # Only clean files are parsed; the run is marked pending in the same transaction as the
+    # verdict, and the task is queued once that commits.
+    from evals.services import eval_run_mark_pending
+    from evals.tasks import parse_eval_log
+
+    eval_run_mark_pending(attachment_code=attachment.code)
+    code = str(attachment.code)
+    transaction.on_commit(lambda: parse_eval_log.delay(code))
