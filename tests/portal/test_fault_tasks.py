@@ -23,8 +23,22 @@ from portal.celery import app
 from tests.portal.conftest import stop
 from tests.portal.services_fixtures import RedisServer, start_beat, start_worker, worker_env
 
-# serialized_rollback: the seeded countries and tiers come back after the flush of a previous test.
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# Committed data, so the worker processes see it. A transactional test ends with a flush, which
+# also removes the rows the data migrations seeded; the autouse fixture below puts them back.
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _seeded(transactional_db):
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import Country
+
+    if not Country.objects.exists():
+        for module in ("accounts.migrations.0002_seed_countries_and_tiers", "sharing.migrations.0002_seed_taxonomy"):
+            importlib.import_module(module).seed(apps, None)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, logs: list[Path] = ()) -> None:
