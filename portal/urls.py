@@ -14,3 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("documents/", include("sharing.urls")),
 ]
+
+# A database that cannot be reached answers 503 with a calm page; anything else is a 500.
+handler500 = "portal.errors.server_error"

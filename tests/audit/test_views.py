@@ -152,11 +152,36 @@ def test_unknown_export_format_is_404(verified_client, portal_admin):
     assert verified_client(portal_admin).get(reverse("audit:export", args=["xml"])).status_code == 404
 
 
-def test_public_key_is_served_to_anyone(client):
+def test_public_key_is_served_to_anonymous_visitors(client):
     response = client.get(reverse("audit:public_key"))
     assert response.status_code == 200
     assert response.content.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert len(response["X-Key-Id"]) == 16
+
+
+def test_public_key_is_the_same_for_an_outsider(client, verified_client, bob):
+    anonymous = client.get(reverse("audit:public_key")).content
+    assert verified_client(bob).get(reverse("audit:public_key")).content == anonymous
+
+
+def test_outsider_admin_of_another_organisation_sees_none_of_ours(verified_client, usaisi, olivia, trail):
+    """An admin of the US institute reads only events by or about US people, never the UK's."""
+    ursula = UserFactory(email="ursula@caisi.example", organisation=usaisi)
+    give_role(ursula, "org_admin")
+    client = verified_client(ursula)
+    response = client.get(EVENTS)
+    assert response.status_code == 200
+    assert "UK finding" not in _labels(response)
+    assert "US finding" in _labels(response)
+    exported = client.get(reverse("audit:export", args=["jsonl"]))
+    lines = [json.loads(line) for line in b"".join(exported.streaming_content).splitlines() if line]
+    assert lines and all(line["target_label"] != "UK finding" for line in lines)
+
+
+def test_outsider_without_admin_role_gets_404_everywhere(verified_client, bob):
+    client = verified_client(bob)
+    for url in (EVENTS, reverse("audit:export", args=["csv"]), reverse("audit:checkpoints")):
+        assert client.get(url).status_code == 404
 
 
 def test_checkpoints_download_is_what_verify_reads(verified_client, portal_admin, tmp_path):
