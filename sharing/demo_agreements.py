@@ -40,14 +40,16 @@ def seed_demo_agreements(
     us_signatory,
     uk_release_officer,
     documents: Iterable[Document],
+    canada: Organisation | None = None,
 ) -> DemoSharing:
     """Make the demo's sharing world. `documents` are candidates: UK documents the agreement can
     carry (published, releasable to the US, within ceiling and topics) are requested by their
     author and approved by `uk_release_officer`; the rest are listed with the reason."""
-    canada, _ = Organisation.objects.get_or_create(
-        short_name="canaisi",
-        defaults={"name": "Canadian AI Safety Institute", "country": Country.objects.get(code="CAN")},
-    )
+    if canada is None:
+        canada, _ = Organisation.objects.get_or_create(
+            short_name="canaisi",
+            defaults={"name": "Canadian AI Safety Institute", "country": Country.objects.get(code="CAN")},
+        )
     agreement = SharingAgreement.objects.filter(reference=REFERENCE).first()
     if agreement is None:
         now = timezone.now()
