@@ -24,7 +24,7 @@ from audit.services import record, record_denial
 
 from .models import ApiToken
 
-TOKEN_PREFIX = "accord_"  # noqa: S105  (a public marker, not a secret)
+TOKEN_PREFIX = "accord_"  # noqa: S105  # nosec B105  (a public marker, not a secret)
 _TOKEN = re.compile(r"^accord_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 # Writing last_used_at on every request would make every read a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
