@@ -195,3 +195,17 @@ def test_upload_named_in_the_path_as_curl_sends_it(as_user, alice, draft):
     response = as_user(alice).generic("POST", url, b"plain text\n", content_type="text/plain")
     assert response.status_code == 201, response.content
     assert response.json()["filename"] == "run log.txt" and response.json()["size"] == 11
+
+
+def test_upload_never_spools_to_a_temporary_file(as_user, alice, draft, settings, tmp_path, monkeypatch):
+    """The body goes from the socket to the encrypting writer: no upload handler, no temp file."""
+    import tempfile
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    response = upload(as_user(alice), draft, b"line of text\n" * 50_000)
+    assert response.status_code == 201
+    assert list(spool.iterdir()) == []

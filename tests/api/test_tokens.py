@@ -211,3 +211,15 @@ def test_command_refuses_bad_input(alice, args):
     with pytest.raises(CommandError):
         call_command("api_token", "create", *args, stdout=StringIO(), stderr=StringIO())
     assert not ApiToken.objects.exists()
+
+
+def test_token_form_keeps_its_csrf_check(client, alice):
+    from django.test import Client
+
+    from tests.factories import login_verified
+
+    strict = Client(enforce_csrf_checks=True)
+    login_verified(strict, alice)
+    response = strict.post(reverse("api:tokens"), {"name": "x", "read": "on", "days": "30"})
+    assert response.status_code == 403
+    assert not ApiToken.objects.exists()
