@@ -1,0 +1,24 @@
+"""Friendly error pages that say what to do next and reveal nothing about what exists."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+
+
+def _page(request: HttpRequest, template: str, status: int) -> HttpResponse:
+    return HttpResponse(loader.render_to_string(template, request=request), status=status)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # The exception's message names the failed rule; it is audited, never shown.
+    return _page(request, "errors/403.html", 403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, "errors/404.html", 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No request context: the database may be what failed, so the page needs nothing from it.
+    return HttpResponse(loader.render_to_string("errors/500.html"), status=500)
