@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 from django.conf import settings
 
 from . import context
 
+logger = logging.getLogger("accord.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -36,8 +39,24 @@ class RequestContextMiddleware:
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         )
         token = context.activate(ctx)
+        started = time.monotonic()
         try:
             response = self.get_response(request)
+            # The path only: query strings can carry search terms, which are sensitive here.
+            user = getattr(request, "user", None)
+            logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
         finally:
             from .services import flush_pending_denials
 

@@ -315,6 +315,7 @@ MEDIA_ROOT = Path(env_str("ACCORD_MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -353,13 +354,23 @@ EMAIL_HOST_PASSWORD = env_str("ACCORD_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("ACCORD_EMAIL_USE_TLS", PRODUCTION)
 DEFAULT_FROM_EMAIL = env_str("ACCORD_FROM_EMAIL", "accord@localhost")
 
+LOG_FORMAT = env_str("ACCORD_LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"ACCORD_LOG_FORMAT must be 'json' or 'text', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("ACCORD_LOG_LEVEL", "INFO")},
     "loggers": {
         # Axes logs usernames of failed logins at WARNING; the audit trail keeps those instead.
         "axes": {"level": "ERROR"},
+        # Request lines come from accord.request, with the request id; Django's own are noise.
+        "django.server": {"level": "WARNING"},
     },
 }

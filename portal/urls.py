@@ -5,8 +5,12 @@ from django.urls import include, path
 
 from sharing.views.home import home
 
+from . import health
+
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("", include("sharing.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,80 @@
+"""Liveness and readiness probes: cheap, unauthenticated, and revealing nothing sensitive."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("accord.health")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is alive and answering."""
+    return JsonResponse({"status": "ok"})
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _broker() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # in-process tasks: nothing to reach
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _storage() -> None:
+    default_storage.listdir("")
+
+
+def _master_key() -> None:
+    if len(settings.MASTER_KEY) != 32:
+        raise RuntimeError("master key unusable")
+
+
+def _audit_head() -> None:
+    from audit.models import ChainHead
+
+    ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first()
+
+
+CHECKS = {
+    "database": _database,
+    "broker": _broker,
+    "storage": _storage,
+    "master_key": _master_key,
+    "audit_chain": _audit_head,
+}
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Every dependency a request needs answers. Failures are logged, never described."""
+    results: dict[str, str] = {}
+    started = time.monotonic()
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception:
+            logger.exception("readiness check failed", extra={"check": name})
+            results[name] = "fail"
+        else:
+            results[name] = "ok"
+    ready = all(value == "ok" for value in results.values())
+    body = {"status": "ok" if ready else "fail", "checks": results, "ms": round((time.monotonic() - started) * 1000)}
+    return JsonResponse(body, status=200 if ready else 503)
