@@ -91,8 +91,6 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
 
 
 def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
-    from sharing.services import agreements as services
-
     user = request.user
     agreement = agreement_for_party(user, code)
     if not (user.is_staff or user.has_perm("accounts.sign_agreement", user.organisation)):
@@ -100,6 +98,8 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
             Action.ACCESS_DENIED, actor=user, target=agreement, details={"reason": "no role", "wanted": service_name}
         )
         raise PermissionDenied("sign_agreement role needed")
+    from sharing.services import agreements as services
+
     try:
         getattr(services, service_name)(actor=user, agreement=agreement)
     except ValidationError as exc:

@@ -136,13 +136,13 @@ def _may_author(user) -> bool:
 @require_http_methods(["GET", "POST"])
 @login_required
 def document_create(request: HttpRequest) -> HttpResponse:
-    from sharing.forms import DocumentForm
-    from sharing.services.documents import document_create as create
-
     user = request.user
     if not _may_author(user):
         record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not an author", "wanted": "create"})
         raise PermissionDenied("author role needed")
+    from sharing.forms import DocumentForm
+    from sharing.services.documents import document_create as create
+
     form = DocumentForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -160,11 +160,11 @@ def document_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def document_edit(request: HttpRequest, code) -> HttpResponse:
+    user = request.user
+    document = document_for_editor(user, code)
     from sharing.forms import DocumentForm
     from sharing.services.documents import document_update as update
 
-    user = request.user
-    document = document_for_editor(user, code)
     form = DocumentForm(request.POST or None, instance=document, user=user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -192,9 +192,9 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 
 def _lifecycle(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
+    document = document_for_editor(request.user, code)
     from sharing.services import documents as services
 
-    document = document_for_editor(request.user, code)
     try:
         getattr(services, service_name)(actor=request.user, document=document)
     except ValidationError as exc:

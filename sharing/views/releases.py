@@ -143,9 +143,9 @@ def _release_for_officer(user, code) -> Release:
 
 
 def _decide(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
+    release = _release_for_officer(request.user, code)
     from sharing.services import releases as services
 
-    release = _release_for_officer(request.user, code)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason of at most 1000 characters.")
