@@ -15,7 +15,7 @@ urlpatterns = [
     path("documents/<uuid:code>/edit/", documents.document_edit, name="document_edit"),
     path("documents/<uuid:code>/publish/", documents.document_publish, name="document_publish"),
     path("documents/<uuid:code>/withdraw/", documents.document_withdraw, name="document_withdraw"),
-    path("documents/<uuid:code>/attachments/", documents.document_attachments, name="document_attachments"),
+    path("documents/<uuid:code>/upload/", documents.document_attachments, name="document_attachments"),
     # Releases
     path("documents/<uuid:code>/release/", releases.release_request, name="release_request"),
     path("releases/", releases.release_queue, name="release_queue"),

@@ -58,7 +58,10 @@ function reason(xhr) {
     if (body.errors) return [].concat(...Object.values(body.errors)).join(" ");
     if (body.detail) return body.detail;
   } catch {
-    // Not JSON: fall through to the status line.
+    // Not JSON: a short plain-text answer is the server's own explanation.
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    const text = xhr.responseText.trim();
+    if (type.startsWith("text/plain") && text && text.length < 300) return text;
   }
   if (xhr.status === 413) return "the file is too large.";
   if (xhr.status === 0) return "the connection was lost. Try again.";
