@@ -81,9 +81,7 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     var = tmp_path_factory.mktemp("accord-var")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "DATABASE_URL", "CELERY_", "DJANGO_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "DATABASE_URL", "CELERY_", "DJANGO_"))}
     env.update(
         {
             "ACCORD_VAR_DIR": str(var),
