@@ -8,6 +8,7 @@ export ACCORD_VAR_DIR ?= $(CURDIR)/var
 TEST_ENV := ACCORD_VAR_DIR=$(CURDIR)/var/test DJANGO_SETTINGS_MODULE=portal.settings_test
 PG_URL ?= postgres://postgres@127.0.0.1:5432/accord
 REDIS_URL ?= redis://127.0.0.1:6379/0
+PORT ?= 8000
 
 .PHONY: install run test test-services test-browser lint bench screenshots clean
 
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -m "not services and not browser"

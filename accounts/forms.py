@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+
+from .models import Compartment, Country, Tier, User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -28,3 +32,71 @@ class TokenForm(forms.Form):
 
     def clean_token(self) -> str:
         return self.cleaned_data["token"].strip()
+
+
+# Organisation-admin forms. Dates are whole days: a clearance "until 31 March" lasts through
+# that day and ends at midnight UTC after it.
+
+ROLE_LABELS = {
+    "author": "Author (writes findings)",
+    "release_officer": "Release officer (approves releases)",
+    "org_admin": "Organisation admin (manages members)",
+    "signatory": "Signatory (signs agreements)",
+}
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ClearanceGrantForm(forms.Form):
+    tier = forms.ModelChoiceField(queryset=Tier.objects.all(), empty_label=None, label="Tier")
+    valid_until = forms.DateField(label="Cleared until (inclusive)", widget=DateInput)
+    reason = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_valid_until(self) -> datetime:
+        return end_of_day(self.cleaned_data["valid_until"])
+
+
+class ClearanceRenewForm(forms.Form):
+    valid_until = forms.DateField(label="Renew until (inclusive)", widget=DateInput)
+    reason = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_valid_until(self) -> datetime:
+        return end_of_day(self.cleaned_data["valid_until"])
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)
+
+
+class ReadInForm(forms.Form):
+    compartment = forms.ModelChoiceField(queryset=Compartment.objects.all(), label="Compartment")
+    expires_on = forms.DateField(label="Read in until (optional, inclusive)", required=False, widget=DateInput)
+
+    def clean_expires_on(self) -> datetime | None:
+        day = self.cleaned_data["expires_on"]
+        return end_of_day(day) if day else None
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=list(ROLE_LABELS.items()))
+
+
+class MemberCreateForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+    display_name = forms.CharField(label="Full name", max_length=150)
+    nationality = forms.ModelChoiceField(queryset=Country.objects.all(), label="Nationality", to_field_name="code")
+
+
+class AccordPasswordResetForm(PasswordResetForm):
+    """New accounts have no usable password until the person sets one through this form, so
+    they are included; inactive accounts are not."""
+
+    def get_users(self, email):
+        email = (email or "").strip().lower()
+        return (u for u in User.objects.filter(email__iexact=email, is_active=True) if u.email.lower() == email)

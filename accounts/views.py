@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -19,13 +20,69 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Action, Outcome
 from audit.services import record
 
-from .forms import EmailAuthenticationForm, TokenForm
+from .forms import AccordPasswordResetForm, EmailAuthenticationForm, TokenForm
 
 
 class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        record(
+            Action.AUTH_PASSWORD_CHANGED, actor=self.request.user, target=self.request.user, details={"via": "change"}
+        )
+        messages.success(self.request, "Your password has been changed.")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Always answers the same, whether or not the address has an account."""
+
+    form_class = AccordPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        users = list(form.get_users(email))
+        target = users[0] if users else ("accounts.user", "", email[:150])
+        record(Action.AUTH_PASSWORD_RESET_REQUESTED, target=target, details={"known": bool(users)})
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Sets a new password and nothing more: the person is not signed in, so the next sign-in
+    still asks for their authenticator code (a reset link must not stand in for the second factor)."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    post_reset_login = False
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        record(Action.AUTH_PASSWORD_CHANGED, actor=form.user, target=form.user, details={"via": "reset"})
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -50,6 +50,8 @@ class Action(models.TextChoices):
     ATTACHMENT_DOWNLOADED = "attachment.downloaded", "Attachment downloaded"
     ATTACHMENT_DESTROYED = "attachment.destroyed", "Attachment destroyed"
     ATTACHMENT_INTEGRITY_FAILED = "attachment.integrity_failed", "Attachment failed authentication"
+    EVAL_LOG_PARSED = "evallog.parsed", "Eval log read"
+    EVAL_LOG_REJECTED = "evallog.rejected", "Eval log could not be read"
     KEY_ROTATED = "key.rotated", "Key rotated"
     KEY_REWRAPPED = "key.rewrapped", "Data keys re-wrapped"
     # Agreements and releases

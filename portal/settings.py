@@ -127,7 +127,7 @@ CSRF_TRUSTED_ORIGINS = env_list("ACCORD_CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("ACCORD_SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AccordAdminConfig",  # the admin site requires a verified second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sharing",
+    "evals",
 ]
 
 MIDDLEWARE = [
@@ -152,10 +153,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Messages before the session limits, which tell the person why they were signed out.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes last, as its documentation requires.
@@ -176,6 +178,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "accounts.context_processors.navigation",
             ],
         },
     },
@@ -245,12 +248,12 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
-# Behind exactly one proxy, the client address is the last one the proxy appended.
+# Behind ACCORD_TRUSTED_PROXIES proxies, the client address is the one the outermost trusted
+# proxy appended to X-Forwarded-For; otherwise REMOTE_ADDR. Axes 8 reads its AXES_IPWARE_*
+# settings only when django-ipware is installed, which it is not, so it would lock out the
+# proxy's own address for everyone: it is given the same function the audit trail uses instead.
 ACCORD_TRUSTED_PROXIES = env_int("ACCORD_TRUSTED_PROXIES", 1 if PRODUCTION else 0)
-AXES_IPWARE_PROXY_COUNT = ACCORD_TRUSTED_PROXIES or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if ACCORD_TRUSTED_PROXIES else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_ip"
 
 # Sessions: 15 minutes idle, 12 hours absolute (both enforced by accounts.middleware).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -318,12 +321,27 @@ if not PRODUCTION:
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachment ciphertext only (random names, see sharing/crypto.py); any Django storage
+    # backend will do, including S3-compatible object storage, since it is never trusted.
+    "attachments": {"BACKEND": env_str("ACCORD_ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Attachments: the cap on one file, and the plaintext size of each encrypted segment (64 KiB to
+# 1 MiB; 1 MiB keeps per-segment Python work to ~1,000 calls per GiB at a flat ~2 MiB per stream).
+ACCORD_ATTACHMENT_MAX_BYTES = env_int("ACCORD_ATTACHMENT_MAX_BYTES", 2 * 1024**3)
+ACCORD_ATTACHMENT_SEGMENT_SIZE = env_int("ACCORD_ATTACHMENT_SEGMENT_SIZE", 1024 * 1024)
+if not 64 * 1024 <= ACCORD_ATTACHMENT_SEGMENT_SIZE <= 1024 * 1024:
+    raise ImproperlyConfigured("ACCORD_ATTACHMENT_SEGMENT_SIZE must be between 65536 and 1048576 bytes")
+# ClamAV: a clamd Unix socket, or host and port; unset means type checks only.
+ACCORD_CLAMD_SOCKET = env_str("ACCORD_CLAMD_SOCKET", "")
+ACCORD_CLAMD_HOST = env_str("ACCORD_CLAMD_HOST", "")
+ACCORD_CLAMD_PORT = env_int("ACCORD_CLAMD_PORT", 3310)
+ACCORD_CLAMD_TIMEOUT = env_int("ACCORD_CLAMD_TIMEOUT", 120)
 
 # Celery: Redis in production; with no broker configured, tasks run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import agreements, documents, releases, tiers
+from .views import agreements, attachments, documents, releases, tiers
 
 app_name = "sharing"
 
@@ -16,6 +16,10 @@ urlpatterns = [
     path("documents/<uuid:code>/publish/", documents.document_publish, name="document_publish"),
     path("documents/<uuid:code>/withdraw/", documents.document_withdraw, name="document_withdraw"),
     path("documents/<uuid:code>/upload/", documents.document_attachments, name="document_attachments"),
+    # Attachments: upload (streamed through the encrypting handler), download, destroy
+    path("documents/<uuid:code>/attachments/", attachments.attachment_upload, name="attachment_upload"),
+    path("documents/attachments/<uuid:code>/download/", attachments.attachment_download, name="attachment_download"),
+    path("documents/attachments/<uuid:code>/destroy/", attachments.attachment_destroy_view, name="attachment_destroy"),
     # Releases
     path("documents/<uuid:code>/release/", releases.release_request, name="release_request"),
     path("releases/", releases.release_queue, name="release_queue"),

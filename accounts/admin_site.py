@@ -1,0 +1,25 @@
+"""The Django admin for portal admins: staff, signed in with password and a verified TOTP code."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django_otp.admin import OTPAdminSite
+
+
+class AccordAdminSite(OTPAdminSite):
+    site_header = "Accord portal administration"
+    site_title = "Accord admin"
+    index_title = "Organisations, people and the classification ladder"
+
+    def __init__(self, name: str = "admin") -> None:
+        # OTPAdminSite defaults to the name "otpadmin"; the URL names stay "admin:…".
+        super().__init__(name)
+
+    def login(self, request, extra_context=None):
+        # One sign-in journey for everyone (password, then TOTP, with lockout and audit), never
+        # the admin's own form. Someone already signed in is simply not a portal admin.
+        if request.user.is_authenticated:
+            raise PermissionDenied("Portal admins only.")
+        return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse("accounts:login"))

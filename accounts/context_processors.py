@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.utils.functional import SimpleLazyObject
+
+from .access import is_org_admin
+
+
+def navigation(request) -> dict:
+    # Lazy: the permission query runs only on pages whose template asks.
+    return {"is_org_admin": SimpleLazyObject(lambda: is_org_admin(request.user))}

@@ -1,0 +1,210 @@
+"""Organisation-admin pages: members, clearances, read-ins, roles and MFA resets.
+
+Each view: gate (403 without the role, 404 outside the admin's organisation) → form → service
+→ redirect. A refused change re-renders the page with the reason and a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import access, selectors, services
+from .forms import (
+    ROLE_LABELS,
+    ClearanceGrantForm,
+    ClearanceRenewForm,
+    MemberCreateForm,
+    ReadInForm,
+    ReasonForm,
+    RoleForm,
+)
+from .models import User
+
+
+def _apply(form: Form, change: Callable[[dict], object]) -> bool:
+    """Run the service on a valid form; put a refusal's messages on the form's fields."""
+    if not form.is_valid():
+        return False
+    try:
+        change(form.cleaned_data)
+    except ValidationError as exc:
+        errors = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+        for field, field_errors in errors.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+        return False
+    return True
+
+
+def _member_page(request: HttpRequest, member: User, *, status: int = 200, **forms: Form) -> HttpResponse:
+    context = {
+        "member": member,
+        "roles": selectors.roles_by_user(member.organisation).get(member.pk, []),
+        "role_labels": ROLE_LABELS,
+        "is_self": member.pk == request.user.pk,
+        "grant_form": forms.get("grant_form") or ClearanceGrantForm(prefix="grant"),
+        "readin_form": forms.get("readin_form") or ReadInForm(prefix="readin"),
+        "role_form": forms.get("role_form") or RoleForm(prefix="role"),
+        "action_form": forms.get("action_form"),
+        **selectors.member_history(member),
+    }
+    return render(request, "accounts/org/member.html", context, status=status)
+
+
+def _done(request: HttpRequest, member: User, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("accounts:org_member", code=member.code)
+
+
+@require_GET
+@login_required
+def members(request: HttpRequest) -> HttpResponse:
+    organisation = access.organisation_for_admin(request.user)
+    context = {
+        "organisation": organisation,
+        "members": selectors.members_with_access(organisation),
+        "pending": selectors.pending_grants(organisation),
+        "role_labels": ROLE_LABELS,
+    }
+    return render(request, "accounts/org/members.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def member_create(request: HttpRequest) -> HttpResponse:
+    organisation = access.organisation_for_admin(request.user)
+    form = MemberCreateForm(request.POST or None)
+    created: list[User] = []
+    if request.method == "POST":
+        if _apply(
+            form, lambda d: created.append(services.user_create(actor=request.user, organisation=organisation, **d))
+        ):
+            messages.success(request, "Account created. They set a password with “Forgotten your password?”.")
+            return redirect("accounts:org_member", code=created[0].code)
+        return render(request, "accounts/org/member_new.html", {"form": form}, status=400)
+    return render(request, "accounts/org/member_new.html", {"form": form})
+
+
+@require_GET
+@login_required
+def member_detail(request: HttpRequest, code: str) -> HttpResponse:
+    return _member_page(request, access.member_for_admin(request.user, code))
+
+
+@require_POST
+@login_required
+def clearance_grant(request: HttpRequest, code: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    form = ClearanceGrantForm(request.POST, prefix="grant")
+    if _apply(form, lambda d: services.clearance_grant(actor=request.user, user=member, **d)):
+        return _done(request, member, "Clearance recorded.")
+    return _member_page(request, member, grant_form=form, status=400)
+
+
+@require_POST
+@login_required
+def readin_grant(request: HttpRequest, code: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    form = ReadInForm(request.POST, prefix="readin")
+    if _apply(
+        form,
+        lambda d: services.readin_grant(
+            actor=request.user, user=member, compartment=d["compartment"], expires_at=d["expires_on"]
+        ),
+    ):
+        return _done(request, member, "Read-in recorded.")
+    return _member_page(request, member, readin_form=form, status=400)
+
+
+def _role_change(request: HttpRequest, code: str, service, message: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    form = RoleForm(request.POST, prefix="role")
+    if _apply(form, lambda d: service(actor=request.user, user=member, role=d["role"])):
+        return _done(request, member, message)
+    return _member_page(request, member, role_form=form, status=400)
+
+
+@require_POST
+@login_required
+def role_grant(request: HttpRequest, code: str) -> HttpResponse:
+    return _role_change(request, code, services.role_grant, "Role given.")
+
+
+@require_POST
+@login_required
+def role_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    return _role_change(request, code, services.role_revoke, "Role removed.")
+
+
+def _member_action(request: HttpRequest, member: User, change: Callable[[dict], object], message: str) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if _apply(form, change):
+        return _done(request, member, message)
+    return _member_page(request, member, action_form=form, status=400)
+
+
+@require_POST
+@login_required
+def mfa_reset(request: HttpRequest, code: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    change = lambda d: services.mfa_reset(actor=request.user, user=member)  # noqa: E731
+    return _member_action(request, member, change, "Authenticator removed: they enrol a new one at next sign-in.")
+
+
+@require_POST
+@login_required
+def member_deactivate(request: HttpRequest, code: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    change = lambda d: services.user_deactivate(actor=request.user, user=member)  # noqa: E731
+    return _member_action(request, member, change, "Account deactivated.")
+
+
+@require_POST
+@login_required
+def clearance_approve(request: HttpRequest, code: str) -> HttpResponse:
+    grant = access.grant_for_admin(request.user, code)
+    change = lambda d: services.clearance_approve(actor=request.user, grant=grant)  # noqa: E731
+    return _member_action(request, grant.user, change, "Clearance approved.")
+
+
+@require_POST
+@login_required
+def clearance_refuse(request: HttpRequest, code: str) -> HttpResponse:
+    grant = access.grant_for_admin(request.user, code)
+    change = lambda d: services.clearance_refuse(actor=request.user, grant=grant, reason=d["reason"])  # noqa: E731
+    return _member_action(request, grant.user, change, "Clearance refused.")
+
+
+@require_POST
+@login_required
+def clearance_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    grant = access.grant_for_admin(request.user, code)
+    change = lambda d: services.clearance_revoke(actor=request.user, grant=grant, reason=d["reason"])  # noqa: E731
+    return _member_action(request, grant.user, change, "Clearance revoked.")
+
+
+@require_POST
+@login_required
+def readin_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    readin = access.readin_for_admin(request.user, code)
+    change = lambda d: services.readin_revoke(actor=request.user, readin=readin)  # noqa: E731
+    return _member_action(request, readin.user, change, "Read-in revoked.")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def clearance_renew(request: HttpRequest, code: str) -> HttpResponse:
+    grant = access.grant_for_admin(request.user, code)
+    form = ClearanceRenewForm(request.POST or None)
+    if request.method == "POST":
+        if _apply(form, lambda d: services.clearance_renew(actor=request.user, grant=grant, **d)):
+            return _done(request, grant.user, "Clearance renewed.")
+        return render(request, "accounts/org/renew.html", {"grant": grant, "form": form}, status=400)
+    return render(request, "accounts/org/renew.html", {"grant": grant, "form": form})

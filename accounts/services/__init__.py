@@ -1,0 +1,43 @@
+"""Every write to people, organisations and clearances goes through these services.
+
+Each takes keyword-only arguments and an explicit `actor` (None only for the system itself),
+checks the rules, and writes its change and its audit event in one transaction.
+"""
+
+from __future__ import annotations
+
+from .clearances import (
+    clearance_approve,
+    clearance_grant,
+    clearance_refuse,
+    clearance_renew,
+    clearance_revoke,
+    readin_grant,
+    readin_revoke,
+)
+from .people import (
+    has_role,
+    mfa_reset,
+    organisation_create,
+    role_grant,
+    role_revoke,
+    user_create,
+    user_deactivate,
+)
+
+__all__ = [
+    "clearance_approve",
+    "clearance_grant",
+    "clearance_refuse",
+    "clearance_renew",
+    "clearance_revoke",
+    "has_role",
+    "mfa_reset",
+    "organisation_create",
+    "readin_grant",
+    "readin_revoke",
+    "role_grant",
+    "role_revoke",
+    "user_create",
+    "user_deactivate",
+]

@@ -1,0 +1,163 @@
+"""Organisations, people, roles and second factors."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from guardian.shortcuts import assign_perm, remove_perm
+
+from audit.models import Action
+from audit.services import record
+
+from ..access import is_org_admin
+from ..models import ROLE_PERMISSIONS, Country, Organisation, OrganisationUserObjectPermission, User
+from ._rules import authorise_member_admin, clean_or_refuse, refuse
+
+
+def has_role(user: User, role: str, organisation: Organisation | None = None) -> bool:
+    """A role held directly by the user on the organisation (superuser status does not count)."""
+    organisation = organisation or user.organisation
+    return OrganisationUserObjectPermission.objects.filter(
+        user=user, content_object=organisation, permission__codename=ROLE_PERMISSIONS[role]
+    ).exists()
+
+
+def _check_role(action: str, *, actor: User | None, user: User, role: str) -> None:
+    authorise_member_admin(action, actor=actor, member=user)
+    if role not in ROLE_PERMISSIONS:
+        refuse(action, actor=actor, target=user, message="Choose a role.", code="unknown_role", field="role")
+    if user.organisation is None:
+        refuse(
+            action, actor=actor, target=user, message="This person belongs to no organisation.", code="no_organisation"
+        )
+
+
+def role_grant(*, actor: User | None, user: User, role: str) -> None:
+    """Give `user` a role on their own organisation (a guardian object permission)."""
+    action = Action.ROLE_GRANTED
+    _check_role(action, actor=actor, user=user, role=role)
+    if not user.is_active:
+        refuse(action, actor=actor, target=user, message="This account is deactivated.", code="inactive")
+    if has_role(user, role):
+        refuse(action, actor=actor, target=user, message="They already have this role.", code="duplicate", field="role")
+    with transaction.atomic():
+        assign_perm(f"accounts.{ROLE_PERMISSIONS[role]}", user, user.organisation)
+        record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
+
+
+def role_revoke(*, actor: User | None, user: User, role: str) -> None:
+    """Take a role away from `user`."""
+    action = Action.ROLE_REVOKED
+    _check_role(action, actor=actor, user=user, role=role)
+    if not has_role(user, role):
+        refuse(action, actor=actor, target=user, message="They do not have this role.", code="missing", field="role")
+    with transaction.atomic():
+        remove_perm(f"accounts.{ROLE_PERMISSIONS[role]}", user, user.organisation)
+        record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
+
+
+def user_create(
+    *,
+    actor: User | None,
+    organisation: Organisation | None,
+    email: str,
+    display_name: str,
+    nationality: Country,
+    password: str | None = None,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> User:
+    """Create an account. Without a password it has none usable: the person sets one through
+    the password-reset email, then enrols their authenticator at first sign-in.
+
+    The system and portal admins create anyone; an organisation admin creates ordinary members
+    of their own organisation only."""
+    action = Action.USER_CREATED
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    target = ("accounts.user", "", email)
+    if actor is not None and not actor.is_superuser:
+        admin_of_org = organisation is not None and actor.organisation_id == organisation.pk and is_org_admin(actor)
+        if not admin_of_org or is_staff or is_superuser:
+            refuse(
+                action,
+                actor=actor,
+                target=target,
+                message="You cannot create this account.",
+                code="forbidden",
+                forbidden=True,
+            )
+    if User.objects.filter(email__iexact=email).exists():
+        refuse(
+            action,
+            actor=actor,
+            target=target,
+            message="An account with this email address exists.",
+            code="duplicate",
+            field="email",
+        )
+    user = User(
+        email=email,
+        display_name=(display_name or "").strip(),
+        organisation=organisation,
+        nationality=nationality,
+        is_staff=is_staff or is_superuser,
+        is_superuser=is_superuser,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    clean_or_refuse(user, action, actor=actor, target=target)
+    with transaction.atomic():
+        user.save(force_insert=True)
+        if organisation is not None:
+            # The organisation's group is how releases reach its members.
+            organisation.group.user_set.add(user)
+        details = {"organisation": organisation.short_name if organisation else None, "staff": user.is_staff}
+        record(action, actor=actor, target=user, details=details)
+    return user
+
+
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Switch an account off. Its sessions stop working on their next request."""
+    action = Action.USER_DEACTIVATED
+    authorise_member_admin(action, actor=actor, member=user)
+    if not user.is_active:
+        refuse(action, actor=actor, target=user, message="This account is already deactivated.", code="inactive")
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        record(action, actor=actor, target=user)
+    return user
+
+
+def mfa_reset(*, actor: User | None, user: User) -> int:
+    """Delete the member's authenticator devices, so their next sign-in enrols a new one.
+    Returns how many devices were removed."""
+    action = Action.AUTH_MFA_RESET
+    authorise_member_admin(action, actor=actor, member=user)
+    with transaction.atomic():
+        deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+        record(action, actor=actor, target=user, details={"devices": deleted})
+    return deleted
+
+
+def organisation_create(*, actor: User | None, name: str, short_name: str, country: Country) -> Organisation:
+    """A new participating institute, with its members' group. Portal admins only."""
+    action = Action.ORG_CREATED
+    target = ("accounts.organisation", "", short_name)
+    if actor is not None and not (actor.is_active and actor.is_staff):
+        refuse(
+            action,
+            actor=actor,
+            target=target,
+            message="Only portal admins create organisations.",
+            code="forbidden",
+            forbidden=True,
+        )
+    organisation = Organisation(name=(name or "").strip(), short_name=(short_name or "").strip(), country=country)
+    clean_or_refuse(organisation, action, actor=actor, target=target, exclude=["group"])
+    with transaction.atomic():
+        organisation.save()
+        record(action, actor=actor, target=organisation, details={"country": country.code})
+    return organisation

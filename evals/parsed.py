@@ -1,0 +1,55 @@
+"""What the parser returns: plain values, no Django, no inspect_ai."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ParsedScore:
+    """One metric of one scorer: `results.scores[].metrics[metric]`."""
+
+    scorer_name: str
+    scorer: str
+    reducer: str | None
+    metric: str
+    value: float | None
+    stderr: float | None
+
+
+@dataclass(frozen=True)
+class ParsedModelUsage:
+    """Token usage of one model over the run: `stats.model_usage[model]`."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_tokens_cache_write: int | None
+    input_tokens_cache_read: int | None
+    reasoning_tokens: int | None
+    total_cost: float | None
+
+
+@dataclass(frozen=True)
+class ParsedEvalLog:
+    log_format: str  # "eval" or "json"
+    log_version: int | None
+    status: str  # started, success, cancelled or error
+    task: str
+    task_version: str
+    model: str
+    eval_id: str
+    run_id: str
+    created: datetime | None  # aware, UTC
+    started: datetime | None
+    completed: datetime | None
+    dataset_name: str | None
+    dataset_samples: int | None
+    epochs: int | None
+    total_samples: int | None
+    completed_samples: int | None
+    error_message: str | None
+    scores: tuple[ParsedScore, ...]
+    model_usage: tuple[ParsedModelUsage, ...]

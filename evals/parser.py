@@ -1,0 +1,212 @@
+"""Turn an Inspect eval log (`.eval` or `.json`) into a plain `ParsedEvalLog`.
+
+Pure and dependency-light on purpose: it runs in the worker on the decrypted stream of an
+attachment, so it neither imports inspect_ai (about 190 MB) nor writes anything to disk. The
+input is hostile until proven otherwise: every failure — a zip bomb, too many members, a huge
+member, a truncated archive, JSON that is not an Inspect log or is nested too deeply, random
+bytes — raises `EvalLogError` with a reason a person can read, after bounded work
+(`EvalLogLimits`). Errors raised by the source stream itself (I/O, decryption) are not the log's
+fault and propagate unchanged, so that the caller may retry.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, BinaryIO
+
+from .errors import EvalLogError, EvalLogLimits
+from .fields import build
+from .jsonscan import ObjectScanner
+from .parsed import ParsedEvalLog, ParsedModelUsage, ParsedScore
+from .ziplog import MemberReader, read_directory
+
+__all__ = [
+    "EvalLogError",
+    "EvalLogLimits",
+    "ParsedEvalLog",
+    "ParsedModelUsage",
+    "ParsedScore",
+    "parse_eval_log",
+]
+
+logger = logging.getLogger(__name__)
+
+# The members of a log that are kept; `samples` (and the rest) are skipped.
+WANTED = frozenset({"version", "status", "eval", "results", "stats", "error"})
+HEADER = "header.json"
+# A log still being written has no header yet, only the journal's start record.
+JOURNAL_START = "_journal/start.json"
+
+
+class _SourceFailure(Exception):
+    """Wraps an exception raised by the caller's stream, to tell it apart from the log's faults."""
+
+
+class _Source:
+    """The caller's stream, with its own exceptions wrapped in `_SourceFailure`, and a few
+    bytes peeked at the start given back by `read`."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._pending = b""
+
+    def read(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        try:
+            data = self._stream.read(size)
+        except Exception as exc:
+            raise _SourceFailure() from exc
+        if not isinstance(data, bytes | bytearray):
+            raise _SourceFailure() from TypeError("the stream must yield bytes")
+        return bytes(data)
+
+    def peek(self, size: int) -> bytes:
+        """Up to `size` first bytes, left to be read again (by seeking back when possible)."""
+        position = self._position()
+        head = b""
+        while len(head) < size:
+            data = self.read(size - len(head))
+            if not data:
+                break
+            head += data
+        if position is not None:
+            try:
+                self._stream.seek(position)
+                return head
+            except (OSError, ValueError):
+                pass
+        self._pending = head + self._pending
+        return head
+
+    def _position(self) -> int | None:
+        try:
+            return self._stream.tell() if not self._pending and self._stream.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            return None
+
+    def seekable_size(self) -> int | None:
+        """The stream's size from the current position if it can seek, else None."""
+        start = self._position()
+        if start is None:
+            return None
+        try:
+            end = self._stream.seek(0, io.SEEK_END)
+            self._stream.seek(start)
+        except (AttributeError, OSError, ValueError):
+            return None
+        return end - start
+
+
+def _format_of(filename: str | None, source: _Source) -> str:
+    """ "eval" or "json": from the file name's suffix, or else from the first bytes."""
+    lowered = (filename or "").lower()
+    if lowered.endswith(".eval"):
+        return "eval"
+    if lowered.endswith(".json"):
+        return "json"
+    head = source.peek(1024)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "eval"
+    if head.lstrip(b" \t\r\n").startswith(b"{"):
+        return "json"
+    if not head:
+        raise EvalLogError("the log is empty")
+    raise EvalLogError("not an Inspect log: neither a zip archive (.eval) nor a JSON document (.json)")
+
+
+def _buffer(source: _Source, limits: EvalLogLimits) -> io.BytesIO:
+    """The whole archive in memory (the zip directory is at its end), refusing more than the cap."""
+    buffer = io.BytesIO()
+    while True:
+        chunk = source.read(1024 * 1024)
+        if not chunk:
+            break
+        buffer.write(chunk)
+        if buffer.tell() > limits.max_log_bytes:
+            raise EvalLogError(f"the log is larger than the {limits.max_log_bytes} bytes allowed")
+    return buffer
+
+
+class _Offset:
+    """A seekable stream seen from its current position, so that offsets start at 0."""
+
+    def __init__(self, stream: BinaryIO, source: _Source) -> None:
+        self._stream, self._source, self._base = stream, source, stream.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._stream.seek(self._base + offset) - self._base
+        except Exception as exc:
+            raise _SourceFailure() from exc
+
+    def read(self, size: int) -> bytes:
+        # Raw streams may return less than asked before their end: the zip reader wants all.
+        data = b""
+        while len(data) < size:
+            piece = self._source.read(size - len(data))
+            if not piece:
+                break
+            data += piece
+        return data
+
+
+def _parse_eval(stream: BinaryIO, source: _Source, limits: EvalLogLimits) -> dict[str, Any]:
+    size = source.seekable_size()
+    if size is None:
+        archive: Any = _buffer(source, limits)
+        size = archive.tell()
+    elif size > limits.max_log_bytes:
+        raise EvalLogError(f"the log is larger than the {limits.max_log_bytes} bytes allowed")
+    else:
+        archive = _Offset(stream, source)
+    members = read_directory(archive, size, limits, frozenset({HEADER, JOURNAL_START}))
+    member = members.get(HEADER) or members.get(JOURNAL_START)
+    if member is None:
+        raise EvalLogError("not an Inspect log: the archive has no header.json")
+    reader = MemberReader(archive, size, member, limits)
+    scanner = ObjectScanner(
+        reader.read,
+        max_bytes=limits.max_member_bytes,
+        max_keep=limits.max_member_bytes,
+        max_depth=limits.max_json_depth,
+    )
+    header = scanner.members(WANTED)
+    if member.name == JOURNAL_START:
+        header.setdefault("status", "started")
+    return header
+
+
+def _parse_json(source: _Source, limits: EvalLogLimits) -> dict[str, Any]:
+    scanner = ObjectScanner(
+        source.read, max_bytes=limits.max_log_bytes, max_keep=limits.max_member_bytes, max_depth=limits.max_json_depth
+    )
+    return scanner.members(WANTED)
+
+
+def parse_eval_log(
+    stream: BinaryIO, *, filename: str | None = None, limits: EvalLogLimits | None = None
+) -> ParsedEvalLog:
+    """Parse the log read from `stream` (binary, seekable or not, read from its current
+    position). The format comes from `filename`'s suffix (.eval or .json) or, without one,
+    from the first bytes. Raises `EvalLogError` for anything wrong with the log; an exception
+    from the stream itself propagates unchanged."""
+    limits = limits or EvalLogLimits.from_settings()
+    source = _Source(stream)
+    try:
+        log_format = _format_of(filename, source)
+        header = _parse_eval(stream, source, limits) if log_format == "eval" else _parse_json(source, limits)
+        return ParsedEvalLog(log_format=log_format, **build(header))
+    except EvalLogError:
+        raise
+    except _SourceFailure as failure:
+        raise failure.__cause__ from None  # type: ignore[misc]
+    except (RecursionError, MemoryError):
+        raise EvalLogError("the log could not be read within the limits") from None
+    except Exception as exc:
+        # The promise to callers is that a hostile log raises EvalLogError and nothing else.
+        # Only the exception's type is logged: its message could quote the plaintext.
+        logger.warning("unexpected %s while parsing an eval log", type(exc).__name__)
+        raise EvalLogError("the log could not be read") from None

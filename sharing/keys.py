@@ -1,0 +1,162 @@
+"""Key hierarchy: master key → organisation KEKs (versioned) → per-attachment DEKs.
+
+Every wrap is AES-256-GCM with associated data naming what the key belongs to, so a wrapped
+key copied onto another row (another organisation, KEK version or attachment) fails to unwrap.
+The master key comes from settings.MASTER_KEY (environment or key file; production refuses to
+start without it). A KMS can replace `_master_aead` behind the same functions.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import IntegrityError as DBIntegrityError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Organisation
+from audit.models import Action
+from audit.services import record
+
+from .models import OrganisationKey
+
+_NONCE = 12
+
+
+class KeyUnwrapError(Exception):
+    """A key could not be unwrapped: wrong master key, or a wrapped key moved to another row."""
+
+
+def _seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
+
+
+def _open(key: bytes, wrapped: bytes, ad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(bytes(wrapped[:_NONCE]), bytes(wrapped[_NONCE:]), ad)
+    except InvalidTag:
+        raise KeyUnwrapError("key failed to unwrap") from None
+
+
+def _master_key() -> bytes:
+    key = settings.MASTER_KEY
+    if not isinstance(key, bytes) or len(key) != 32:
+        raise KeyUnwrapError("settings.MASTER_KEY must be 32 bytes")
+    return key
+
+
+def _kek_ad(org_id: int, version: int) -> bytes:
+    return f"accord-kek:v1:org={org_id}:version={version}".encode()
+
+
+def _dek_ad(org_id: int, version: int, attachment_code: uuid.UUID | str) -> bytes:
+    return f"accord-dek:v1:org={org_id}:kek={version}:attachment={uuid.UUID(str(attachment_code))}".encode()
+
+
+def _create_kek(org_id: int, version: int) -> OrganisationKey:
+    kek = os.urandom(32)
+    return OrganisationKey.objects.create(
+        organisation_id=org_id, version=version, wrapped_key=_seal(_master_key(), kek, _kek_ad(org_id, version))
+    )
+
+
+def current_kek_for(org_id: int) -> tuple[int, bytes]:
+    """(version, key) of the organisation's newest KEK, creating version 1 on first use."""
+    key = OrganisationKey.objects.filter(organisation_id=org_id).order_by("-version").first()
+    if key is None:
+        try:
+            with transaction.atomic():
+                key = _create_kek(org_id, 1)
+        except DBIntegrityError:  # a concurrent upload created it first
+            key = OrganisationKey.objects.get(organisation_id=org_id, version=1)
+    return key.version, _open(_master_key(), key.wrapped_key, _kek_ad(org_id, key.version))
+
+
+def kek(org_id: int, version: int) -> bytes:
+    row = OrganisationKey.objects.filter(organisation_id=org_id, version=version).first()
+    if row is None:
+        raise KeyUnwrapError(f"no KEK version {version} for organisation {org_id}")
+    return _open(_master_key(), row.wrapped_key, _kek_ad(org_id, version))
+
+
+def new_dek() -> bytes:
+    return os.urandom(32)
+
+
+def wrap_dek(dek: bytes, *, org_id: int, kek_version: int, kek_key: bytes, attachment_code) -> bytes:
+    return _seal(kek_key, dek, _dek_ad(org_id, kek_version, attachment_code))
+
+
+def unwrap_dek(*, wrapped: bytes, org_id: int, kek_version: int, attachment_code) -> bytes:
+    return _open(kek(org_id, kek_version), wrapped, _dek_ad(org_id, kek_version, attachment_code))
+
+
+def kek_rotate(*, organisation: Organisation, actor=None) -> OrganisationKey:
+    """Make a new KEK version for `organisation` and queue the re-wrap of every DEK it holds.
+
+    Earlier versions stay (marked retired) until every DEK has moved: payloads are never
+    rewritten, only the small wrapped keys on the attachment rows.
+    """
+    from .tasks import rewrap_organisation_deks
+
+    with transaction.atomic():
+        # Lock the organisation row so two rotations cannot pick the same version number.
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+        latest = OrganisationKey.objects.filter(organisation=organisation).aggregate(v=Max("version"))["v"] or 0
+        now = timezone.now()
+        OrganisationKey.objects.filter(organisation=organisation, retired_at__isnull=True).update(retired_at=now)
+        key = _create_kek(organisation.pk, latest + 1)
+        record(
+            Action.KEY_ROTATED,
+            actor=actor,
+            target=organisation,
+            organisation_id=organisation.pk,
+            details={"kek_version": key.version, "previous_version": latest or None},
+        )
+        transaction.on_commit(lambda: rewrap_organisation_deks.delay(organisation.pk))
+    return key
+
+
+def rewrap_organisation(org_id: int, *, batch: int = 500) -> int:
+    """Re-wrap every live DEK of the organisation under its newest KEK; returns how many moved.
+
+    Idempotent: rows already under the newest version are skipped, so a second run (or a retry
+    after a crash half-way) changes nothing more. Destroyed rows (no DEK) are never touched.
+    """
+    from .models import Attachment
+
+    version, new_key = current_kek_for(org_id)
+    moved = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Attachment.objects.select_for_update()
+                .filter(organisation_id=org_id, wrapped_dek__isnull=False)
+                .exclude(kek_version=version)
+                .order_by("pk")[:batch]
+            )
+            for row in rows:
+                dek = unwrap_dek(
+                    wrapped=bytes(row.wrapped_dek), org_id=org_id, kek_version=row.kek_version, attachment_code=row.code
+                )
+                row.wrapped_dek = wrap_dek(
+                    dek, org_id=org_id, kek_version=version, kek_key=new_key, attachment_code=row.code
+                )
+                row.kek_version = version
+                row.save(update_fields=["wrapped_dek", "kek_version"])
+            moved += len(rows)
+            if len(rows) < batch:
+                if moved:
+                    record(
+                        Action.KEY_REWRAPPED,
+                        target=("accounts.organisation", org_id, ""),
+                        organisation_id=org_id,
+                        details={"kek_version": version, "rewrapped": moved},
+                    )
+                return moved

@@ -1,0 +1,178 @@
+"""Reads of documents. Every list starts from `policy.readable_documents(user)`; these helpers
+only narrow it further, so nothing here can widen what a user sees.
+
+Text search is PostgreSQL full-text search over title (weight A), summary (B) and body (C),
+ranked, using the expression the `document_search` GIN index is built on; on SQLite (the
+embedded demo) each word must appear, case-insensitively, in one of the three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from accounts.models import Organisation, Tier, User
+
+from .marking import Marking, describe_change, marking_from_snapshot
+from .models import Document, DocumentRevision
+
+SEARCH_CONFIG = "english"
+SEARCH_MAX_CHARS = 200
+
+
+def with_marking(queryset: QuerySet[Document]) -> QuerySet[Document]:
+    """Load what banners and portion marks need, in a fixed number of queries for any length."""
+    return queryset.select_related("tier", "originator", "author").prefetch_related(
+        "releasable_to", "compartments", "caveats", "risk_domains"
+    )
+
+
+def search_vector():
+    """The weighted document vector. The GIN index in migration 0003 is built on this exact
+    expression; change both together or searches fall back to a full scan."""
+    from django.contrib.postgres.search import SearchVector
+
+    return (
+        SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("summary", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("body", weight="C", config=SEARCH_CONFIG)
+    )
+
+
+def search_documents(queryset: QuerySet[Document], text: str) -> QuerySet[Document]:
+    """Narrow to documents matching `text` (web-search syntax on PostgreSQL), best first."""
+    text = " ".join(text.split())[:SEARCH_MAX_CHARS]
+    if not text:
+        return queryset
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank
+
+        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+        vector = search_vector()
+        return (
+            queryset.annotate(search=vector)
+            .filter(search=query)
+            .annotate(search_rank=SearchRank(vector, query))
+            .order_by("-search_rank", "-created_at")
+        )
+    condition = Q()
+    for word in text.split():
+        word = word.strip("\"'")
+        if word and word != "-":
+            condition &= Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
+    return queryset.filter(condition)
+
+
+def filter_documents(
+    queryset: QuerySet[Document],
+    *,
+    tier: Tier | None = None,
+    risk_domain: str | None = None,
+    model_developer: str | None = None,
+    model_name: str | None = None,
+    originator: Organisation | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str | None = None,
+    text: str | None = None,
+) -> QuerySet[Document]:
+    """Narrow a policy-filtered queryset. Dates are inclusive and apply to the publication date,
+    or the creation date of a document not yet published."""
+    if tier is not None:
+        queryset = queryset.filter(tier=tier)
+    if risk_domain:
+        # A subquery, not a join: a join would repeat a document once per matching row.
+        through = Document.risk_domains.through
+        queryset = queryset.filter(
+            Exists(through.objects.filter(document_id=OuterRef("pk"), riskdomain__code=risk_domain))
+        )
+    if model_developer:
+        queryset = queryset.filter(model_developer__iexact=model_developer)
+    if model_name:
+        queryset = queryset.filter(model_name__iexact=model_name)
+    if originator is not None:
+        queryset = queryset.filter(originator=originator)
+    if status:
+        queryset = queryset.filter(status=status)
+    if date_from or date_to:
+        queryset = queryset.annotate(dated=Coalesce("published_at", "created_at"))
+        if date_from:
+            queryset = queryset.filter(dated__gte=_start_of(date_from))
+        if date_to:
+            queryset = queryset.filter(dated__lt=_start_of(date_to + dt.timedelta(days=1)))
+    if text:
+        queryset = search_documents(queryset, text)
+    return queryset
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def evaluated_models(queryset: QuerySet[Document]) -> list[tuple[str, str]]:
+    """The distinct (developer, model name) pairs among the documents, for a filter menu.
+
+    Spellings differing only in case are one entry, as the filter ignores case."""
+    pairs = queryset.exclude(model_name="").order_by().values_list("model_developer", "model_name").distinct()
+    merged: dict[tuple[str, str], tuple[str, str]] = {}
+    for developer, name in pairs:
+        key = (developer.lower(), name.lower())
+        merged[key] = min(merged.get(key, (developer, name)), (developer, name))
+    return [merged[key] for key in sorted(merged)]
+
+
+@dataclass(frozen=True)
+class RevisionEntry:
+    """One line of a document's history, ready for a template."""
+
+    number: int
+    author: User
+    at: dt.datetime
+    note: str
+    changed_fields: list[str]
+    marking_changed: bool
+    marking: Marking
+    marking_before: Marking | None
+
+    def marking_change(self, country: str | None = None) -> str:
+        """`Marking changed from X to Y` (or `Marked X` for the first revision); empty if unchanged."""
+        if self.marking_before is not None and not self.marking_changed:
+            return ""
+        return describe_change(self.marking_before, self.marking, country)
+
+
+def revision_history(document: Document) -> list[RevisionEntry]:
+    """The document's revisions, newest first, each with the marking before and after it.
+
+    Two queries whatever the length: the revisions with their authors, and the tiers.
+    """
+    revisions = list(DocumentRevision.objects.filter(document=document).select_related("author").order_by("number"))
+    tiers = {t.code: t for t in Tier.objects.all()}
+    entries: list[RevisionEntry] = []
+    previous: Marking | None = None
+    for revision in revisions:
+        marking = marking_from_snapshot(revision.snapshot, tiers)
+        entries.append(
+            RevisionEntry(
+                number=revision.number,
+                author=revision.author,
+                at=revision.created_at,
+                note=revision.note,
+                changed_fields=list(revision.changed_fields),
+                marking_changed=revision.marking_changed,
+                marking=marking,
+                marking_before=previous,
+            )
+        )
+        previous = marking
+    entries.reverse()
+    return entries
+
+
+def marking_changes(document: Document) -> list[RevisionEntry]:
+    """Only the revisions that changed the marking, newest first, for a prominent history box."""
+    return [entry for entry in revision_history(document) if entry.marking_changed]

@@ -1,0 +1,98 @@
+"""Attachment upload, download and destruction."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import Action
+from audit.services import record_denial
+
+from ..attachments import (
+    attachment_create,
+    attachment_destroy,
+    attachment_stream,
+    content_disposition,
+    upload_rejected,
+)
+from ..crypto import IntegrityError
+from ..models import Attachment
+from ..policy import attachment_for_download, document_for_editor
+from ..scan import served_type
+from ..uploads import EncryptingUploadHandler
+
+
+@csrf_exempt  # CSRF is checked below, after the encrypting handler is in place
+@require_POST
+@login_required
+def attachment_upload(request, code):
+    # The gate runs before the body is read, so nobody else can make us encrypt gigabytes.
+    document = document_for_editor(request.user, code)
+    handler = EncryptingUploadHandler(request, org_id=document.originator_id)
+    request.upload_handlers = [handler]
+    try:
+        return _upload(request, document, handler)
+    finally:
+        handler.discard_unclaimed()
+
+
+@csrf_protect
+def _upload(request, document, handler):
+    files = request.FILES  # parses the body: every file byte goes through the handler
+    if handler.too_large:
+        upload_rejected(actor=request.user, document=document, reason="too large", limit=handler.too_large.limit)
+        return HttpResponse(str(handler.too_large), status=413, content_type="text/plain; charset=utf-8")
+    if handler.sealed is None or "file" not in files:
+        upload_rejected(actor=request.user, document=document, reason="no file")
+        return HttpResponse("Choose a file to upload.", status=400, content_type="text/plain; charset=utf-8")
+    attachment = attachment_create(actor=request.user, document=document, sealed=handler.sealed)
+    handler.claimed = True
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return redirect(next_url)
+    body = {"code": str(attachment.code), "filename": attachment.filename, "size": attachment.size}
+    return JsonResponse({**body, "sha256": attachment.sha256, "scan_status": attachment.scan_status}, status=201)
+
+
+@require_GET
+@login_required
+@never_cache
+def attachment_download(request, code):
+    attachment = attachment_for_download(request.user, code)
+    try:
+        segments = attachment_stream(actor=request.user, attachment=attachment)
+    except IntegrityError:
+        return HttpResponse(
+            "This file failed its integrity check and cannot be served. The failure has been recorded.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = StreamingHttpResponse(segments, content_type=served_type(attachment.filename))
+    response["Content-Length"] = str(attachment.size)
+    response["Content-Disposition"] = content_disposition(attachment.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@require_POST
+@login_required
+def attachment_destroy_view(request, code):
+    attachment = Attachment.objects.select_related("document").filter(code=code).first()
+    if attachment is None or attachment.document is None:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=request.user,
+            target=("sharing.attachment", code, ""),
+            details={"reason": "no such attachment", "wanted": "destroy"},
+        )
+        raise Http404("No such attachment.")
+    document_for_editor(request.user, attachment.document.code)
+    attachment_destroy(actor=request.user, attachment=attachment)
+    return HttpResponse(status=204)
