@@ -77,3 +77,9 @@ def portion_mark(mark) -> dict:
 def mark_of(marks: dict, document) -> object:
     """The portion mark of `document` from a {pk: Mark} map built by the view."""
     return marks.get(document.pk)
+
+
+@register.filter
+def marking_change(entry, country: str | None) -> str:
+    """A revision-history entry's marking change, in the viewer's country's words."""
+    return entry.marking_change(country)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -75,9 +76,7 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         and agreement.status == SharingAgreement.Status.DRAFT
         and user.has_perm("accounts.sign_agreement", user.organisation)
     )
-    may_manage = user.is_staff or (
-        own_party is not None and user.has_perm("accounts.sign_agreement", user.organisation)
-    )
+    may_manage = user.is_staff
     context = {
         "agreement": agreement,
         "parties": parties,
@@ -86,22 +85,33 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         "risk_domains": agreement.risk_domains.all(),
         "may_sign": may_sign,
         "may_manage": may_manage,
+        "reason_form": ReasonForm(),
     }
     return render(request, "sharing/agreements/detail.html", context)
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
+    """Suspend, resume or terminate: portal admins only, with a reason for the record."""
     user = request.user
     agreement = agreement_for_party(user, code)
-    if not (user.is_staff or user.has_perm("accounts.sign_agreement", user.organisation)):
+    if not user.is_staff:
         record_denial(
-            Action.ACCESS_DENIED, actor=user, target=agreement, details={"reason": "no role", "wanted": service_name}
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=agreement,
+            details={"reason": "not a portal admin", "wanted": service_name},
         )
-        raise PermissionDenied("sign_agreement role needed")
-    from sharing.services import agreements as services
-
+        raise PermissionDenied("portal admins only")
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason of at most 1000 characters.")
+        return redirect("sharing:agreement_detail", code=agreement.code)
     try:
-        getattr(services, service_name)(actor=user, agreement=agreement)
+        getattr(_services(), service_name)(actor=user, agreement=agreement, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -112,7 +122,20 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
 @require_POST
 @login_required
 def agreement_sign(request: HttpRequest, code) -> HttpResponse:
-    return _step(request, code, "agreement_sign", "You signed the agreement for your organisation.")
+    user = request.user
+    agreement = agreement_for_party(user, code)
+    if user.organisation is None or not user.has_perm("accounts.sign_agreement", user.organisation):
+        record_denial(
+            Action.ACCESS_DENIED, actor=user, target=agreement, details={"reason": "not a signatory", "wanted": "sign"}
+        )
+        raise PermissionDenied("signatory role needed")
+    try:
+        _services().agreement_sign(actor=user, agreement=agreement, organisation=user.organisation)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "You signed the agreement for your organisation.")
+    return redirect("sharing:agreement_detail", code=agreement.code)
 
 
 @require_POST
@@ -131,3 +154,11 @@ def agreement_resume(request: HttpRequest, code) -> HttpResponse:
 @login_required
 def agreement_terminate(request: HttpRequest, code) -> HttpResponse:
     return _step(request, code, "agreement_terminate", "The agreement is terminated.")
+
+
+def _services():
+    # The agreements services arrive with the access-policy work; imported late so the pages that do
+    # not need them work before it lands.
+    from sharing.services import agreements
+
+    return agreements

@@ -2,94 +2,54 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Organisation, Tier
 from audit.models import Action
 from audit.services import record, record_denial
-from sharing.models import Attachment, Document, DocumentRevision, Release, RiskDomain
+from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
+from sharing.markdown import render_markdown
+from sharing.models import Attachment, Release
 from sharing.policy import can_edit, document_for_editor, document_for_reader, readable_documents
+from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
+from sharing.services import documents as services
 
-from .banners import MARKING_PREFETCH, MARKING_SELECT, banner_for, mark_for
+from .banners import banner_for, mark_for, viewer_country
 
 PAGE_SIZE = 25
 # The form fields shown under "The finding"; the rest make up the marking picker.
 CONTENT_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "model_version", "risk_domains")
 
 
-class DocumentFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=200, help_text="Words in the title, summary or body")
-    tier = forms.ModelChoiceField(
-        label="Tier", queryset=Tier.objects.all(), to_field_name="code", required=False, empty_label="Any tier"
-    )
-    risk_domain = forms.ModelChoiceField(
-        label="Risk domain", queryset=RiskDomain.objects.all(), to_field_name="code", required=False, empty_label="Any"
-    )
-    model = forms.CharField(label="Evaluated model", required=False, max_length=120)
-    originator = forms.ModelChoiceField(
-        label="Originator",
-        queryset=Organisation.objects.filter(is_active=True),
-        to_field_name="short_name",
-        required=False,
-        empty_label="Any organisation",
-    )
-    status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *Document.Status.choices], required=False)
-    since = forms.DateField(
-        label="Published on or after", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-
-def _filtered(documents, data: dict):
-    if data.get("q"):
-        for word in data["q"].split()[:8]:
-            documents = documents.filter(
-                Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
-            )
-    if data.get("tier"):
-        documents = documents.filter(tier=data["tier"])
-    if data.get("risk_domain"):
-        documents = documents.filter(risk_domains=data["risk_domain"])
-    if data.get("model"):
-        documents = documents.filter(model_name__icontains=data["model"])
-    if data.get("originator"):
-        documents = documents.filter(originator=data["originator"])
-    if data.get("status"):
-        documents = documents.filter(status=data["status"])
-    if data.get("since"):
-        documents = documents.filter(published_at__date__gte=data["since"])
-    return documents
-
-
 @require_GET
 @login_required
 def document_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    readable = readable_documents(user)
     form = DocumentFilterForm(request.GET or None)
-    documents = readable_documents(request.user)
+    form.fields["model_name"].widget.attrs["list"] = "known-models"
+    documents = readable
     if form.is_valid():
-        documents = _filtered(documents, form.cleaned_data)
-    documents = (
-        documents.select_related(*MARKING_SELECT).prefetch_related(*MARKING_PREFETCH).order_by("-created_at", "-pk")
-    )
-    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(document, mark_for(document, request.user)) for document in page.object_list]
+        documents = filter_documents(readable, **form.cleaned_data)
+    if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
+        documents = documents.order_by("-created_at", "-pk")
+    page = Paginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "rows": rows,
+        "rows": [(document, mark_for(document, user)) for document in page.object_list],
+        "models": evaluated_models(readable),
         "query": query.urlencode(),
-        "banner": banner_for(page.object_list, request.user),
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "banner": banner_for(page.object_list, user),
+        "filtered": any(value for key, value in request.GET.items() if key != "page"),
     }
     return render(request, "sharing/documents/list.html", context)
 
@@ -97,9 +57,9 @@ def document_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def document_detail(request: HttpRequest, code) -> HttpResponse:
-    document = document_for_reader(request.user, code)
-    record(Action.DOCUMENT_VIEWED, actor=request.user, target=document)
     user = request.user
+    document = document_for_reader(user, code)
+    record(Action.DOCUMENT_VIEWED, actor=user, target=document)
     is_originator = user.organisation_id == document.originator_id
     releases = Release.objects.filter(document=document).select_related("recipient", "agreement")
     if not is_originator:
@@ -109,24 +69,16 @@ def document_detail(request: HttpRequest, code) -> HttpResponse:
         "document": document,
         "mark": mark_for(document, user),
         "banner": banner_for([document], user),
-        "body_html": _render_body(document.body),
+        "body_html": render_markdown(document.body),
         "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
-        "revisions": DocumentRevision.objects.filter(document=document).select_related("author"),
+        "history": revision_history(document) if is_originator else [],
+        "country": viewer_country(user),
         "releases": releases,
         "is_originator": is_originator,
         "may_edit": bool(can_edit(user, document)),
+        "withdraw_form": WithdrawForm(),
     }
     return render(request, "sharing/documents/detail.html", context)
-
-
-def _render_body(body: str) -> str:
-    from django.utils.html import linebreaks
-
-    try:
-        from sharing.markdown import render as render_markdown
-    except ImportError:
-        return linebreaks(body, autoescape=True)
-    return render_markdown(body)
 
 
 def _may_author(user) -> bool:
@@ -140,21 +92,16 @@ def document_create(request: HttpRequest) -> HttpResponse:
     if not _may_author(user):
         record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not an author", "wanted": "create"})
         raise PermissionDenied("author role needed")
-    from sharing.forms import DocumentForm
-    from sharing.services.documents import document_create as create
-
-    form = DocumentForm(request.POST or None, user=user)
+    form = DocumentForm(request.POST or None, author=user)
     if request.method == "POST" and form.is_valid():
         try:
-            document = create(actor=user, **form.cleaned_data)
+            document = services.document_create(actor=user, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
             messages.success(request, "Draft saved. Add attachments, then publish when it is ready.")
             return redirect("sharing:document_detail", code=document.code)
-    return render(
-        request, "sharing/documents/form.html", {"form": form, "document": None, "content_fields": CONTENT_FIELDS}
-    )
+    return render(request, "sharing/documents/form.html", {"form": form, "content_fields": CONTENT_FIELDS})
 
 
 @require_http_methods(["GET", "POST"])
@@ -162,13 +109,10 @@ def document_create(request: HttpRequest) -> HttpResponse:
 def document_edit(request: HttpRequest, code) -> HttpResponse:
     user = request.user
     document = document_for_editor(user, code)
-    from sharing.forms import DocumentForm
-    from sharing.services.documents import document_update as update
-
-    form = DocumentForm(request.POST or None, instance=document, user=user)
+    form = DocumentForm(request.POST or None, author=user, document=document)
     if request.method == "POST" and form.is_valid():
         try:
-            update(actor=user, document=document, **form.cleaned_data)
+            services.document_update(actor=user, document=document, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -191,29 +135,34 @@ def _form_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def _lifecycle(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
+@require_POST
+@login_required
+def document_publish(request: HttpRequest, code) -> HttpResponse:
     document = document_for_editor(request.user, code)
-    from sharing.services import documents as services
-
     try:
-        getattr(services, service_name)(actor=request.user, document=document)
+        services.document_publish(actor=request.user, document=document)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, done)
+        messages.success(request, "Published. You can now request its release to partners.")
     return redirect("sharing:document_detail", code=document.code)
 
 
 @require_POST
 @login_required
-def document_publish(request: HttpRequest, code) -> HttpResponse:
-    return _lifecycle(request, code, "document_publish", "Published. You can now request its release to partners.")
-
-
-@require_POST
-@login_required
 def document_withdraw(request: HttpRequest, code) -> HttpResponse:
-    return _lifecycle(request, code, "document_withdraw", "Withdrawn. Partners can no longer read it.")
+    document = document_for_editor(request.user, code)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why you are withdrawing it (at most 300 characters).")
+        return redirect("sharing:document_detail", code=document.code)
+    try:
+        services.document_withdraw(actor=request.user, document=document, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Withdrawn. Partners can no longer read it.")
+    return redirect("sharing:document_detail", code=document.code)
 
 
 @require_GET
@@ -226,6 +175,6 @@ def document_attachments(request: HttpRequest, code) -> HttpResponse:
         "document": document,
         "banner": banner_for([document], user),
         "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
-        "max_bytes": getattr(settings, "ACCORD_MAX_UPLOAD_BYTES", 2 * 1024**3),
+        "max_bytes": settings.ACCORD_ATTACHMENT_MAX_BYTES,
     }
     return render(request, "sharing/documents/attachments.html", context)

@@ -74,8 +74,12 @@ class Server:
         return f"{totp.token():06d}"
 
 
-def _run(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +96,7 @@ def server(tmp_path_factory):
     )
     _run(["migrate", "--noinput"], env)
     _run(["seed_demo", "--quiet"], env)
+    _run(["shell"], env, stdin=Path(__file__).with_name("draft_agreement.py").read_text())
     port = _free_port()
     log_path = var / "server.log"
     log = log_path.open("w")

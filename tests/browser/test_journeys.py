@@ -18,6 +18,7 @@ ANALYST = "alice@ukasi.example"
 OFFICER = "rachel@ukasi.example"
 REVIEWER = "bob@caisi.example"
 PARTNER_ADMIN = "ursula@caisi.example"
+AGREEMENT = "UK-US-JOINT-EVAL"  # drafted by tests/browser/draft_agreement.py
 
 
 def _banners(page) -> list[str]:
@@ -28,8 +29,21 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     token = uuid.uuid4().hex[:8]
     title = f"Tool-use jailbreak persists across versions {token}"
     evidence = tmp_path / "transcripts.csv"
-    payload = os.urandom(3 * 1024 * 1024 + 123)
+    # About 3 MiB of real CSV, so the upload takes long enough to report progress.
+    rows = [f"{n},{os.urandom(16).hex()},{n % 7 == 0}" for n in range(80_000)]
+    payload = ("prompt_id,response_sha,jailbroken\n" + "\n".join(rows) + "\n").encode()
     evidence.write_bytes(payload)
+
+    # 0. Each institute's signatory signs the drafted agreement; it is in force once both have.
+    for signatory in ("olivia@ukasi.example", PARTNER_ADMIN):
+        signer = open_session()
+        signer.sign_in(signatory)
+        signer.go("/agreements/")
+        signer.page.get_by_role("link", name=AGREEMENT).click()
+        signer.page.get_by_role("button", name=re.compile("^Sign for")).click()
+        assert "You signed" in signer.page.locator(".govuk-notification-banner").inner_text()
+        signer.assert_clean()
+    assert "Active" in signer.page.locator("main").inner_text()
 
     # 1. The analyst writes a finding.
     analyst = open_session()
@@ -58,11 +72,11 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
           {subtree: true, childList: true, characterData: true}); }"""
     )
     page.get_by_label("Files to upload").set_input_files(str(evidence))
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     done = page.locator(".accord-upload--done")
     done.wait_for()
     assert page.locator(".accord-upload progress").evaluate("bar => bar.value") == 100
-    assert "3.0 MB of 3.0 MB (100%)" in done.inner_text()
+    assert re.search(r"(\d\.\d MB) of \1 \(100%\)", done.inner_text())
     seen = page.evaluate("window.__seen")
     percents = [int(p) for text in seen for p in re.findall(r"\((\d+)%\)", text)]
     assert percents[0] == 0 and percents[-1] == 100 and percents == sorted(percents)
@@ -73,7 +87,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     page.get_by_role("button", name="Publish").click()
     assert "Published" in page.locator(".govuk-notification-banner").inner_text()
     page.get_by_role("link", name="Request release").click()
-    page.locator("input[name=agreement]").first.check()
+    page.get_by_label(re.compile(AGREEMENT)).check()
     page.get_by_role("button", name="Show who may receive it").click()
     eligibility = page.locator("#eligibility").inner_text()
     assert re.search(r"US Center for AI Standards.*\tYes", eligibility)
@@ -102,6 +116,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     rows = rpage.locator("table tbody tr")
     assert rows.count() == 1
     rows.get_by_role("link", name=title).click()
+    rpage.wait_for_url(document_url)
     # The US reader sees the tier in US words.
     assert _banners(rpage) == ["CUI // REL TO USA, GBR"] * 2
 
