@@ -12,13 +12,14 @@ import uuid
 
 import pytest
 
+from tests.browser.steps import publish, request_release, sign_agreement, submit_release, write_finding
+
 pytestmark = pytest.mark.browser
 
 ANALYST = "alice@ukasi.example"
 OFFICER = "rachel@ukasi.example"
 REVIEWER = "bob@caisi.example"
 PARTNER_ADMIN = "ursula@caisi.example"
-AGREEMENT = "UK-US-JOINT-EVAL"  # drafted by tests/browser/draft_agreement.py
 
 
 def _banners(page) -> list[str]:
@@ -38,10 +39,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     for signatory in ("olivia@ukasi.example", PARTNER_ADMIN):
         signer = open_session()
         signer.sign_in(signatory)
-        signer.go("/agreements/")
-        signer.page.get_by_role("link", name=AGREEMENT).click()
-        signer.page.get_by_role("button", name=re.compile("^Sign for")).click()
-        assert "You signed" in signer.page.locator(".govuk-notification-banner").inner_text()
+        sign_agreement(signer)
         signer.assert_clean()
     assert "Active" in signer.page.locator("main").inner_text()
 
@@ -50,16 +48,8 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     analyst.sign_in(ANALYST)
     page = analyst.page
     page.get_by_role("link", name="Write a finding").click()
-    page.get_by_label("Title").fill(title)
-    page.get_by_label("Summary").fill("A jailbreak found in version 1 still works in version 2.")
-    page.get_by_label("Body").fill("## Method\n\nWe replayed **412** prompts.\n\n- 37% succeeded")
-    page.get_by_label("Model name").fill("Atlas")
-    page.get_by_label("Safeguards and jailbreaks").check()
-    page.get_by_label("Tier").select_option(label="OFFICIAL-SENSITIVE")
-    page.get_by_label("USA", exact=True).check()
-    page.get_by_role("button", name="Save draft").click()
-    page.wait_for_url(re.compile(r"/documents/[0-9a-f-]{36}/$"))
-    document_url = page.url
+    document_path = write_finding(analyst, title)
+    document_url = server.url + document_path
     assert _banners(page) == ["OFFICIAL-SENSITIVE // REL TO USA, GBR"] * 2
     assert page.locator(".accord-doc-body strong").inner_text() == "412"
 
@@ -84,17 +74,11 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     # 3. ...publishes, and asks for release to the US partner.
     analyst.go(document_url.removeprefix(server.url))
     assert page.get_by_role("cell", name="transcripts.csv").is_visible()
-    page.get_by_role("button", name="Publish").click()
-    assert "Published" in page.locator(".govuk-notification-banner").inner_text()
-    page.get_by_role("link", name="Request release").click()
-    page.get_by_label(re.compile(AGREEMENT)).check()
-    page.get_by_role("button", name="Show who may receive it").click()
-    eligibility = page.locator("#eligibility").inner_text()
-    assert re.search(r"US Center for AI Standards.*\tYes", eligibility)
-    page.get_by_label(re.compile("US Center for AI Standards")).check()
-    page.get_by_label("Why should they see it?").fill("Joint pre-deployment testing of Atlas.")
-    page.get_by_role("button", name="Request release").click()
-    assert "Release requested" in page.locator(".govuk-notification-banner").inner_text()
+    publish(analyst, document_path)
+    request_release(analyst, document_path)
+    # Each partner's answer is on the page before anything is sent.
+    assert re.search(r"US Center for AI Standards.*\tYes", page.locator("#eligibility").inner_text())
+    submit_release(analyst)
 
     # 4. A release officer of the same institute approves.
     officer = open_session()

@@ -1,7 +1,7 @@
 """A screenshot of each main page (`make screenshots` writes them to docs/screenshots/).
 
-Under `make test-browser` the same walk runs into a temporary folder, so every main page is
-also checked for console errors and CSP violations, as each person sees it.
+Under `make test-browser` the same walk runs into a temporary folder, so every main page is also
+checked, as each person sees it, for console errors and CSP violations.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.steps import AGREEMENT, publish, request_release, sign_agreement, submit_release, write_finding
+
 pytestmark = pytest.mark.browser
-
-
-def _first_href(page, selector: str) -> str | None:
-    link = page.locator(selector).first
-    return link.get_attribute("href") if link.count() else None
 
 
 def test_screenshot_every_main_page(open_session, tmp_path):
@@ -30,38 +27,50 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     guest.go("/accounts/login/")
     shot(guest, "01-sign-in")
 
-    officer = open_session()
-    officer.sign_in("rachel@ukasi.example")
-    shot(officer, "02-home")
-    officer.go("/documents/")
-    shot(officer, "03-documents")
-    document = _first_href(officer.page, "table a[href^='/documents/']")
-    if document:
-        officer.go(document)
-        shot(officer, "04-document")
-    officer.go("/releases/")
-    shot(officer, "05-release-approvals")
-    officer.go("/agreements/")
-    shot(officer, "06-agreements")
-    agreement = _first_href(officer.page, "table a[href^='/agreements/']")
-    if agreement:
-        officer.go(agreement)
-        shot(officer, "07-agreement")
+    for signatory in ("olivia@ukasi.example", "ursula@caisi.example"):
+        signer = open_session()
+        signer.sign_in(signatory)
+        sign_agreement(signer)
 
     author = open_session()
     author.sign_in("alice@ukasi.example")
     author.go("/documents/new/")
-    shot(author, "08-write-a-finding")
+    shot(author, "02-write-a-finding")
+    finding = write_finding(author, "Tool-use jailbreak persists across model versions")
+    publish(author, finding)
+    write_finding(author, "Draft: autonomy evaluation notes", domain="Autonomy and self-replication", usa=False)
+    author.go(finding)
+    author.page.get_by_role("link", name="Add attachments").click()
+    shot(author, "03-add-attachments")
+    request_release(author, finding)
+    shot(author, "04-request-release")
+    submit_release(author)
+    author.go("/")
+    shot(author, "05-home-analyst")
+
+    officer = open_session()
+    officer.sign_in("rachel@ukasi.example")
+    shot(officer, "06-home-release-officer")
+    officer.go("/releases/")
+    shot(officer, "07-release-approvals")
+    officer.go("/documents/")
+    shot(officer, "08-documents")
+    officer.go(finding)
+    shot(officer, "09-document")
+    officer.go("/agreements/")
+    officer.page.get_by_role("link", name=AGREEMENT).click()
+    shot(officer, "10-agreement")
 
     admin = open_session()
     admin.sign_in("olivia@ukasi.example")
     admin.go("/accounts/org/")
-    shot(admin, "09-organisation-members")
+    shot(admin, "11-organisation-members")
 
     reviewer = open_session()
     reviewer.sign_in("bob@caisi.example")
-    reviewer.go("/documents/00000000-0000-0000-0000-000000000000/", expect_status=404)
-    shot(reviewer, "10-not-found")
-    for session in (guest, officer, author, admin, reviewer):
+    reviewer.go(finding, expect_status=404)
+    shot(reviewer, "12-not-found")
+
+    for session in (guest, signer, author, officer, admin, reviewer):
         session.assert_clean()
-    assert len(list(out.glob("*.png"))) >= 8
+    assert len(list(out.glob("*.png"))) == 12
