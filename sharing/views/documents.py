@@ -34,6 +34,8 @@ def document_list(request: HttpRequest) -> HttpResponse:
     readable = readable_documents(user)
     form = DocumentFilterForm(request.GET or None)
     form.fields["model_name"].widget.attrs["list"] = "known-models"
+    form.fields["tier"].empty_label = "Any tier"
+    form.fields["originator"].empty_label = "Any organisation"
     documents = readable
     if form.is_valid():
         documents = filter_documents(readable, **form.cleaned_data)
