@@ -192,3 +192,22 @@ def test_forms_label_every_field(verified_client, alice):
     html = verified_client(alice).get(reverse("sharing:document_list")).content.decode()
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
         assert f'for="{field_id}"' in html, field_id
+
+
+def test_list_page_costs_the_same_queries_for_few_and_many_rows(verified_client, alice, gbr_usa):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = verified_client(alice)
+    make_document(alice, title="First", releasable_to=gbr_usa)
+    client.get(reverse("sharing:document_list"))  # warm the session and the tier cache
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("sharing:document_list")).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for n in range(24):
+        make_document(alice, title=f"More {n}", releasable_to=gbr_usa)
+    assert count() == few
