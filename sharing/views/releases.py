@@ -50,11 +50,25 @@ def _candidate_agreements(user):
 
 
 def _eligibility(user, document, agreement) -> list[tuple[Organisation, Decision]]:
-    """Every other party of the agreement, with the answer the release service would give."""
-    recipients = Organisation.objects.filter(agreements=agreement).exclude(pk=document.originator_id)
+    """Every other party of the agreement, with the answer the release service would give.
+
+    The page asks the service's own refusal rules (the same function `release_request` runs), one
+    recipient at a time, so what it shows before sending can never disagree with what happens.
+    """
+    refusal_of = _services()._request_refusal
+    now = timezone.now()
     rows = []
-    for org in recipients.order_by("name"):
-        refusal = _services().release_refusal(actor=user, document=document, agreement=agreement, recipient=org)
+    for org in Organisation.objects.filter(agreements=agreement).exclude(pk=document.originator_id).order_by("name"):
+        refusal = refusal_of(
+            actor=user,
+            document=document,
+            agreement=agreement,
+            recipients=[org],
+            audience=[],
+            justification="(asked before the request is made)",
+            expires_at=None,
+            now=now,
+        )
         rows.append((org, Decision(refusal is None, refusal or "eligible")))
     return rows
 

@@ -7,8 +7,11 @@ import re
 AGREEMENT = "UK-US-JOINT-EVAL"  # drafted by tests/browser/draft_agreement.py
 
 
-def notice(session) -> str:
-    return session.page.locator(".govuk-notification-banner").inner_text()
+def expect_notice(session, text: str) -> None:
+    """Wait for the next page's notification to say `text` (a click's navigation may still be on its way)."""
+    from playwright.sync_api import expect
+
+    expect(session.page.locator(".govuk-notification-banner")).to_contain_text(text)
 
 
 def sign_agreement(session) -> None:
@@ -18,7 +21,7 @@ def sign_agreement(session) -> None:
     button = session.page.get_by_role("button", name=re.compile("^Sign for"))
     if button.count():
         button.click()
-        assert "You signed" in notice(session)
+        expect_notice(session, "You signed")
 
 
 def write_finding(session, title: str, *, domain: str = "Safeguards and jailbreaks", usa: bool = True) -> str:
@@ -46,7 +49,7 @@ def write_finding(session, title: str, *, domain: str = "Safeguards and jailbrea
 def publish(session, path: str) -> None:
     session.go(path)
     session.page.get_by_role("button", name="Publish").click()
-    assert "Published" in notice(session)
+    expect_notice(session, "Published")
 
 
 def request_release(session, path: str) -> None:
@@ -61,4 +64,4 @@ def request_release(session, path: str) -> None:
 
 def submit_release(session) -> None:
     session.page.get_by_role("button", name="Request release").click()
-    assert "Release requested" in notice(session)
+    expect_notice(session, "Release requested")

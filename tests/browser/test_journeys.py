@@ -11,8 +11,9 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.steps import publish, request_release, sign_agreement, submit_release, write_finding
+from tests.browser.steps import expect_notice, publish, request_release, sign_agreement, submit_release, write_finding
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +42,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
         signer.sign_in(signatory)
         sign_agreement(signer)
         signer.assert_clean()
-    assert "Active" in signer.page.locator("main").inner_text()
+    expect(signer.page.locator("main .govuk-tag").first).to_have_text("Active")
 
     # 1. The analyst writes a finding.
     analyst = open_session()
@@ -55,6 +56,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
 
     # 2. ...attaches evidence and watches the progress bar finish.
     page.get_by_role("link", name="Add attachments").click()
+    page.wait_for_url("**/upload/")
     page.evaluate(
         """() => { window.__seen = [];
         new MutationObserver(() => document.querySelectorAll('.accord-upload__status')
@@ -86,7 +88,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     officer.go("/releases/")
     card = officer.page.locator(".accord-card", has_text=title)
     card.get_by_role("button", name="Approve").click()
-    assert "Released" in officer.page.locator(".govuk-notification-banner").inner_text()
+    expect_notice(officer, "Released")
 
     # 5. The partner reviewer finds it by search and filter, reads it under the right banner...
     reviewer = open_session()
@@ -97,6 +99,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     rpage.get_by_label("Search").fill(token)
     rpage.get_by_label("Risk domain").select_option(label="Safeguards and jailbreaks")
     rpage.get_by_role("button", name="Apply filters").click()
+    rpage.wait_for_url(f"**text={token}**")
     rows = rpage.locator("table tbody tr")
     assert rows.count() == 1
     rows.get_by_role("link", name=title).click()
@@ -116,7 +119,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     admin.go("/accounts/org/")
     admin.page.get_by_role("link", name=re.compile("Bob")).first.click()
     admin.page.locator("form[action*='/clearances/'][action$='/revoke/'] button").first.click()
-    assert "revoked" in admin.page.locator("main").inner_text().lower()
+    expect(admin.page.locator("main")).to_contain_text(re.compile("revoked", re.IGNORECASE))
 
     # 8. ...and the reviewer's very next page load answers 404, like a document that never was.
     reviewer.go(document_url.removeprefix(server.url), expect_status=404)

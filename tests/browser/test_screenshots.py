@@ -41,6 +41,7 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     write_finding(author, "Draft: autonomy evaluation notes", domain="Autonomy and self-replication", usa=False)
     author.go(finding)
     author.page.get_by_role("link", name="Add attachments").click()
+    author.page.wait_for_url("**/upload/")
     shot(author, "03-add-attachments")
     request_release(author, finding)
     shot(author, "04-request-release")
