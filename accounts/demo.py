@@ -104,6 +104,16 @@ PEOPLE = [
         read_ins=("cbrn",),
     ),
     Person(
+        "priya@ukasi.example",
+        "Priya Patel",
+        "ukasi",
+        "GBR",
+        "senior analyst",
+        ("author",),
+        "secret",
+        read_ins=("joint-ex-1", "cbrn"),
+    ),
+    Person(
         "rachel@ukasi.example",
         "Rachel Reid",
         "ukasi",
@@ -136,7 +146,7 @@ PEOPLE = [
         days=10,
         read_ins=("joint-ex-1",),
     ),
-    Person("andrew@caisi.example", "Andrew Adams", "caisi", "USA", "analyst", ("author",), "official-sensitive"),
+    Person("andrew@caisi.example", "Andrew Adams", "caisi", "USA", "senior analyst", ("author",), "secret"),
     Person("chloe@cais.example", "Chloé Tremblay", "cais", "CAN", "org admin", ("org_admin", "signatory"), "secret"),
     Person("carl@cais.example", "Carl Côté", "cais", "CAN", "reviewer", (), "official"),
     Person(
@@ -274,4 +284,24 @@ def seed_all() -> list[DemoLogin]:
         compartments = seed_compartments(orgs)
         logins = seed_people(orgs, compartments)
         seed_pending_approval(logins)
+        seed_sharing(orgs)
     return logins
+
+
+def seed_sharing(orgs: dict[str, Organisation]) -> None:
+    """Findings at every tier, a live UK-US agreement with approved releases, Canada with none."""
+    from sharing.demo import seed_documents
+    from sharing.demo_agreements import seed_demo_agreements
+
+    people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
+    documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
+    seed_demo_agreements(
+        portal_admin=people["admin@accord.example"],
+        uk=orgs["ukasi"],
+        us=orgs["caisi"],
+        canada=orgs["cais"],
+        uk_signatory=people["olivia@ukasi.example"],
+        us_signatory=people["ursula@caisi.example"],
+        uk_release_officer=people["rachel@ukasi.example"],
+        documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
+    )

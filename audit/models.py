@@ -62,6 +62,7 @@ class Action(models.TextChoices):
     AGREEMENT_RESUMED = "agreement.resumed", "Agreement resumed"
     AGREEMENT_TERMINATED = "agreement.terminated", "Agreement terminated"
     AGREEMENT_EXPIRED = "agreement.expired", "Agreement expired"
+    AGREEMENT_EXPIRY_NOTICE = "agreement.expiry_notice", "Agreement owners warned of expiry"
     RELEASE_REQUESTED = "release.requested", "Release requested"
     RELEASE_APPROVED = "release.approved", "Release approved"
     RELEASE_REFUSED = "release.refused", "Release refused"
@@ -69,6 +70,7 @@ class Action(models.TextChoices):
     RELEASE_EXPIRED = "release.expired", "Release expired"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
+    GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"
     AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
     AUDIT_VIEWED = "audit.viewed", "Audit trail viewed"
     AUDIT_CHECKPOINT = "audit.checkpoint", "Audit checkpoint signed"

@@ -359,7 +359,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Access already ends at the second a date passes; this records it and removes stale grants.
+    "sharing-tidy": {"task": "sharing.tidy", "schedule": timedelta(minutes=5)},
+}
+# Owners of an agreement are warned this many days before it expires.
+ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS = env_int("ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS", 30)
 
 EMAIL_BACKEND = env_str(
     "ACCORD_EMAIL_BACKEND",

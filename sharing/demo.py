@@ -16,7 +16,7 @@ from .services import document_create, document_publish, document_update, docume
 
 COMPARTMENTS = [
     ("joint-ex-1", "Joint testing exercise 1", "The first joint pre-deployment testing exercise."),
-    ("cbrn-stream", "CBRN evaluation stream", "Chemical, biological, radiological and nuclear uplift work."),
+    ("cbrn", "CBRN evaluation stream", "Chemical, biological, radiological and nuclear uplift work."),
 ]
 
 BODY = """## Summary of method
@@ -83,7 +83,7 @@ UK_DOCUMENTS = [
         "CBRN protocol troubleshooting uplift",
         "secret",
         ["USA"],
-        ["cbrn-stream"],
+        ["cbrn"],
         [],
         ["cbrn"],
         ("Example Labs", "Frontier-7", "2025-06"),
@@ -160,7 +160,7 @@ def seed_documents(*, uk_author: User, us_author: User | None = None) -> list[Do
     """Create the demo documents once (documents already present by title are left alone).
 
     Each author must hold the author role on their organisation and a clearance at the highest
-    tier; the demo compartments (JOINT-EX-1, CBRN-STREAM) are created if missing and the authors
+    tier; the demo compartments (JOINT-EX-1, CBRN) are created if missing and the authors
     read in to them. Returns the documents created by this call.
     """
     compartments = {

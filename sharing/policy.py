@@ -1,31 +1,50 @@
 """The access policy: who may read, edit, release and download what.
 
-CONTRACT (stable names other modules import; the full rules of DESIGN.md "Marking and access"
-are implemented behind them):
+CONTRACT (stable names other modules import):
 - can_read(user, document) -> Decision
 - readable_documents(user) -> QuerySet[Document]   (one SQL query, no per-row Python)
-- can_edit / can_request_release / can_approve_release / can_download -> Decision
+- can_edit / can_request_release / can_approve_release / can_revoke_release / can_download -> Decision
 - document_for_reader(user, code) -> Document       (or Http404, denial audited)
 - document_for_editor(user, code) -> Document       (or Http404 / PermissionDenied, audited)
 - attachment_for_download(user, code) -> Attachment (or Http404, audited)
 
-This first version only lets members of the originating organisation in; releases to partners
-arrive with the agreements work.
+A user may READ a document only when every gate passes (deny by default), decided at the
+moment of the request:
+1. the account is signed in, active, MFA-verified (when the request says), and belongs to an
+   active organisation;
+2. the user's organisation is the originator, or the document is published and the
+   organisation holds a live release of it (approved, not revoked, not past its expiry, naming
+   no audience or naming this user) under an agreement in force now (active, now within its
+   dates, originator and recipient both parties) that covers it (tier <= ceiling, every risk
+   domain among its topics). Drafts and withdrawn documents are seen by the originator only:
+   withdrawing a document ends every partner's access at once, releases or not;
+3. the user's clearance now ranks at or above the document's tier;
+4. the user's nationality is in releasable_to, which always includes the originator's country
+   (this binds the originator's own people too: a foreign secondee does not read GBR EYES ONLY);
+5. the user is read in, now, to every compartment of the document;
+6. the discretionary grant holds: guardian `view_document` on the document to the user's
+   organisation group or to the user by name. Originator members hold it implicitly.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import clearance_of
+from accounts.models import ClearanceGrant, Organisation, ReadIn, clearance_of
 from audit.models import Action
 from audit.services import record_denial
 
-from .models import Attachment, Document
+from . import scope
+from .models import Attachment, Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
+
+VIEW_DOCUMENT = "view_document"
+ORCON = "orcon"
 
 
 @dataclass(frozen=True)
@@ -40,61 +59,258 @@ class Decision:
 ALLOW = Decision(True, "allowed")
 
 
-def _member_checks(user, document: Document) -> Decision:
-    if not user.is_authenticated or not user.is_active:
-        return Decision(False, "account inactive")
-    if user.organisation_id != document.originator_id:
-        return Decision(False, "not the originator")
-    tier = clearance_of(user)
-    if tier is None or tier.rank < document.tier.rank:
-        return Decision(False, "clearance below tier")
+def deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+def _account(user) -> Decision:
+    """Gate 1. Checks the user object only, so readable_documents can use it without a query."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return deny("not signed in")
+    if not user.is_active:
+        return deny("account inactive")
+    # OTPMiddleware attaches is_verified to request users; users loaded elsewhere (tasks) lack it.
+    verified = getattr(user, "is_verified", None)
+    if callable(verified) and not verified():
+        return deny("session not MFA-verified")
+    if user.organisation_id is None:
+        return deny("no organisation")
     return ALLOW
 
 
+def _guardian_rows(user, document_ref) -> tuple[QuerySet, QuerySet]:
+    perm = {"permission__codename": VIEW_DOCUMENT, "permission__content_type__app_label": "sharing"}
+    group_rows = DocumentGroupObjectPermission.objects.filter(
+        group__organisation__pk=user.organisation_id, **perm, **document_ref
+    )
+    user_rows = DocumentUserObjectPermission.objects.filter(user_id=user.pk, **perm, **document_ref)
+    return group_rows, user_rows
+
+
+def _release_decision(user, document: Document, now) -> Decision:
+    releases = (
+        Release.objects.filter(document=document, recipient_id=user.organisation_id)
+        .select_related("agreement__tier_ceiling")
+        .prefetch_related("audience", "agreement__risk_domains")
+    )
+    reasons = []
+    for release in releases:
+        reason = scope.release_refusal(release, document, user, now)
+        if reason is None:
+            return ALLOW
+        # An approved release's reason (agreement suspended, out of scope) says more than an old refusal.
+        reasons.append((release.status != Release.Status.APPROVED, reason))
+    return deny(min(reasons)[1] if reasons else "no release to the organisation")
+
+
 def can_read(user, document: Document) -> Decision:
-    return _member_checks(user, document)
+    """Every gate of the module docstring, in order; the first that fails names the reason."""
+    now = timezone.now()
+    decision = _account(user)
+    if not decision:
+        return decision
+    if not Organisation.objects.filter(pk=user.organisation_id, is_active=True).exists():
+        return deny("organisation inactive")
+    is_originator = user.organisation_id == document.originator_id
+    if not is_originator:
+        if document.status != Document.Status.PUBLISHED:
+            return deny(f"document {document.status}")
+        decision = _release_decision(user, document, now)
+        if not decision:
+            return decision
+    tier = clearance_of(user, now)
+    if tier is None or tier.rank < document.tier.rank:
+        return deny("clearance below tier")
+    # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
+    originator_country = document.originator.country_id
+    if user.nationality_id != originator_country and not document.releasable_to.filter(pk=user.nationality_id).exists():
+        return deny("nationality not releasable")
+    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
+    missing = list(document.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
+    if missing:
+        return deny("not read in to " + ", ".join(sorted(missing)))
+    if not is_originator:
+        group_rows, user_rows = _guardian_rows(user, {"content_object": document})
+        if not (group_rows.exists() or user_rows.exists()):
+            return deny("no view_document grant")
+    return ALLOW
 
 
 def readable_documents(user) -> QuerySet[Document]:
-    if not user.is_authenticated or not user.is_active or user.organisation_id is None:
+    """Exactly the documents can_read allows, as ONE query with no per-row Python.
+
+    The subqueries that depend only on the user (clearance rank, read-ins, guardian rows, the
+    agreements in force for the organisation) are uncorrelated, so the database evaluates each
+    once; the per-document ones (a covering release, releasable_to, compartments) are index
+    lookups, made only for the rows the database reads, so a first page costs the same at any
+    table size.
+    """
+    if not _account(user):
         return Document.objects.none()
-    tier = clearance_of(user)
-    if tier is None:
-        return Document.objects.none()
-    return Document.objects.filter(originator_id=user.organisation_id, tier__rank__lte=tier.rank)
+    now = timezone.now()
+    org_id = user.organisation_id
+    group_rows, user_rows = _guardian_rows(user, {})
+    granted = Q(pk__in=group_rows.values("content_object_id")) | Q(pk__in=user_rows.values("content_object_id"))
+    # Cheapest first: the grant sets are small hashed lists; the release check reads indexes.
+    partner = Q(status=Document.Status.PUBLISHED) & granted & scope.released_to(org_id, user.pk, now)
+    clearance_rank = (
+        ClearanceGrant.objects.valid_at(now).filter(user_id=user.pk).order_by("-tier__rank").values("tier__rank")[:1]
+    )
+    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
+    unmet_compartment = Document.compartments.through.objects.filter(document_id=OuterRef("pk")).exclude(
+        compartment_id__in=read_in
+    )
+    releasable = Document.releasable_to.through.objects.filter(
+        document_id=OuterRef("pk"), country_id=user.nationality_id
+    )
+    return Document.objects.filter(
+        Q(originator_id=org_id) | partner,
+        Exists(Organisation.objects.filter(pk=org_id, is_active=True)),
+        Q(originator__country_id=user.nationality_id) | Exists(releasable),
+        ~Exists(unmet_compartment),
+        tier__rank__lte=clearance_rank,
+    )
 
 
 def can_edit(user, document: Document) -> Decision:
-    decision = _member_checks(user, document)
+    """Read, be of the originator, hold its author role.
+
+    What may change in which status (a withdrawn document is frozen) is the document services'
+    rule, refused there as a validation error; this answers only who may try.
+    """
+    decision = can_read(user, document)
     if not decision:
         return decision
+    if user.organisation_id != document.originator_id:
+        return deny("not the originator")
     if not user.has_perm("accounts.author_document", document.originator):
-        return Decision(False, "not an author")
+        return deny("not an author")
+    return ALLOW
+
+
+def is_orcon(document: Document) -> bool:
+    return document.caveats.filter(code=ORCON).exists()
+
+
+def can_request_release(user, document: Document, agreement=None) -> Decision:
+    """May `user` ask for `document` to be released (under `agreement`, when given)?
+
+    Onward sharing, precisely: the originator's authors may request releases of their published
+    documents. A recipient's author may request a further release of a document it can read only
+    when the document carries no ORCON caveat and the agreement named for the new release allows
+    onward sharing (with no agreement named: when one of the agreements it holds the document
+    under allows it). The originator's release officer still decides every release, and the
+    new release must satisfy every rule of release_request (originator and recipient both
+    parties, scope, releasability).
+    """
+    decision = can_read(user, document)
+    if not decision:
+        return decision
+    if document.status != Document.Status.PUBLISHED:
+        return deny("document not published")
+    if not user.has_perm("accounts.author_document", user.organisation):
+        return deny("not an author")
+    if user.organisation_id == document.originator_id:
+        return ALLOW
+    if is_orcon(document):
+        return deny("ORCON: only the originator may release it")
+    if agreement is not None:
+        if not agreement.onward_sharing:
+            return deny("agreement does not allow onward sharing")
+        return ALLOW
+    holds_onward = Release.objects.filter(
+        scope.release_live_q(timezone.now()),
+        document=document,
+        recipient_id=user.organisation_id,
+        agreement__onward_sharing=True,
+    ).exists()
+    return ALLOW if holds_onward else deny("no agreement allowing onward sharing")
+
+
+def can_approve_release(user, release: Release) -> Decision:
+    """A release officer of the originator who can read the document, never the requester."""
+    decision = _account(user)
+    if not decision:
+        return decision
+    if release.status != Release.Status.REQUESTED:
+        return deny(f"release {release.status}, not awaiting a decision")
+    if user.pk == release.requested_by_id:
+        return deny("the requester cannot decide their own request")
+    document = release.document
+    if user.organisation_id != document.originator_id:
+        return deny("not of the originating organisation")
+    if not user.has_perm("accounts.approve_release", document.originator):
+        return deny("not a release officer")
+    return can_read(user, document)
+
+
+def can_revoke_release(user, release: Release) -> Decision:
+    """A release officer of the originator (or a portal admin) may revoke an approved release."""
+    decision = _account(user) if not getattr(user, "is_staff", False) else ALLOW
+    if not decision:
+        return decision
+    if release.status != Release.Status.APPROVED:
+        return deny(f"release {release.status}, not approved")
+    if user.is_staff:
+        return ALLOW
+    originator = release.document.originator
+    if user.organisation_id != originator.pk or not user.has_perm("accounts.approve_release", originator):
+        return deny("not a release officer of the originator")
     return ALLOW
 
 
 def can_download(user, attachment: Attachment) -> Decision:
+    """Read the document, and the file is clean and not crypto-shredded.
+
+    A signed MoU (no document) is for portal admins and members of the agreement's parties.
+    """
     if attachment.document is None:
-        return Decision(False, "not a document attachment")
+        return _can_download_mou(user, attachment)
     decision = can_read(user, attachment.document)
     if not decision:
         return decision
-    if attachment.scan_status != Attachment.ScanStatus.CLEAN:
-        return Decision(False, "attachment not clean")
+    return _file_usable(attachment)
+
+
+def _file_usable(attachment: Attachment) -> Decision:
     if attachment.is_destroyed:
-        return Decision(False, "attachment destroyed")
+        return deny("attachment destroyed")
+    if attachment.scan_status != Attachment.ScanStatus.CLEAN:
+        return deny("attachment not clean")
     return ALLOW
+
+
+def _can_download_mou(user, attachment: Attachment) -> Decision:
+    decision = _account(user)
+    if not decision:
+        return decision
+    agreement = getattr(attachment, "agreement", None)
+    if agreement is None:
+        return deny("not a document attachment")
+    if not (user.is_staff or scope.party_ids(agreement) & {user.organisation_id}):
+        return deny("not a party to the agreement")
+    return _file_usable(attachment)
+
+
+def _parse_code(code) -> uuid.UUID | None:
+    try:
+        return code if isinstance(code, uuid.UUID) else uuid.UUID(str(code))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def document_for_reader(user, code) -> Document:
     """The document if `user` may read it; 404 (audited) when missing or forbidden alike."""
-    document = Document.objects.select_related("tier", "originator").filter(code=code).first()
-    decision = can_read(user, document) if document else Decision(False, "no such document")
+    parsed = _parse_code(code)
+    document = None
+    if parsed is not None:
+        document = Document.objects.select_related("tier", "originator").filter(code=parsed).first()
+    decision = can_read(user, document) if document else deny("no such document")
     if not decision:
         record_denial(
             Action.ACCESS_DENIED,
             actor=user,
-            target=document or ("sharing.document", code, ""),
+            target=document or ("sharing.document", str(code)[:64], ""),
             details={"reason": decision.reason, "wanted": "read"},
         )
         raise Http404("No such document.")
@@ -115,13 +331,18 @@ def document_for_editor(user, code) -> Document:
 
 def attachment_for_download(user, code) -> Attachment:
     """The attachment if `user` may download it; 404 (audited) otherwise."""
-    attachment = Attachment.objects.select_related("document__tier", "document__originator").filter(code=code).first()
-    decision = can_download(user, attachment) if attachment else Decision(False, "no such attachment")
+    parsed = _parse_code(code)
+    attachment = None
+    if parsed is not None:
+        attachment = (
+            Attachment.objects.select_related("document__tier", "document__originator").filter(code=parsed).first()
+        )
+    decision = can_download(user, attachment) if attachment else deny("no such attachment")
     if not decision:
         record_denial(
             Action.ACCESS_DENIED,
             actor=user,
-            target=attachment or ("sharing.attachment", code, ""),
+            target=attachment or ("sharing.attachment", str(code)[:64], ""),
             details={"reason": decision.reason, "wanted": "download"},
         )
         raise Http404("No such attachment.")

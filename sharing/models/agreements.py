@@ -43,6 +43,8 @@ class SharingAgreement(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the owners were told the agreement expires soon, so the notice goes out once.
+    expiry_notice_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-effective_from"]

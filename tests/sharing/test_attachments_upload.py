@@ -30,10 +30,22 @@ def holds(marker: bytes, *roots: Path) -> list[Path]:
     return [p for p in files_under(*roots) if marker in p.read_bytes()]
 
 
-def database_holds(marker: bytes) -> bool:
-    # The test database is SQLite in memory: dump it whole, as text, and search the dump.
+def database_dump() -> bytes:
+    """Every row of every table as text, as this connection sees it (uncommitted rows too)."""
     connection.ensure_connection()
-    dump = "\n".join(connection.connection.iterdump()).encode("utf-8", "replace")
+    if connection.vendor == "sqlite":
+        return "\n".join(connection.connection.iterdump()).encode("utf-8", "replace")
+    rows: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            # A row cast to text renders bytea as hex, which the caller also searches for.
+            cursor.execute(f"SELECT t::text FROM {connection.ops.quote_name(table)} t")  # noqa: S608
+            rows.extend(row[0] for row in cursor.fetchall())
+    return "\n".join(rows).encode("utf-8", "replace")
+
+
+def database_holds(marker: bytes) -> bool:
+    dump = database_dump()
     return marker in dump or marker.hex().encode() in dump.lower()
 
 

@@ -108,7 +108,7 @@ def test_demo_documents_cover_every_tier_and_marking(ukasi, usaisi):
     assert "OFFICIAL-SENSITIVE // USA EYES ONLY" in banners
     assert "OFFICIAL-SENSITIVE // REL TO USA, GBR // JOINT-EX-1" in banners
     assert "OFFICIAL-SENSITIVE // REL TO USA, CAN, GBR // ORCON" in banners
-    assert "SECRET // REL TO USA, GBR // CBRN-STREAM" in banners
+    assert "SECRET // REL TO USA, GBR // CBRN" in banners
     assert set(documents.values_list("status", flat=True)) == {"draft", "published", "withdrawn"}
     withdrawn = documents.get(status="withdrawn")
     assert [e.marking_change() for e in revision_history(withdrawn) if e.marking_changed] == [

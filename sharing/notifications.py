@@ -1,0 +1,60 @@
+"""Email notices. They name no document title or content: a title can itself be sensitive, and
+mail leaves the system. They say that something happened and link to the portal.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db.models import Q
+
+from accounts.models import OrganisationUserObjectPermission, User
+
+from .models import Release, SharingAgreement
+from .policy import can_read
+
+
+def release_readers(release: Release) -> list[User]:
+    """The people an approved release lets read the document now (named readers, or the organisation)."""
+    named = list(release.audience.all())
+    candidates = named or list(User.objects.filter(organisation_id=release.recipient_id, is_active=True))
+    document = release.document
+    return [user for user in candidates if can_read(user, document)]
+
+
+def notify_release_approved(release: Release) -> int:
+    """Tell each reader of an approved release that a document awaits them. Returns mails sent."""
+    if release.status != Release.Status.APPROVED:
+        return 0
+    link = f"{settings.SITE_URL}/"
+    subject = f"Accord: a document was released to {release.recipient.name}"
+    body = (
+        f"A document has been released to {release.recipient.name} under agreement "
+        f"{release.agreement.reference}, and you may read it.\n\n"
+        f"Sign in to Accord to read it: {link}\nRelease reference: {release.code}\n"
+    )
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in release_readers(release)]
+    return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+def agreement_owners(agreement: SharingAgreement) -> list[User]:
+    """Whoever answers for the agreement: its drafter and each party's signatories."""
+    party_orgs = agreement.party_rows.values("organisation_id")
+    signatory_ids = OrganisationUserObjectPermission.objects.filter(
+        content_object_id__in=party_orgs, permission__codename="sign_agreement"
+    ).values("user_id")
+    return list(
+        User.objects.filter(Q(pk=agreement.created_by_id) | Q(pk__in=signatory_ids), is_active=True).order_by("email")
+    )
+
+
+def notify_agreement_expiring(agreement: SharingAgreement) -> int:
+    """Warn the owners that an agreement ends soon; every release under it ends with it."""
+    subject = f"Accord: agreement {agreement.reference} expires on {agreement.expires_at:%Y-%m-%d}"
+    body = (
+        f"Sharing agreement {agreement.reference} ({agreement.title}) expires at "
+        f"{agreement.expires_at:%Y-%m-%d %H:%M} UTC. Every release made under it ends then.\n\n"
+        f"Renew it before that date if sharing should continue: {settings.SITE_URL}/\n"
+    )
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in agreement_owners(agreement)]
+    return send_mass_mail(messages, fail_silently=False) if messages else 0

@@ -1,0 +1,291 @@
+"""Releases: a request to show one document to a partner, decided by the originator's release officer.
+
+Guardian `view_document` rows are derived from releases: one to the recipient organisation's
+group for a whole-organisation release, one per named user for a narrowed one. They are
+created on approval and removed when no live release supports them any more (revocation,
+expiry, the agreement ending). The read policy never trusts a row alone: it also needs the
+live release, so a revoked release stops access before any row is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Organisation
+from audit.models import Action
+from audit.services import record, record_denial
+
+from .. import scope
+from ..models import (
+    Document,
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Release,
+    SharingAgreement,
+)
+from ..policy import can_approve_release, can_request_release, can_revoke_release
+
+Status = Release.Status
+# Releases that keep their grants: approved under an agreement that has not ended. A suspended
+# agreement keeps them (the policy denies access meanwhile) so that resuming restores access.
+SUPPORTING = Q(status=Status.APPROVED, agreement__status__in=[SharingAgreement.Status.ACTIVE, "suspended"])
+
+
+def _view_permission() -> Permission:
+    return Permission.objects.get(codename="view_document", content_type__app_label="sharing")
+
+
+def _refuse(action: str, actor, target, reason: str, details: dict | None = None, exc=ValidationError):
+    record_denial(action, actor=actor, target=target, details={"reason": reason, **(details or {})})
+    raise exc(reason)
+
+
+def _request_refusal(*, actor, document, agreement, recipients, audience, justification, expires_at, now):
+    decision = can_request_release(actor, document, agreement)
+    if not decision:
+        return decision.reason
+    reason = scope.agreement_refusal(agreement, now)
+    if reason:
+        return reason
+    parties = scope.party_ids(agreement)
+    if actor.organisation_id not in parties:
+        return "requester's organisation not a party to the agreement"
+    reason = scope.scope_refusal(agreement, document, parties)
+    if reason:
+        return reason
+    if not justification.strip():
+        return "a justification is required"
+    if expires_at is not None and expires_at <= now:
+        return "the release would expire before it starts"
+    if not recipients:
+        return "no recipient organisation"
+    releasable = set(document.releasable_to.values_list("code", flat=True))
+    for org in recipients:
+        if org.pk in (document.originator_id, actor.organisation_id):
+            return f"{org} already holds the document"
+        if not org.is_active:
+            return f"{org} is not active"
+        if org.pk not in parties:
+            return f"{org} is not a party to the agreement"
+        if org.country_id not in releasable:
+            return f"{org.country_id} is not in the document's releasable-to list"
+    if audience:
+        recipient_ids = {org.pk for org in recipients}
+        if any(user.organisation_id not in recipient_ids or not user.is_active for user in audience):
+            return "every named reader must be an active member of a recipient"
+        if recipient_ids - {user.organisation_id for user in audience}:
+            return "a narrowed release must name readers in every recipient"
+    live = Release.objects.filter(
+        document=document, agreement=agreement, recipient__in=recipients, status__in=[Status.REQUESTED, Status.APPROVED]
+    )
+    if live.exists():
+        return "already requested or released to that organisation under this agreement"
+    return None
+
+
+def release_request(
+    *,
+    actor,
+    document: Document,
+    agreement: SharingAgreement,
+    recipients: Iterable[Organisation],
+    audience: Iterable | None = None,
+    justification: str,
+    expires_at: datetime | None = None,
+) -> list[Release]:
+    """Ask to release `document` to each recipient; refused at once if the agreement cannot carry it.
+
+    Refusals (agreement not in force, tier above ceiling, topic outside the agreement,
+    recipient's country not releasable, recipient not a party, document not published, ORCON or
+    no onward sharing for a non-originator) raise ValidationError after an audited denial.
+    """
+    recipients = list({org.pk: org for org in recipients}.values())
+    audience = list({user.pk: user for user in (audience or [])}.values())
+    reason = _request_refusal(
+        actor=actor,
+        document=document,
+        agreement=agreement,
+        recipients=recipients,
+        audience=audience,
+        justification=justification,
+        expires_at=expires_at,
+        now=timezone.now(),
+    )
+    details = {"agreement": agreement.reference, "recipients": sorted(org.short_name for org in recipients)}
+    if reason:
+        _refuse(Action.RELEASE_REQUESTED, actor, document, reason, details)
+    releases = []
+    with transaction.atomic():
+        for org in recipients:
+            release = Release(
+                document=document,
+                agreement=agreement,
+                recipient=org,
+                justification=justification.strip(),
+                requested_by=actor,
+                expires_at=expires_at,
+            )
+            release.full_clean()
+            release.save()
+            named = [user for user in audience if user.organisation_id == org.pk]
+            release.audience.set(named)
+            record(
+                Action.RELEASE_REQUESTED,
+                actor=actor,
+                target=release,
+                details={
+                    **details,
+                    "document": str(document.code),
+                    "recipient": org.short_name,
+                    "audience": sorted(str(user.code) for user in named),
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            )
+            releases.append(release)
+    return releases
+
+
+def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
+    action = Action.RELEASE_APPROVED if approve else Action.RELEASE_REFUSED
+    decision = can_approve_release(actor, release)
+    if not decision:
+        exc = ValidationError if release.status != Status.REQUESTED else PermissionDenied
+        _refuse(action, actor, release, decision.reason, exc=exc)
+    if not approve and not reason.strip():
+        _refuse(action, actor, release, "a reason is required to refuse")
+    now = timezone.now()
+    if approve:
+        # The agreement may have changed since the request: re-check before any grant is made.
+        refusal = scope.agreement_refusal(release.agreement, now) or scope.scope_refusal(
+            release.agreement, release.document, scope.party_ids(release.agreement)
+        )
+        if refusal is None and release.recipient_id not in scope.party_ids(release.agreement):
+            refusal = "recipient not a party to the agreement"
+        if refusal is None and release.expires_at is not None and release.expires_at <= now:
+            refusal = "the release's expiry date has passed"
+        if refusal:
+            _refuse(action, actor, release, refusal)
+    stale = False
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.status != Status.REQUESTED:
+            stale = True
+        else:
+            locked.status = Status.APPROVED if approve else Status.REFUSED
+            locked.decided_by, locked.decided_at, locked.decision_reason = actor, now, reason.strip()
+            locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+            granted = sync_grants(document_ids=[locked.document_id]) if approve else {}
+            record(action, actor=actor, target=locked, details={"reason": reason.strip(), **granted})
+            if approve:
+                release_id = locked.pk
+                transaction.on_commit(lambda: _queue_release_notice(release_id))
+    if stale:
+        _refuse(action, actor, release, "release was decided meanwhile")
+    release.refresh_from_db()
+    return release
+
+
+def _queue_release_notice(release_id: int) -> None:
+    from ..housekeeping_tasks import send_release_notice
+
+    send_release_notice.delay(release_id)
+
+
+def release_approve(*, actor, release: Release, reason: str = "") -> Release:
+    """Approve: grant view_document to the recipient's group (or the named readers), then tell them."""
+    return _decide(actor=actor, release=release, approve=True, reason=reason)
+
+
+def release_refuse(*, actor, release: Release, reason: str) -> Release:
+    """Refuse a request, with a reason. Same officers as approval."""
+    return _decide(actor=actor, release=release, approve=False, reason=reason)
+
+
+def release_revoke(*, actor, release: Release, reason: str) -> Release:
+    """Withdraw an approved release. Access ends at once; its guardian rows go in the same transaction."""
+    decision = can_revoke_release(actor, release)
+    if not decision:
+        exc = ValidationError if release.status != Status.APPROVED else PermissionDenied
+        _refuse(Action.RELEASE_REVOKED, actor, release, decision.reason, exc=exc)
+    if not reason.strip():
+        _refuse(Action.RELEASE_REVOKED, actor, release, "a reason is required to revoke")
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.status == Status.APPROVED:
+            locked.status, locked.revoked_by, locked.revoked_at = Status.REVOKED, actor, timezone.now()
+            locked.save(update_fields=["status", "revoked_by", "revoked_at"])
+            removed = sync_grants(document_ids=[locked.document_id])
+            record(Action.RELEASE_REVOKED, actor=actor, target=locked, details={"reason": reason.strip(), **removed})
+    release.refresh_from_db()
+    return release
+
+
+def release_expire(*, release: Release, now: datetime | None = None) -> bool:
+    """Record that an approved release passed its expiry date and drop its grants. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.status != Status.APPROVED or locked.expires_at is None or locked.expires_at > now:
+            return False
+        locked.status = Status.EXPIRED
+        locked.save(update_fields=["status"])
+        removed = sync_grants(document_ids=[locked.document_id])
+        record(Action.RELEASE_EXPIRED, target=locked, details={"expires_at": locked.expires_at.isoformat(), **removed})
+    return True
+
+
+def end_releases_under(agreement: SharingAgreement, *, why: str) -> int:
+    """End the open and approved releases of an agreement that has ended; called inside its transaction."""
+    ending = list(Release.objects.filter(agreement=agreement, status__in=[Status.REQUESTED, Status.APPROVED]))
+    for release in ending:
+        release.status = Status.EXPIRED
+        release.save(update_fields=["status"])
+        record(Action.RELEASE_EXPIRED, target=release, details={"agreement": agreement.reference, "because": why})
+    if ending:
+        sync_grants(document_ids={release.document_id for release in ending})
+    return len(ending)
+
+
+def sync_grants(*, document_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Make the view_document rows match the supporting releases (all documents when None).
+
+    A group row is supported by a whole-organisation release to that group's organisation; a
+    user row by a narrowed release naming the user, to the user's current organisation.
+    """
+    permission = _view_permission()
+    supporting = Release.objects.filter(SUPPORTING, document_id=OuterRef("content_object_id"))
+    audience = Release.audience.through.objects.filter(release_id=OuterRef("pk"))
+    group_rows = DocumentGroupObjectPermission.objects.filter(permission=permission)
+    user_rows = DocumentUserObjectPermission.objects.filter(permission=permission)
+    if document_ids is not None:
+        document_ids = list(document_ids)
+        group_rows = group_rows.filter(content_object_id__in=document_ids)
+        user_rows = user_rows.filter(content_object_id__in=document_ids)
+    whole_org = supporting.filter(recipient__group=OuterRef("group_id")).exclude(Exists(audience))
+    named = supporting.filter(recipient_id=OuterRef("user__organisation_id")).filter(
+        Exists(audience.filter(user_id=OuterRef(OuterRef("user_id"))))
+    )
+    removed_groups, _ = group_rows.exclude(Exists(whole_org)).delete()
+    removed_users, _ = user_rows.exclude(Exists(named)).delete()
+    added = 0
+    if document_ids is not None:
+        for release in Release.objects.filter(SUPPORTING, document_id__in=document_ids).select_related("recipient"):
+            readers = list(release.audience.filter(organisation_id=release.recipient_id))
+            if not release.audience.exists():
+                _, made = DocumentGroupObjectPermission.objects.get_or_create(
+                    group_id=release.recipient.group_id, permission=permission, content_object_id=release.document_id
+                )
+                added += made
+            for user in readers:
+                _, made = DocumentUserObjectPermission.objects.get_or_create(
+                    user=user, permission=permission, content_object_id=release.document_id
+                )
+                added += made
+    return {"grants_added": added, "grants_removed": removed_groups + removed_users}

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from sharing.demo_agreements import seed_demo_agreements
+from sharing.models import Release, SharingAgreement
+from sharing.policy import can_read, readable_documents
+from tests.factories import UserFactory, grant_clearance
+from tests.sharing import world
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_sharing_world(ukasi, usaisi, alice, bob, rita, portal_admin):
+    shareable = world.document(originator=ukasi, author=alice, title="Shareable")
+    eyes_only = world.document(originator=ukasi, author=alice, releasable=["GBR"], title="UK eyes only")
+    secret = world.document(originator=ukasi, author=alice, tier="secret", title="Secret")
+    orcon = world.document(originator=ukasi, author=alice, caveats=["orcon"], title="Orcon")
+    kwargs = {
+        "portal_admin": portal_admin,
+        "uk": ukasi,
+        "us": usaisi,
+        "uk_signatory": UserFactory(organisation=ukasi),
+        "us_signatory": UserFactory(organisation=usaisi),
+        "uk_release_officer": rita,
+        "documents": [shareable, eyes_only, secret, orcon],
+    }
+    demo = seed_demo_agreements(**kwargs)
+    assert demo.agreement.status == SharingAgreement.Status.ACTIVE
+    assert {r.document for r in demo.releases} == {shareable, orcon}
+    assert set(demo.not_released) == {"UK eyes only", "Secret"}
+    assert set(readable_documents(bob)) == {shareable, orcon}
+    canadian = UserFactory(organisation=demo.canada)
+    grant_clearance(canadian, "secret")
+    assert not can_read(canadian, shareable)
+    # Seeding twice changes nothing.
+    again = seed_demo_agreements(**kwargs)
+    assert again.agreement == demo.agreement
+    assert Release.objects.count() == 2

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from audit.models import Action, AuditEvent
+from sharing.models import (
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Release,
+)
+from sharing.policy import can_read
+from sharing.services.agreements import agreement_suspend
+from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
+from tests.factories import UserFactory, give_role, grant_clearance
+from tests.sharing import world
+
+pytestmark = pytest.mark.django_db
+
+
+def ask(actor, document, agreement, recipients, **kw):
+    return release_request(
+        actor=actor,
+        document=document,
+        agreement=agreement,
+        recipients=recipients,
+        justification=kw.pop("justification", "joint evaluation"),
+        **kw,
+    )
+
+
+def refused_requests():
+    return AuditEvent.objects.filter(action=Action.RELEASE_REQUESTED, outcome="denied")
+
+
+def test_an_author_requests_a_release(alice, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    assert release.status == Release.Status.REQUESTED
+    assert release.requested_by == alice
+    event = AuditEvent.objects.get(action=Action.RELEASE_REQUESTED, outcome="allowed")
+    assert event.details["recipient"] == "caisi"
+    # A request alone grants nothing.
+    assert not DocumentGroupObjectPermission.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("suspended", "agreement suspended"),
+        ("past_expiry", "agreement past its expiry date"),
+        ("not_yet", "agreement not yet in effect"),
+        ("secret", "tier above"),
+        ("cbrn", "risk domain outside"),
+        ("eyes_only", "not in the document's releasable-to list"),
+        ("draft", "document not published"),
+        ("outsider", "not a party"),
+        ("no_justification", "justification is required"),
+    ],
+)
+def test_a_request_the_agreement_cannot_carry_is_refused_at_once(
+    alice, ukasi, usaisi, canada, portal_admin, change, reason
+):
+    now = timezone.now()
+    ag = world.agreement(
+        parties=[ukasi, usaisi],
+        created_by=portal_admin,
+        status="suspended" if change == "suspended" else "active",
+        expires_at=now - timedelta(seconds=1) if change == "past_expiry" else None,
+        effective_from=now + timedelta(hours=1) if change == "not_yet" else None,
+    )
+    grant_clearance(alice, "secret")
+    doc = world.document(
+        originator=ukasi,
+        author=alice,
+        tier="secret" if change == "secret" else "official-sensitive",
+        risk_domains=["cbrn"] if change == "cbrn" else ["cyber-offence"],
+        releasable=["GBR"] if change == "eyes_only" else ["GBR", "USA", "CAN"],
+        status="draft" if change == "draft" else "published",
+    )
+    recipient = canada if change == "outsider" else usaisi
+    with pytest.raises(ValidationError, match=reason):
+        ask(alice, doc, ag, [recipient], justification="" if change == "no_justification" else "why")
+    assert not Release.objects.exists()
+    assert refused_requests().get().details["reason"].find(reason.split()[0]) >= 0
+
+
+def test_a_partner_cannot_re_release_without_onward_sharing(bob, finding, uk_us_agreement, alice, usaisi, canada):
+    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    give_role(bob, "author")
+    with pytest.raises(ValidationError, match="onward sharing"):
+        ask(bob, finding, uk_us_agreement, [canada])
+    assert refused_requests().count() == 1
+
+
+def onward_world(ukasi, usaisi, canada, portal_admin, finding, alice, bob, orcon=False):
+    """UK released the finding to the US under a three-party agreement that allows onward sharing."""
+    ag = world.agreement(parties=[ukasi, usaisi, canada], created_by=portal_admin, onward_sharing=True)
+    finding.releasable_to.add("CAN")
+    if orcon:
+        finding.caveats.set(world.Caveat.objects.filter(code="orcon"))
+    world.release(doc=finding, ag=ag, recipient=usaisi, requested_by=alice)
+    give_role(bob, "author")
+    return ag
+
+
+def test_onward_sharing_lets_a_recipient_propose_a_further_release(
+    ukasi, usaisi, canada, portal_admin, finding, alice, bob, rita
+):
+    ag = onward_world(ukasi, usaisi, canada, portal_admin, finding, alice, bob)
+    [release] = ask(bob, finding, ag, [canada])
+    # The originator's release officer still decides.
+    with pytest.raises(PermissionDenied):
+        release_approve(actor=UserFactory(organisation=usaisi), release=release)
+    release_approve(actor=rita, release=release)
+    assert release.status == Release.Status.APPROVED
+
+
+def test_orcon_is_never_re_released_by_a_recipient(ukasi, usaisi, canada, portal_admin, finding, alice, bob):
+    ag = onward_world(ukasi, usaisi, canada, portal_admin, finding, alice, bob, orcon=True)
+    with pytest.raises(ValidationError, match="ORCON"):
+        ask(bob, finding, ag, [canada])
+    # ...while the originator may still release it.
+    assert ask(alice, finding, ag, [canada])
+
+
+def test_approval_grants_the_recipient_group_and_tells_its_readers(
+    alice, rita, bob, finding, uk_us_agreement, usaisi, django_capture_on_commit_callbacks
+):
+    uncleared = UserFactory(organisation=usaisi)
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    assert not can_read(bob, finding)
+    with django_capture_on_commit_callbacks(execute=True):
+        release_approve(actor=rita, release=release, reason="agreed")
+    assert release.status == Release.Status.APPROVED and release.decided_by == rita
+    assert DocumentGroupObjectPermission.objects.filter(content_object=finding, group=usaisi.group).exists()
+    assert can_read(bob, finding)
+    # Only people who can now read it are told, and the mail names no title.
+    assert [m.to for m in mail.outbox] == [[bob.email]]
+    assert finding.title not in mail.outbox[0].body + mail.outbox[0].subject
+    assert uncleared.email not in str([m.to for m in mail.outbox])
+
+
+def test_the_requester_never_approves_their_own_request(alice, finding, uk_us_agreement, usaisi):
+    give_role(alice, "release_officer")
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    with pytest.raises(PermissionDenied, match="own request"):
+        release_approve(actor=alice, release=release)
+    assert AuditEvent.objects.filter(action=Action.RELEASE_APPROVED, outcome="denied").count() == 1
+    release.refresh_from_db()
+    assert release.status == Release.Status.REQUESTED
+
+
+def test_a_non_officer_cannot_decide(alice, olivia, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    with pytest.raises(PermissionDenied, match="not a release officer"):
+        release_refuse(actor=olivia, release=release, reason="no")
+
+
+def test_approval_rechecks_the_agreement(alice, rita, portal_admin, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    agreement_suspend(actor=portal_admin, agreement=uk_us_agreement, reason="review")
+    with pytest.raises(ValidationError, match="agreement suspended"):
+        release_approve(actor=rita, release=release)
+    assert not DocumentGroupObjectPermission.objects.exists()
+
+
+def test_refusal_needs_a_reason_and_grants_nothing(alice, rita, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    with pytest.raises(ValidationError):
+        release_refuse(actor=rita, release=release, reason=" ")
+    release_refuse(actor=rita, release=release, reason="not needed")
+    assert release.status == Release.Status.REFUSED
+    with pytest.raises(ValidationError):
+        release_approve(actor=rita, release=release)
+    assert not DocumentGroupObjectPermission.objects.exists()
+
+
+def test_a_narrowed_release_grants_named_readers_only(alice, rita, bob, finding, uk_us_agreement, usaisi):
+    carol = UserFactory(organisation=usaisi)
+    grant_clearance(carol, "secret")
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi], audience=[carol])
+    release_approve(actor=rita, release=release)
+    assert not DocumentGroupObjectPermission.objects.exists()
+    assert DocumentUserObjectPermission.objects.filter(user=carol, content_object=finding).exists()
+    assert can_read(carol, finding)
+    assert can_read(bob, finding).reason == "not in the release's audience"
+
+
+def test_an_audience_outside_the_recipients_is_refused(alice, finding, uk_us_agreement, usaisi, ukasi):
+    with pytest.raises(ValidationError, match="named reader"):
+        ask(alice, finding, uk_us_agreement, [usaisi], audience=[UserFactory(organisation=ukasi)])
+
+
+def test_a_second_live_request_for_the_same_recipient_is_refused(alice, finding, uk_us_agreement, usaisi):
+    ask(alice, finding, uk_us_agreement, [usaisi])
+    with pytest.raises(ValidationError, match="already requested"):
+        ask(alice, finding, uk_us_agreement, [usaisi])
+
+
+def test_revocation_ends_access_at_once_and_removes_the_grant(alice, rita, bob, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    release_approve(actor=rita, release=release)
+    assert can_read(bob, finding)
+    with pytest.raises(PermissionDenied):
+        release_revoke(actor=bob, release=release, reason="mine now")
+    release_revoke(actor=rita, release=release, reason="superseded")
+    assert release.status == Release.Status.REVOKED and release.revoked_by == rita
+    assert not can_read(bob, finding)
+    assert not DocumentGroupObjectPermission.objects.exists()
+    assert AuditEvent.objects.get(action=Action.RELEASE_REVOKED, outcome="allowed").details["grants_removed"] == 1
+
+
+def test_revoking_one_release_keeps_the_grant_another_live_release_needs(
+    alice, rita, bob, finding, uk_us_agreement, ukasi, usaisi, portal_admin
+):
+    other = world.agreement(parties=[ukasi, usaisi], created_by=portal_admin, reference="UK-US-2")
+    first = world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    world.release(doc=finding, ag=other, recipient=usaisi, requested_by=alice)
+    release_revoke(actor=rita, release=first, reason="tidy")
+    assert DocumentGroupObjectPermission.objects.filter(group=usaisi.group, content_object=finding).exists()
+    assert can_read(bob, finding)
+
+
+def test_a_release_past_its_expiry_stops_access_before_any_job(alice, rita, bob, finding, uk_us_agreement, usaisi):
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi], expires_at=timezone.now() + timedelta(days=1))
+    release_approve(actor=rita, release=release)
+    assert can_read(bob, finding)
+    Release.objects.filter(pk=release.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert can_read(bob, finding).reason == "release past its expiry date"
+
+
+def test_withdrawing_the_document_ends_partner_access(alice, bob, finding, uk_us_agreement, usaisi):
+    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    assert can_read(bob, finding)
+    finding.status = "withdrawn"
+    finding.save(update_fields=["status"])
+    assert can_read(bob, finding).reason == "document withdrawn"
+    assert can_read(alice, finding)
