@@ -15,6 +15,7 @@ from audit.models import Action
 from audit.services import record_denial
 from sharing.models import AgreementParty, Release, SharingAgreement
 from sharing.policy import readable_documents
+from sharing.services import agreements as services
 
 from .banners import MARKING_PREFETCH, banner_for, mark_for
 
@@ -111,7 +112,7 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
         messages.error(request, "Give a reason of at most 1000 characters.")
         return redirect("sharing:agreement_detail", code=agreement.code)
     try:
-        getattr(_services(), service_name)(actor=user, agreement=agreement, reason=form.cleaned_data["reason"])
+        getattr(services, service_name)(actor=user, agreement=agreement, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -130,7 +131,7 @@ def agreement_sign(request: HttpRequest, code) -> HttpResponse:
         )
         raise PermissionDenied("signatory role needed")
     try:
-        _services().agreement_sign(actor=user, agreement=agreement, organisation=user.organisation)
+        services.agreement_sign(actor=user, agreement=agreement, organisation=user.organisation)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -154,11 +155,3 @@ def agreement_resume(request: HttpRequest, code) -> HttpResponse:
 @login_required
 def agreement_terminate(request: HttpRequest, code) -> HttpResponse:
     return _step(request, code, "agreement_terminate", "The agreement is terminated.")
-
-
-def _services():
-    # The agreements services arrive with the access-policy work; imported late so the pages that do
-    # not need them work before it lands.
-    from sharing.services import agreements
-
-    return agreements

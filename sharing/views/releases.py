@@ -16,6 +16,7 @@ from audit.models import Action
 from audit.services import record_denial
 from sharing.models import Release, SharingAgreement
 from sharing.policy import Decision, document_for_editor, readable_documents
+from sharing.services import releases as services
 
 from .banners import MARKING_PREFETCH, banner_for, mark_for
 
@@ -55,7 +56,7 @@ def _eligibility(user, document, agreement) -> list[tuple[Organisation, Decision
     The page asks the service's own refusal rules (the same function `release_request` runs), one
     recipient at a time, so what it shows before sending can never disagree with what happens.
     """
-    refusal_of = _services()._request_refusal
+    refusal_of = services._request_refusal
     now = timezone.now()
     rows = []
     for org in Organisation.objects.filter(agreements=agreement).exclude(pk=document.originator_id).order_by("name"):
@@ -85,7 +86,7 @@ def release_request(request: HttpRequest, code) -> HttpResponse:
     form = RequestForm(request.POST or None, eligible=eligible)
     if request.method == "POST" and agreement and form.is_valid():
         try:
-            _services().release_request(
+            services.release_request(
                 actor=user,
                 document=document,
                 agreement=agreement,
@@ -164,7 +165,7 @@ def _decide(request: HttpRequest, code, service_name: str, done: str) -> HttpRes
         messages.error(request, "Give a reason of at most 1000 characters.")
         return redirect("sharing:release_queue")
     try:
-        getattr(_services(), service_name)(actor=request.user, release=release, reason=form.cleaned_data["reason"])
+        getattr(services, service_name)(actor=request.user, release=release, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -188,11 +189,3 @@ def release_refuse(request: HttpRequest, code) -> HttpResponse:
 @login_required
 def release_revoke(request: HttpRequest, code) -> HttpResponse:
     return _decide(request, code, "release_revoke", "Revoked the release of “{title}” to {to}: access ended now.")
-
-
-def _services():
-    # The releases services arrive with the access-policy work; imported late so the pages that do
-    # not need them work before it lands.
-    from sharing.services import releases
-
-    return releases

@@ -7,12 +7,11 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Tier, User
 from sharing.models import RiskDomain, SharingAgreement
+from sharing.services.agreements import agreement_create
 
 REFERENCE = "UK-US-JOINT-EVAL"
 
 if not SharingAgreement.objects.filter(reference=REFERENCE).exists():
-    from sharing.services.agreements import agreement_create
-
     now = timezone.now()
     agreement_create(
         actor=User.objects.get(email="admin@accord.example"),
