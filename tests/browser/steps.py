@@ -18,6 +18,7 @@ def sign_agreement(session) -> None:
     """Sign the UK–US agreement for the signed-in person's institute, if it still needs it."""
     session.go("/agreements/")
     session.page.get_by_role("link", name=AGREEMENT).click()
+    session.page.wait_for_url(re.compile(r"/agreements/[0-9a-f-]{36}/$"))
     button = session.page.get_by_role("button", name=re.compile("^Sign for"))
     if button.count():
         button.click()

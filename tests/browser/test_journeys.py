@@ -49,6 +49,7 @@ def test_a_finding_goes_from_analyst_to_partner_and_stops_when_clearance_ends(op
     analyst.sign_in(ANALYST)
     page = analyst.page
     page.get_by_role("link", name="Write a finding").click()
+    page.wait_for_url("**/documents/new/")
     document_path = write_finding(analyst, title)
     document_url = server.url + document_path
     assert _banners(page) == ["OFFICIAL-SENSITIVE // REL TO USA, GBR"] * 2

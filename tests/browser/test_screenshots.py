@@ -60,6 +60,7 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     shot(officer, "09-document")
     officer.go("/agreements/")
     officer.page.get_by_role("link", name=AGREEMENT).click()
+    officer.page.wait_for_url("**/agreements/*-*/")
     shot(officer, "10-agreement")
 
     admin = open_session()
