@@ -10,7 +10,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/accord
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PORT ?= 8000
 
-.PHONY: install run test test-services test-browser lint bench screenshots clean
+.PHONY: install run test test-services test-browser lint bench screenshots clean security restore-drill
 
 install: $(STAMP)
 
@@ -44,6 +44,23 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Security checks: ruff's security rules, bandit, and Django's deployment checks on production
+# settings (throwaway secrets; nothing is connected to).
+PROD_CHECK_ENV := ACCORD_ENV=production ACCORD_VAR_DIR=$(CURDIR)/var/security \
+	ACCORD_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+	ACCORD_MASTER_KEY="$$($(BIN)/python -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" \
+	DATABASE_URL=postgres://accord@127.0.0.1:5432/accord CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	ACCORD_ALLOWED_HOSTS=accord.example.org
+security: $(STAMP)
+	$(BIN)/ruff check --select S .
+	$(BIN)/bandit -c pyproject.toml -r . -q
+	@echo "manage.py check --deploy --fail-level WARNING (production settings)"
+	@$(PROD_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Back up a scratch installation, wipe it, restore it into a new database, and verify it.
+restore-drill: $(STAMP)
+	$(BIN)/python deploy/restore_drill.py
 
 bench: $(STAMP)
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }

@@ -21,7 +21,7 @@ from . import services
 from .models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
 
 # Shown in the README and printed by `make run`: these accounts exist only in the demo.
-DEMO_PASSWORD = "accord-demo-password"  # noqa: S105
+DEMO_PASSWORD = "accord-demo-password"  # noqa: S105  # nosec B105
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,9 @@ class RequestContextMiddleware:
                 },
             )
         finally:
-            from .services import flush_pending_denials
-
-            flush_pending_denials(ctx)
+            leftover = context.close(ctx)
             context.deactivate(token)
+            if leftover:
+                context.current().pending_denials.extend(leftover)
         response["X-Request-ID"] = request_id
         return response

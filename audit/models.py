@@ -114,7 +114,8 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     version = models.PositiveSmallIntegerField(default=1)
-    prev_hash = models.CharField(max_length=64)
+    # Both unique: two events claiming the same predecessor would be a fork, refused outright.
+    prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -148,3 +149,57 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement "the chain had this head at this sequence number".
+
+    Partners keep exported copies: a later rewrite of history up to `seq` cannot reproduce
+    `head_hash`, and a signature cannot be forged without the instance's private key.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    key_id = models.CharField(max_length=32)
+    signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64")
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit checkpoints are append-only")
+
+
+class VerificationRun(models.Model):
+    """The outcome of one full verification of the chain, shown in the audit viewer."""
+
+    class Status(models.TextChoices):
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    events_checked = models.BigIntegerField(default=0)
+    checkpoints_checked = models.PositiveIntegerField(default=0)
+    head_seq = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, blank=True)
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    trigger = models.CharField(max_length=20, default="command")
+
+    class Meta:
+        ordering = ["-finished_at"]
+        get_latest_by = "finished_at"
+
+    def __str__(self) -> str:
+        return f"verification {self.status} at {self.finished_at:%Y-%m-%d %H:%M}"

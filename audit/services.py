@@ -2,92 +2,116 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from . import context
-from .models import AuditEvent, ChainHead, Outcome
-
-GENESIS_HASH = "0" * 64
-ENCODING_VERSION = 1
-
-# Fields covered by the hash, in encoding order. Changing this list needs a new version.
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "organisation_id",
-    "action",
-    "outcome",
-    "target_type",
-    "target_id",
-    "target_label",
-    "request_id",
-    "ip",
-    "user_agent",
-    "details",
-    "version",
-    "prev_hash",
+from . import context, signing
+from .chain import (  # noqa: F401  (re-exported: callers and tests use them from here)
+    ENCODING_VERSION,
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_bytes,
+    canonical_ip,
+    compute_hash,
+    details_json,
+    normalise_details,
 )
+from .models import Action, AuditCheckpoint, AuditEvent, ChainHead, Outcome, VerificationRun
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_bytes(fields: dict[str, Any]) -> bytes:
-    """Version-1 canonical encoding: compact JSON, sorted keys, UTC microsecond timestamps."""
-    payload = {name: fields[name] for name in HASHED_FIELDS}
-    payload["at"] = _iso(payload["at"])
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def compute_hash(fields: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+def _text(value: Any, limit: int) -> str:
+    # PostgreSQL refuses NUL in text; a length over the column is refused there too (SQLite
+    # would keep it). Either would turn an audited request into a 500.
+    return str(value).replace("\x00", "\ufffd")[:limit]
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in HASHED_FIELDS}
 
 
-def _describe(obj: Any) -> tuple[str, str, str]:
+def describe(obj: Any) -> tuple[str, str, str]:
+    """(type, id, label) of an audit target: a model instance (its `code` if it has one, else its
+    pk) or an explicit triple for things that are not rows, such as an attempted username."""
     if obj is None:
         return "", "", ""
     if isinstance(obj, Model):
         ident = getattr(obj, "code", None) or obj.pk
-        return obj._meta.label_lower, str(ident), str(obj)[:300]
+        return obj._meta.label_lower, str(ident), str(obj)
     if isinstance(obj, tuple) and len(obj) == 3:
         kind, ident, label = obj
-        return str(kind), str(ident), str(label)[:300]
+        return str(kind), str(ident), str(label)
     raise TypeError(f"cannot describe audit target {obj!r}")
 
 
 def _actor(actor: Any) -> tuple[int | None, str, int | None]:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        return None, "anonymous" if actor is not None else "system", None
-    org_id = getattr(actor, "organisation_id", None)
-    label = f"{actor.display_name} <{actor.email}>"
-    return actor.pk, label[:300], org_id
+    if actor is None:
+        return None, "system", None
+    if not getattr(actor, "is_authenticated", False):
+        return None, "anonymous", None
+    label = f"{getattr(actor, 'display_name', '')} <{getattr(actor, 'email', '')}>"
+    return actor.pk, label, getattr(actor, "organisation_id", None)
 
 
-def _lock_head() -> ChainHead:
+_HEAD_TABLE = ChainHead._meta.db_table
+_EVENT_TABLE = AuditEvent._meta.db_table
+_INSERT_COLUMNS = (*HASHED_FIELDS, "hash")
+_SELECT_HEAD = {
+    # Row lock on the one head row: every other writer waits here until this transaction ends.
+    "postgresql": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE",  # noqa: S608
+    # SQLite runs IMMEDIATE transactions: being in one already means holding the write lock.
+    "sqlite": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1",  # noqa: S608
+}
+_PG_APPEND = (
+    # Insert the event and move the head in one round trip, while the lock is held.
+    f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::inet, %s, %s::jsonb, %s, %s, %s) RETURNING seq, hash) "
+    f"UPDATE {_HEAD_TABLE} SET seq = ins.seq, hash = ins.hash FROM ins WHERE {_HEAD_TABLE}.id = 1"
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})"  # noqa: S608
+)
+_SQLITE_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+
+
+def _lock_head(cursor) -> tuple[int, str]:
+    """(seq, hash) of the chain head, locked until the surrounding transaction ends.
+
+    PostgreSQL: `SELECT ... FOR UPDATE` on the single head row makes every other writer wait
+    here, so exactly one transaction at a time appends, and seq + 1 / prev_hash are read after
+    the previous writer committed. SQLite: the connection opens IMMEDIATE transactions, so being
+    inside a transaction already means holding the database's only write lock.
+    """
+    cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
+    row = cursor.fetchone()
+    if row is None:
+        _recreate_head()
+        cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
+        row = cursor.fetchone()
+    return row[0], row[1]
+
+
+def _recreate_head() -> None:
+    # The row is seeded by a migration; it is only missing after a test-database flush. Rebuilt
+    # from the last event so that the chain continues rather than restarting at 1.
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, head_hash = last if last else (0, GENESIS_HASH)
+    ChainHead.objects.get_or_create(pk=1, defaults={"seq": seq, "hash": head_hash})
+
+
+def _append(cursor, fields: dict[str, Any], event_hash: str, details_text: str) -> None:
+    ops = connection.ops
+    params = [fields[name] for name in HASHED_FIELDS]
+    params[1] = ops.adapt_datetimefield_value(params[1])
+    params[13] = details_text
+    params.append(event_hash)
     if connection.vendor == "postgresql":
-        head = ChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            ChainHead.objects.get_or_create(pk=1)
-            head = ChainHead.objects.select_for_update().get(pk=1)
-        return head
-    # SQLite: the connection opens IMMEDIATE write transactions, so holding a transaction is
-    # already holding the only write lock.
-    head, _ = ChainHead.objects.get_or_create(pk=1)
-    return head
+        cursor.execute(_PG_APPEND, params)
+    else:
+        cursor.execute(_SQLITE_INSERT, params)
+        cursor.execute(_SQLITE_MOVE_HEAD, [fields["seq"], event_hash])
 
 
 def record(
@@ -99,64 +123,162 @@ def record(
     details: dict | None = None,
     organisation_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event, in the caller's transaction (or a new one).
+    """Append one event, in the caller's transaction (or a transaction of its own).
 
     The caller's transaction commits or rolls back the event together with the change it
-    records. `details` must never hold secrets or attachment content.
+    records. `actor` is a user (None for the system itself, AnonymousUser for an anonymous
+    request); `target` a model instance or a (type, id, label) triple; `organisation_id`
+    defaults to the actor's organisation. `details` must never hold secrets or attachment
+    content.
+
+    The chain head stays locked until the caller's transaction ends, so other writers wait for
+    it: record the event as the last step of a service, just before its transaction commits.
     """
     ctx = context.current()
+    if ctx.pending_denials and not connection.in_atomic_block:
+        flush_pending_denials(ctx)
     actor_id, actor_label, actor_org = _actor(actor)
-    target_type, target_id, target_label = _describe(target)
-    with transaction.atomic():
-        head = _lock_head()
-        fields = {
-            "seq": head.seq + 1,
-            "at": timezone.now(),
-            "actor_id": actor_id,
-            "actor_label": actor_label,
-            "organisation_id": organisation_id if organisation_id is not None else actor_org,
-            "action": str(action),
-            "outcome": str(outcome),
-            "target_type": target_type,
-            "target_id": target_id,
-            "target_label": target_label,
-            "request_id": ctx.request_id,
-            "ip": ctx.ip,
-            "user_agent": ctx.user_agent,
-            "details": json.loads(json.dumps(details or {}, default=str)),
-            "version": ENCODING_VERSION,
-            "prev_hash": head.hash,
-        }
-        event = AuditEvent(**fields, hash=compute_hash(fields))
-        event.save(force_insert=True)
-        ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+    target_type, target_id, target_label = describe(target)
+    clean_details = normalise_details(details) if details else {}
+    fields = {
+        "seq": 0,
+        "at": None,
+        "actor_id": actor_id,
+        "actor_label": _text(actor_label, 300),
+        "organisation_id": organisation_id if organisation_id is not None else actor_org,
+        "action": _text(action, 60),
+        "outcome": _text(outcome, 10),
+        "target_type": _text(target_type, 60),
+        "target_id": _text(target_id, 64),
+        "target_label": _text(target_label, 300),
+        "request_id": _text(ctx.request_id, 64),
+        "ip": canonical_ip(ctx.ip),
+        "user_agent": _text(ctx.user_agent, 300),
+        "details": clean_details,
+        "version": ENCODING_VERSION,
+        "prev_hash": "",
+    }
+    details_text = details_json(clean_details)
+    # Everything above happens before the lock; only seq, time, prev_hash and the hash itself
+    # need it. No savepoint: a failed insert leaves the caller's transaction unusable anyway,
+    # and a savepoint would cost two more round trips while the lock is held.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        head_seq, head_hash = _lock_head(cursor)
+        fields["seq"] = head_seq + 1
+        fields["at"] = timezone.now()
+        fields["prev_hash"] = head_hash
+        event_hash = compute_hash(fields)
+        _append(cursor, fields, event_hash, details_text)
+    event = AuditEvent(**fields, hash=event_hash)
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 
 def record_denial(action: str, *, actor: Any = None, target: Any = None, **kwargs: Any) -> AuditEvent:
     """Record a refused action, and keep it even if the surrounding transaction rolls back.
 
-    Inside a transaction the event is written in order with the rest, and remembered in the
-    request context; when the request ends, any remembered denial whose row did not survive
-    (the transaction rolled back) is written again on its own.
+    Inside a transaction the event is written in order with the rest and also remembered in
+    the audit context; when the context ends (the request, the Celery task, an `audit_scope()`
+    block) or, outside any scope, at this thread's next append outside a transaction, any
+    remembered denial whose row did not survive is written again on its own.
     """
     event = record(action, actor=actor, target=target, outcome=Outcome.DENIED, **kwargs)
     if connection.in_atomic_block:
-        context.current().pending_denials.append(
-            {"hash": event.hash, "action": action, "actor": actor, "target": target, "kwargs": kwargs}
-        )
+        ctx = context.current()
+        entry = {"hash": event.hash, "action": action, "actor": actor, "target": target, "kwargs": kwargs}
+        ctx.pending_denials.append(entry)
+        # Once the transaction commits the row is safe; forgetting it keeps the rewrite check
+        # (one query per denial) to the rare rolled-back case.
+        transaction.on_commit(lambda: _forget(ctx, entry))
     return event
 
 
+def _forget(ctx: context.AuditContext, entry: dict) -> None:
+    try:
+        ctx.pending_denials.remove(entry)
+    except ValueError:
+        pass
+
+
 def flush_pending_denials(ctx: context.AuditContext) -> None:
-    """Rewrite the denials whose transaction rolled back."""
+    """Rewrite the denials whose transaction rolled back. Call outside any transaction."""
+    if connection.in_atomic_block:
+        return
     pending, ctx.pending_denials = ctx.pending_denials, []
     for entry in pending:
-        if not AuditEvent.objects.filter(hash=entry["hash"]).exists():
-            record(
-                entry["action"],
-                actor=entry["actor"],
-                target=entry["target"],
-                outcome=Outcome.DENIED,
-                **entry["kwargs"],
-            )
+        if AuditEvent.objects.filter(hash=entry["hash"]).exists():
+            continue
+        details = dict(entry["kwargs"].pop("details", None) or {})
+        details["rolled_back"] = True
+        record(
+            entry["action"],
+            actor=entry["actor"],
+            target=entry["target"],
+            outcome=Outcome.DENIED,
+            details=details,
+            **entry["kwargs"],
+        )
+
+
+def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint | None:
+    """Sign the current head. Holds the chain lock, so the head signed is exactly the event the
+    checkpoint's own audit event follows. Returns None when nothing happened since the last
+    checkpoint (the head is that checkpoint's own event), so a periodic run adds no noise."""
+    key = signing.load()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            head_seq, head_hash = _lock_head(cursor)
+        if head_seq == 0:
+            return None
+        last = AuditCheckpoint.objects.order_by("-seq").first()
+        if last is not None and head_seq == last.seq + 1:
+            newest = AuditEvent.objects.filter(seq=head_seq).values_list("action", flat=True).first()
+            if newest == Action.AUDIT_CHECKPOINT:
+                return None
+        at = timezone.now()
+        message = signing.checkpoint_message(seq=head_seq, head_hash=head_hash, at=at, key_id=key.key_id)
+        checkpoint = AuditCheckpoint(
+            seq=head_seq, head_hash=head_hash, at=at, key_id=key.key_id, signature=signing.sign(key, message)
+        )
+        checkpoint.full_clean()
+        checkpoint.save(force_insert=True)
+        record(
+            Action.AUDIT_CHECKPOINT,
+            actor=actor,
+            target=("audit.auditcheckpoint", str(checkpoint.seq), f"checkpoint #{checkpoint.seq}"),
+            details={"seq": checkpoint.seq, "head_hash": checkpoint.head_hash, "key_id": key.key_id},
+        )
+    return checkpoint
+
+
+def verification_record(*, result: Any, started_at: Any, trigger: str, actor: Any = None) -> VerificationRun:
+    """Keep the outcome of a verification (the viewer shows the latest) and audit it."""
+    with transaction.atomic():
+        run = VerificationRun(
+            started_at=started_at,
+            finished_at=timezone.now(),
+            status=VerificationRun.Status.PASSED if result.ok else VerificationRun.Status.FAILED,
+            events_checked=result.events,
+            checkpoints_checked=result.checkpoints,
+            head_seq=result.head_seq,
+            head_hash=result.head_hash,
+            first_bad_seq=result.first_bad_seq,
+            message=result.message[:2000],
+            trigger=trigger[:20],
+        )
+        run.full_clean()
+        run.save()
+        record(
+            Action.AUDIT_VERIFIED,
+            actor=actor,
+            outcome=Outcome.ALLOWED if result.ok else Outcome.ERROR,
+            target=("audit.verificationrun", str(run.pk), str(run)),
+            details={
+                "events": result.events,
+                "head_seq": result.head_seq,
+                "first_bad_seq": result.first_bad_seq,
+                "trigger": run.trigger,
+            },
+        )
+    return run

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -38,7 +39,19 @@ def _broker() -> None:
 
 
 def _storage() -> None:
-    default_storage.listdir("")
+    """The ciphertext store answers: a bucket HEAD on S3 (never a listing, which grows with the
+    store), a writable directory on the local filesystem."""
+    storage = storages["attachments"]
+    bucket = getattr(storage, "bucket_name", None)
+    if bucket is not None:
+        storage.connection.meta.client.head_bucket(Bucket=bucket)
+        return
+    location = getattr(storage, "location", None)
+    if location is not None:
+        if not (os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)):
+            raise RuntimeError("ciphertext directory not writable")
+        return
+    storage.exists("readyz")
 
 
 def _master_key() -> None:

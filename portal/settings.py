@@ -143,6 +143,8 @@ INSTALLED_APPS = [
     "audit",
     "sharing",
     "evals",
+    "outbox",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -319,11 +321,44 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True, mode=0o700)
+# The ciphertext store: a local folder (MEDIA_ROOT, or any storage class named by
+# ACCORD_ATTACHMENT_STORAGE) or S3-compatible object storage. Blobs are ciphertext under random
+# names, so the store need not be trusted; keys never go there.
+ACCORD_STORAGE = env_str("ACCORD_STORAGE", "filesystem")
+if ACCORD_STORAGE == "filesystem":
+    _attachment_storage: dict = {
+        "BACKEND": env_str("ACCORD_ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage")
+    }
+elif ACCORD_STORAGE == "s3":
+    _s3_bucket = env_str("ACCORD_S3_BUCKET")
+    if _s3_bucket is None:
+        raise ImproperlyConfigured("ACCORD_S3_BUCKET must be set when ACCORD_STORAGE=s3")
+    _attachment_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _s3_bucket,
+            "endpoint_url": env_str("ACCORD_S3_ENDPOINT_URL"),
+            "region_name": env_str("ACCORD_S3_REGION"),
+            # Unset keys fall back to boto3's chain (instance role, AWS_* variables, config files).
+            "access_key": env_str("ACCORD_S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("ACCORD_S3_SECRET_ACCESS_KEY"),
+            "location": env_str("ACCORD_S3_PREFIX", ""),
+            "addressing_style": env_str("ACCORD_S3_ADDRESSING_STYLE"),
+            # Objects are private and never handed out by URL: downloads stream through the
+            # portal, which decrypts and audits them.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ContentType": "application/octet-stream"},
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"ACCORD_STORAGE must be 'filesystem' or 's3', got {ACCORD_STORAGE!r}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Attachment ciphertext only (random names, see sharing/crypto.py); any Django storage
     # backend will do, including S3-compatible object storage, since it is never trusted.
-    "attachments": {"BACKEND": env_str("ACCORD_ATTACHMENT_STORAGE", "django.core.files.storage.FileSystemStorage")},
+    "attachments": _attachment_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -362,9 +397,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     # Access already ends at the second a date passes; this records it and removes stale grants.
     "sharing-tidy": {"task": "sharing.tidy", "schedule": timedelta(minutes=5)},
+    # A signed audit checkpoint every hour, and a full verification of the chain every night.
+    "audit-checkpoint": {"task": "audit.make_checkpoint", "schedule": timedelta(hours=1)},
+    "audit-verify": {"task": "audit.verify_chain", "schedule": timedelta(days=1)},
 }
 # Owners of an agreement are warned this many days before it expires.
 ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS = env_int("ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS", 30)
+# A dead broker must cost a request a moment, not kombu's default of retrying for seconds: one
+# quick retry, then the outbox keeps the task and the beat relay publishes it later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Tasks queued while the broker was down are published as soon as it answers again.
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {"task": "outbox.relay", "schedule": env_int("ACCORD_OUTBOX_RELAY_SECONDS", 10)}
 
 EMAIL_BACKEND = env_str(
     "ACCORD_EMAIL_BACKEND",

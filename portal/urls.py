@@ -12,10 +12,12 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
 ]
 
 handler403 = "sharing.views.errors.forbidden"
 handler404 = "sharing.views.errors.not_found"
-handler500 = "sharing.views.errors.server_error"
+# A database that cannot be reached answers 503 with a calm page; anything else is a 500.
+handler500 = "portal.errors.server_error"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import secrets
@@ -26,18 +27,24 @@ from django.utils import timezone
 
 from audit.models import Action, Outcome
 from audit.services import record, record_denial
+from outbox.services import enqueue
 
 from . import crypto, keys
 from .crypto import IntegrityError
 from .models import Attachment, Document
 
 STREAM_READ_SIZE = 1024 * 1024
+logger = logging.getLogger("accord.attachments")
 
 
 class AttachmentTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The file is larger than the {limit // (1024 * 1024)} MiB limit for one attachment.")
         self.limit = limit
+
+
+class StorageUnavailable(Exception):
+    """The ciphertext store failed a write: the upload is abandoned and its partial blob removed."""
 
 
 class AttachmentDestroyed(Exception):
@@ -156,8 +163,18 @@ class BlobWriter:
         self._sha = hashlib.sha256()
         self.size = 0
         self.done = False
-        self._file = _open_blob_for_write(self.blob_name)
-        self._file.write(self._encryptor.start())
+        self._file = None
+        try:
+            self._file = _open_blob_for_write(self.blob_name)
+            self._file.write(self._encryptor.start())
+        except Exception as exc:
+            self._storage_failed(exc)
+
+    def _storage_failed(self, exc: Exception):
+        # Whatever the store raised (OSError from a disk, botocore errors from S3), the upload
+        # is over: remove what was written and say so in one exception the views understand.
+        self.abort()
+        raise StorageUnavailable("the ciphertext store refused a write") from exc
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
@@ -167,11 +184,17 @@ class BlobWriter:
         self._sha.update(data)
         sealed = self._encryptor.update(data)
         if sealed:
-            self._file.write(sealed)
+            try:
+                self._file.write(sealed)
+            except Exception as exc:
+                self._storage_failed(exc)
 
     def finish(self, *, filename: str = "", content_type: str = "") -> SealedBlob:
-        self._file.write(self._encryptor.finish())
-        self._file.close()
+        try:
+            self._file.write(self._encryptor.finish())
+            self._file.close()
+        except Exception as exc:
+            self._storage_failed(exc)
         self.done = True
         return SealedBlob(
             code=self.code,
@@ -189,9 +212,15 @@ class BlobWriter:
     def abort(self) -> None:
         self.done = True
         try:
-            self._file.close()
-        finally:
+            if self._file is not None:
+                self._file.close()
+        except Exception:  # a store that failed a write may fail the close too; delete anyway
+            logger.warning("closing an abandoned blob failed", exc_info=True)
+        try:
             _delete_blob(self.blob_name)
+        except Exception:
+            # Random name, ciphertext only, no row points at it: harmless, but say so.
+            logger.error("an abandoned blob could not be deleted", extra={"blob": self.blob_name})
 
 
 # -- services ----------------------------------------------------------------------------------
@@ -231,8 +260,9 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
                 target=attachment,
                 details={"document": str(document.code), "size": sealed.size, "sha256": sealed.sha256},
             )
-            code = str(attachment.code)
-            transaction.on_commit(lambda: scan_attachment.delay(code))
+            # Through the outbox, in this transaction: a broker that is down at commit delays
+            # the scan, never loses it.
+            enqueue(scan_attachment.name, args=[str(attachment.code)])
     except BaseException:
         sealed.discard()
         raise

@@ -217,7 +217,8 @@ def _queue_eval_parse(attachment: Attachment) -> None:
     # verdict, and the task is queued once that commits.
     from evals.services import eval_run_mark_pending
     from evals.tasks import parse_eval_log
+    from outbox.services import enqueue
 
     eval_run_mark_pending(attachment_code=attachment.code)
-    code = str(attachment.code)
-    transaction.on_commit(lambda: parse_eval_log.delay(code))
+    # Through the outbox: queued with the verdict, published on commit or once the broker is back.
+    enqueue(parse_eval_log.name, args=[str(attachment.code)])

@@ -5,6 +5,17 @@ import pytest
 from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance, login_verified
 
 
+@pytest.fixture(autouse=True)
+def _isolated_audit_context():
+    """Denials remembered outside any request (a test calling a gate directly) wait for their
+    transaction; the test's own rollback must not pass them on to the next test."""
+    from audit.context import reset_fallback
+
+    reset_fallback()
+    yield
+    reset_fallback()
+
+
 @pytest.fixture
 def ukasi(db):
     from accounts.models import Country

@@ -14,6 +14,7 @@ from audit.models import Action
 from audit.services import record_denial
 
 from ..attachments import (
+    StorageUnavailable,
     attachment_create,
     attachment_destroy,
     attachment_stream,
@@ -37,6 +38,14 @@ def attachment_upload(request, code):
     request.upload_handlers = [handler]
     try:
         return _upload(request, document, handler)
+    except StorageUnavailable:
+        upload_rejected(actor=request.user, document=document, reason="storage unavailable")
+        return HttpResponse(
+            "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "60"},
+        )
     finally:
         handler.discard_unclaimed()
 

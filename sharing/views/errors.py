@@ -1,4 +1,7 @@
-"""Friendly error pages that say what to do next and reveal nothing about what exists."""
+"""Friendly error pages that say what to do next and reveal nothing about what exists.
+
+The 500 (and the 503 for an unreachable database) are `portal.errors.server_error`, which
+renders templates/500.html (the page in templates/errors/500.html) without a request context."""
 
 from __future__ import annotations
 
@@ -18,7 +21,3 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _page(request, "errors/404.html", 404)
 
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    # No request context: the database may be what failed, so the page needs nothing from it.
-    return HttpResponse(loader.render_to_string("errors/500.html"), status=500)

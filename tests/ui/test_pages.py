@@ -158,7 +158,7 @@ def test_404_reveals_nothing(verified_client, alice):
 
 @override_settings(DEBUG=False)
 def test_500_page_is_friendly_and_standalone(rf):
-    from sharing.views.errors import server_error
+    from portal.errors import server_error
 
     response = server_error(rf.get("/"))
     assert response.status_code == 500

@@ -1,0 +1,180 @@
+"""The canonical encoding of an audit event and its hash: the part a partner re-implements.
+
+Version 1 encoding of an event is UTF-8 JSON with keys sorted at every level, no whitespace
+(separators "," and ":"), non-ASCII characters written as themselves, over exactly these
+fields:
+
+    seq, at, actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
+    target_label, request_id, ip, user_agent, details, version, prev_hash
+
+`at` is written as UTC with microseconds, `YYYY-MM-DDTHH:MM:SS.ffffffZ`; `ip` in the canonical
+text form of Python's `ipaddress` (or null); ids are JSON integers or null. The event's `hash` is
+the lowercase hex SHA-256 of those bytes, and `prev_hash` is the previous event's hash (64 zeros
+for the first event). Changing anything here needs a new version number, never an edit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import ipaddress
+import json
+from datetime import UTC, datetime
+from json.encoder import encode_basestring
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+ENCODING_VERSION = 1
+
+# Fields covered by the hash. Changing this list needs a new version.
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "organisation_id",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "target_label",
+    "request_id",
+    "ip",
+    "user_agent",
+    "details",
+    "version",
+    "prev_hash",
+)
+# One encoder, built once: json.dumps with non-default arguments builds a new encoder per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_encode = _ENCODER.encode
+_esc = encode_basestring
+_sha256 = hashlib.sha256
+
+
+def iso_utc(value: datetime) -> str:
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    # Naive values only ever come from the database, where Accord stores UTC.
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+def canonical_ip(value: Any) -> str | None:
+    """The one text form of an address, whatever form the database hands back."""
+    if value is None or value == "":
+        return None
+    return _canonical_ip(str(value))
+
+
+# Parsing an IPv6 address costs ~10 µs and a trail holds few distinct addresses.
+@functools.lru_cache(maxsize=8192)
+def _canonical_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _parse_float(text: str) -> float | int:
+    # Make every number survive a trip through PostgreSQL's jsonb (which keeps numbers as
+    # `numeric`): it has no negative zero, and writes 1e+16 back as 10000000000000000.
+    value = float(text)
+    if value == 0:
+        return 0.0
+    if ("e" in text or "E" in text) and value.is_integer():
+        return int(value)
+    return value
+
+
+def normalise_details(details: Any) -> dict:
+    """What a JSON column gives back for `details`: plain JSON types, no NUL characters (which
+    PostgreSQL refuses), no NaN or infinity (which JSON cannot carry). The hash is computed over
+    this form, so the stored row re-hashes to the same value on every database."""
+    text = json.dumps(details or {}, default=str, ensure_ascii=False)
+    text = text.replace("\\u0000", "\\ufffd")
+    value = json.loads(text, parse_constant=lambda _name: None, parse_float=_parse_float)
+    if not isinstance(value, dict):
+        value = {"value": value}
+    return value
+
+
+def details_json(value: Any) -> str:
+    """Canonical JSON of `details` as stored: a dict, or the text a raw cursor returns."""
+    if isinstance(value, str):
+        if value == "{}":
+            return value
+        value = json.loads(value, parse_float=_parse_float)
+    if not value:
+        return "{}"
+    return _encode(value)
+
+
+def _num(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def _canonical(
+    seq, at, actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
+    target_label, request_id, ip, user_agent, details, version, prev_hash,
+) -> bytes:  # fmt: skip
+    # Written out by hand, keys in sorted order: the same bytes as the reference encoder (a
+    # test holds them equal), about twice as fast, which is what makes verification quick.
+    at_text = at if isinstance(at, str) else iso_utc(at)
+    ip_text = canonical_ip(ip)
+    return (
+        f'{{"action":{_esc(action)},"actor_id":{_num(actor_id)},"actor_label":{_esc(actor_label)},'
+        f'"at":{_esc(at_text)},"details":{details_json(details)},'
+        f'"ip":{"null" if ip_text is None else _esc(ip_text)},"organisation_id":{_num(organisation_id)},'
+        f'"outcome":{_esc(outcome)},"prev_hash":{_esc(prev_hash)},"request_id":{_esc(request_id)},'
+        f'"seq":{int(seq)},"target_id":{_esc(target_id)},"target_label":{_esc(target_label)},'
+        f'"target_type":{_esc(target_type)},"user_agent":{_esc(user_agent)},"version":{int(version)}}}'
+    ).encode()
+
+
+def canonical_bytes(fields: dict[str, Any]) -> bytes:
+    """Version-1 canonical encoding (see the module docstring) of an event's fields."""
+    return _canonical(*(fields[name] for name in HASHED_FIELDS))
+
+
+def canonical_bytes_reference(fields: dict[str, Any]) -> bytes:
+    """The specification, executed: what any JSON library with sorted keys produces."""
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    if isinstance(payload["at"], datetime):
+        payload["at"] = iso_utc(payload["at"])
+    payload["ip"] = canonical_ip(payload["ip"])
+    if isinstance(payload["details"], str):
+        payload["details"] = json.loads(payload["details"], parse_float=_parse_float)
+    return _encode(payload).encode()
+
+
+def compute_hash(fields: dict[str, Any]) -> str:
+    return _sha256(canonical_bytes(fields)).hexdigest()
+
+
+def row_hash(row: tuple) -> str:
+    """Hash of a database row whose first 16 columns are HASHED_FIELDS in order."""
+    return _sha256(_canonical(*row[:16])).hexdigest()
+
+
+def rows_mismatching(rows: list[tuple]) -> list[int]:
+    """Indexes of the rows (HASHED_FIELDS then the stored hash, `at` already canonical text)
+    whose stored hash is not the hash of their contents. The verifier's inner loop: the same
+    bytes as `_canonical`, with the per-row function calls inlined (a test holds them equal)."""
+    esc, num, sha, cip, dj = _esc, _num, _sha256, canonical_ip, details_json
+    bad = []
+    for index, (seq, at, actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
+                target_label, request_id, ip, user_agent, details, version, prev_hash, stored) in enumerate(rows):  # fmt: skip
+        ip_text = None if ip is None else cip(ip)
+        text = (
+            f'{{"action":{esc(action)},"actor_id":{"null" if actor_id is None else num(actor_id)},'
+            f'"actor_label":{esc(actor_label)},"at":{esc(at if at.__class__ is str else iso_utc(at))},'
+            f'"details":{"{}" if details == "{}" else dj(details)},'
+            f'"ip":{"null" if ip_text is None else esc(ip_text)},'
+            f'"organisation_id":{"null" if organisation_id is None else num(organisation_id)},'
+            f'"outcome":{esc(outcome)},"prev_hash":{esc(prev_hash)},"request_id":{esc(request_id)},'
+            f'"seq":{int(seq)},"target_id":{esc(target_id)},"target_label":{esc(target_label)},'
+            f'"target_type":{esc(target_type)},"user_agent":{esc(user_agent)},"version":{int(version)}}}'
+        )
+        if sha(text.encode()).hexdigest() != stored:
+            bad.append(index)
+    return bad

@@ -1,0 +1,130 @@
+"""Reads of the audit trail, always narrowed to what the viewer may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from .access import ViewerScope
+from .models import AuditEvent, VerificationRun
+
+PAGE_SIZE = 50
+EXPORT_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "organisation_id",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "target_label",
+    "request_id",
+    "ip",
+    "user_agent",
+    "details",
+    "version",
+    "prev_hash",
+    "hash",
+)
+
+
+def visible_events(scope: ViewerScope) -> QuerySet[AuditEvent]:
+    """Everything for portal admins; for organisation admins, the events recorded against their
+    organisations (acts of their people, and anything filed under the organisation, such as a
+    failed sign-in to a member's account) plus events whose target is one of their members or
+    the organisation itself."""
+    qs = AuditEvent.objects.all()
+    if scope.everything:
+        return qs
+    ids = sorted(scope.organisation_ids)
+    member_codes = [
+        str(code) for code in get_user_model().objects.filter(organisation_id__in=ids).values_list("code", flat=True)
+    ]
+    org_codes = [str(code) for code in scope.organisations().values_list("code", flat=True)]
+    return qs.filter(
+        Q(organisation_id__in=ids)
+        | Q(target_type="accounts.user", target_id__in=member_codes)
+        | Q(target_type="accounts.organisation", target_id__in=org_codes)
+    )
+
+
+def filter_events(qs: QuerySet[AuditEvent], filters: dict[str, Any]) -> QuerySet[AuditEvent]:
+    if filters.get("actor"):
+        qs = qs.filter(actor_label__icontains=filters["actor"])
+    if filters.get("organisation"):
+        qs = qs.filter(organisation_id=filters["organisation"].pk)
+    if filters.get("action"):
+        qs = qs.filter(action=filters["action"])
+    if filters.get("outcome"):
+        qs = qs.filter(outcome=filters["outcome"])
+    if filters.get("target"):
+        term = filters["target"]
+        qs = qs.filter(Q(target_id=term) | Q(target_label__icontains=term))
+    if filters.get("since"):
+        qs = qs.filter(at__gte=filters["since"])
+    if filters.get("until"):
+        qs = qs.filter(at__lt=filters["until"])
+    return qs
+
+
+def page_of_events(qs: QuerySet[AuditEvent], *, before: int | None, after: int | None) -> tuple[list, bool, bool]:
+    """One page, newest first, by seq cursor (constant cost however deep: no OFFSET, no COUNT).
+    Returns (events, has_newer, has_older)."""
+    if after is not None:
+        rows = list(qs.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
+        has_newer = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE][::-1]
+        has_older = bool(rows) and qs.filter(seq__lt=rows[-1].seq).exists()
+        return rows, has_newer, has_older
+    if before is not None:
+        qs_page = qs.filter(seq__lt=before)
+    else:
+        qs_page = qs
+    rows = list(qs_page.order_by("-seq")[: PAGE_SIZE + 1])
+    has_older = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    has_newer = before is not None and bool(rows) and qs.filter(seq__gt=rows[0].seq).exists()
+    return rows, has_newer, has_older
+
+
+def export_rows(qs: QuerySet[AuditEvent], *, upto: int, chunk_size: int = 2000) -> Iterator[tuple]:
+    """Rows in seq order up to `upto`, keyset-chunked so an export of millions stays flat."""
+    last = 0
+    base = qs.filter(seq__lte=upto).order_by("seq")
+    while True:
+        chunk = list(base.filter(seq__gt=last).values_list(*EXPORT_FIELDS)[:chunk_size])
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1][0]
+        if len(chunk) < chunk_size:
+            return
+
+
+def latest_verification() -> VerificationRun | None:
+    return VerificationRun.objects.order_by("-finished_at").first()
+
+
+def checkpoint_document() -> dict:
+    """Every signed checkpoint and the public keys that verify them, as partners keep them and
+    as `audit verify --checkpoints FILE` reads them back."""
+    from django.utils import timezone
+
+    from . import signing
+    from .chain import iso_utc
+    from .models import AuditCheckpoint
+
+    return {
+        "format": "accord-audit-checkpoints/v1",
+        "exported_at": iso_utc(timezone.now()),
+        "public_keys": {kid: signing.public_pem(pub).decode() for kid, pub in signing.trusted_public_keys().items()},
+        "checkpoints": [
+            {"seq": c.seq, "head_hash": c.head_hash, "at": iso_utc(c.at), "key_id": c.key_id, "signature": c.signature}
+            for c in AuditCheckpoint.objects.order_by("seq").iterator(chunk_size=2000)
+        ],
+    }

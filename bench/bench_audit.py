@@ -1,0 +1,513 @@
+"""Audit-trail benchmark: append latency, request overhead, concurrent throughput, verify speed.
+
+    .venv/bin/python bench/bench_audit.py [--pg URL] [--verify-events N] [--quick] [--no-write]
+
+Runs each measurement in a fresh child process against its own database (a temporary SQLite
+file, and the PostgreSQL database named in --pg, which is dropped and re-created), prints the
+figures, and rewrites the audit section of docs/BENCHMARKS.md (unless --no-write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/accord_audit_bench"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+START, END = "<!-- audit:start -->", "<!-- audit:end -->"
+
+
+# ---------------------------------------------------------------------------------------------
+# Child side: one measurement, one database, JSON on stdout.
+
+
+def _setup(db_url: str | None, var_dir: str) -> None:
+    os.environ["ACCORD_VAR_DIR"] = var_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
+    if db_url:
+        os.environ["DATABASE_URL"] = db_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def child_append(n: int) -> dict:
+    from django.db import transaction
+
+    from audit.context import AuditContext, activate
+    from audit.models import Action
+    from audit.services import record
+
+    activate(AuditContext(request_id="b" * 32, ip="192.0.2.10", user_agent="Mozilla/5.0 bench"))
+    for _ in range(50):  # warm-up
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", "warm", "warm-up"))
+    own, inside = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", str(i), "Finding"), details={"i": i})
+        own.append(time.perf_counter() - t0)
+        with transaction.atomic():
+            t0 = time.perf_counter()
+            record(Action.DOCUMENT_UPDATED, target=("sharing.document", str(i), "Finding"), details={"i": i})
+            inside.append(time.perf_counter() - t0)
+    ms = 1000
+    return {
+        "own_p50": _pct(own, 0.5) * ms,
+        "own_p95": _pct(own, 0.95) * ms,
+        "in_tx_p50": _pct(inside, 0.5) * ms,
+        "in_tx_p95": _pct(inside, 0.95) * ms,
+        "n": n,
+    }
+
+
+def _plain_view(request):
+    from django.shortcuts import render
+
+    return render(request, "home.html")
+
+
+def _audited_view(request):
+    from django.shortcuts import render
+
+    from audit.models import Action
+    from audit.services import record
+
+    record(Action.DOCUMENT_VIEWED, actor=request.user, target=("sharing.document", "d", "Finding"))
+    return render(request, "home.html")
+
+
+def _write_plain_view(request):
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from accounts.models import User
+
+    with transaction.atomic():
+        User.objects.filter(pk=request.user.pk).update(display_name=f"Bench {time.time_ns()}")
+    return render(request, "home.html")
+
+
+def _write_audited_view(request):
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from accounts.models import User
+    from audit.models import Action
+    from audit.services import record
+
+    with transaction.atomic():
+        User.objects.filter(pk=request.user.pk).update(display_name=f"Bench {time.time_ns()}")
+        record(Action.USER_UPDATED, actor=request.user, target=request.user, details={"field": "display_name"})
+    return render(request, "home.html")
+
+
+def _urls():
+    from django.urls import path
+
+    from portal.urls import urlpatterns as portal_urls
+
+    return [
+        path("plain/", _plain_view),
+        path("audited/", _audited_view),
+        path("write-plain/", _write_plain_view),
+        path("write-audited/", _write_audited_view),
+        *portal_urls,
+    ]
+
+
+urlpatterns: list = []
+
+
+def child_request(n: int) -> dict:
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from accounts.models import Country
+    from tests.factories import login_verified
+
+    global urlpatterns
+    urlpatterns = _urls()
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        "bench@example.org", "bench-password-123", display_name="Bench", nationality=Country.objects.get(code="GBR")
+    )
+    client = Client()
+    login_verified(client, user)
+    out = {"n": n}
+    with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
+        for kind, plain_url, audited_url in (
+            ("read", "/plain/", "/audited/"),
+            ("write", "/write-plain/", "/write-audited/"),
+        ):
+            plain, audited = [], []
+            for _ in range(30):
+                client.get(plain_url)
+                client.get(audited_url)
+            for i in range(n):
+                # Interleaved, alternating which goes first, so drift on a shared machine hits both.
+                pair = ((plain_url, plain), (audited_url, audited))
+                for url, bucket in pair if i % 2 else pair[::-1]:
+                    t0 = time.perf_counter()
+                    response = client.get(url)
+                    bucket.append(time.perf_counter() - t0)
+                    assert response.status_code == 200, response.status_code
+            out[kind] = {
+                "plain_p50": _pct(plain, 0.5) * 1000,
+                "plain_p95": _pct(plain, 0.95) * 1000,
+                "audited_p50": _pct(audited, 0.5) * 1000,
+                "audited_p95": _pct(audited, 0.95) * 1000,
+                "overhead_p50": _pct(audited, 0.5) / _pct(plain, 0.5) - 1,
+                "overhead_mean": statistics.fmean(audited) / statistics.fmean(plain) - 1,
+            }
+    return out
+
+
+def child_commit(n: int) -> dict:
+    """The database's own floor: a one-row INSERT and COMMIT, no audit code at all."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (x integer)")
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_commit (x) VALUES (1)")
+        times.append(time.perf_counter() - t0)
+    return {"p50": _pct(times, 0.5) * 1000, "p95": _pct(times, 0.95) * 1000}
+
+
+def _writer(count: int, start_at: float, queue) -> None:
+    from django.db import connections
+
+    from audit.models import Action
+    from audit.services import record
+
+    while time.time() < start_at:
+        time.sleep(0.001)
+    for i in range(count):
+        record(Action.DOCUMENT_VIEWED, target=("sharing.document", str(i), "Finding"))
+    connections.close_all()
+    queue.put(time.time())
+
+
+def child_throughput(writers: int, per_writer: int) -> dict:
+    import multiprocessing
+
+    from django.db import connections
+
+    from audit.models import AuditEvent
+    from audit.verify import verify_chain
+
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 1.0
+    procs = [ctx.Process(target=_writer, args=(per_writer, start_at, queue)) for _ in range(writers)]
+    for p in procs:
+        p.start()
+    ends = [queue.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = max(ends) - start_at
+    total = AuditEvent.objects.count()
+    seqs_ok = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() == total
+    result = verify_chain()
+    return {
+        "writers": writers,
+        "events": total,
+        "seconds": elapsed,
+        "per_second": total / elapsed,
+        "gap_free": seqs_ok,
+        "verified": result.ok,
+        "forks": 0 if result.ok and seqs_ok else None,
+    }
+
+
+def _fake_rows(n: int):
+    """A valid chain of n realistic events, computed here instead of through record() so a
+    million can be written in seconds."""
+    from datetime import UTC, datetime, timedelta
+
+    from audit.chain import GENESIS_HASH, compute_hash, normalise_details
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    prev = GENESIS_HASH
+    ips = [f"192.0.2.{i}" for i in range(1, 60)] + [f"2001:db8::{i:x}" for i in range(1, 20)]
+    for seq in range(1, n + 1):
+        details = normalise_details({"tier": "official-sensitive", "n": seq} if seq % 4 == 0 else {})
+        fields = {
+            "seq": seq,
+            "at": t0 + timedelta(microseconds=seq * 1370),
+            "actor_id": seq % 997 + 1,
+            "actor_label": f"Analyst {seq % 997} <analyst{seq % 997}@ukasi.example>",
+            "organisation_id": seq % 20 + 1,
+            "action": "document.viewed" if seq % 3 else "attachment.downloaded",
+            "outcome": "allowed" if seq % 50 else "denied",
+            "target_type": "sharing.document",
+            "target_id": f"6f1c2d3e-0000-4000-8000-{seq:012d}",
+            "target_label": f"Finding {seq % 10000}: jailbreak transfer",
+            "request_id": f"{seq:032x}",
+            "ip": ips[seq % len(ips)],
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130",
+            "details": details,
+            "version": 1,
+            "prev_hash": prev,
+        }
+        fields["hash"] = prev = compute_hash(fields)
+        yield fields
+
+
+def child_fill(n: int) -> dict:
+    from django.db import connection, transaction
+
+    from audit.models import ChainHead
+    from audit.verify import COLUMNS
+
+    t0 = time.perf_counter()
+    last = None
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY audit_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for fields in _fake_rows(n):
+                row = [fields[c] for c in COLUMNS]
+                row[13] = json.dumps(row[13])
+                copy.write_row(row)
+                last = fields
+    else:
+        batch = []
+        sql = f"INSERT INTO audit_auditevent ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor
+            for fields in _fake_rows(n):
+                row = [fields[c] for c in COLUMNS]
+                row[1] = connection.ops.adapt_datetimefield_value(row[1])
+                row[13] = json.dumps(row[13])
+                batch.append(row)
+                last = fields
+                if len(batch) == 10000:
+                    raw.executemany(sql, batch)
+                    batch = []
+            if batch:
+                raw.executemany(sql, batch)
+    ChainHead.objects.filter(pk=1).update(seq=last["seq"], hash=last["hash"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE audit_auditevent")
+    return {"filled": n, "seconds": time.perf_counter() - t0}
+
+
+def child_verify(workers: int) -> dict:
+    import resource
+
+    from audit.verify import verify_chain
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    result = verify_chain(workers=workers)
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "seconds": elapsed,
+        "per_second": result.events / elapsed,
+        "rss_before_mib": base / 1024,
+        "rss_peak_mib": peak / 1024,
+        "child_rss_peak_mib": children / 1024,
+        "workers": workers,
+    }
+
+
+def child_main(args) -> None:
+    _setup(args.db or None, args.var)
+    spec = json.loads(args.spec)
+    fn = {"append": child_append, "request": child_request, "throughput": child_throughput, "commit": child_commit,
+          "fill": child_fill, "verify": child_verify}[spec.pop("kind")]  # fmt: skip
+    print(json.dumps(fn(**spec)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent side: databases, children, report.
+
+
+def _pg_recreate(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _run(db: str | None, var: str, **spec) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--db", db or "", "--var", var, "--spec", json.dumps(spec)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _fresh(backend: str, pg_url: str, workdir: str) -> tuple[str | None, str]:
+    var = tempfile.mkdtemp(prefix=f"{backend}-", dir=workdir)
+    if backend == "pg":
+        _pg_recreate(pg_url)
+        return pg_url, var
+    return None, var
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--var", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child_main(args)
+
+    appends, requests, per_writer = (200, 100, 50) if args.quick else (2000, 500, 250)
+    verify_events = 20_000 if args.quick else args.verify_events
+    results: dict = {"appends": {}, "requests": {}, "verify": {}}
+    with tempfile.TemporaryDirectory(prefix="accord-bench-") as workdir:
+        for backend in ("sqlite", "pg"):
+            db, var = _fresh(backend, args.pg, workdir)
+            results["appends"][backend] = _run(db, var, kind="append", n=appends)
+            results["appends"][backend]["bare_commit"] = _run(db, var, kind="commit", n=appends)
+            print(backend, "append", results["appends"][backend], flush=True)
+            db, var = _fresh(backend, args.pg, workdir)
+            results["requests"][backend] = _run(db, var, kind="request", n=requests)
+            print(backend, "request", results["requests"][backend], flush=True)
+        db, var = _fresh("pg", args.pg, workdir)
+        results["throughput"] = _run(db, var, kind="throughput", writers=8, per_writer=per_writer)
+        print("pg throughput", results["throughput"], flush=True)
+        for backend in ("sqlite", "pg"):
+            db, var = _fresh(backend, args.pg, workdir)
+            fill = _run(db, var, kind="fill", n=verify_events)
+            results["verify"][backend] = _run(db, var, kind="verify", workers=min(4, os.cpu_count() or 1)) | {
+                "fill_seconds": fill["seconds"]
+            }
+            print(backend, "verify", results["verify"][backend], flush=True)
+        _pg_recreate(args.pg)
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "bench_audit.json").write_text(json.dumps(results, indent=1))
+    if not args.no_write:
+        write_report(results)
+
+
+def write_report(r: dict) -> None:
+    a, q, t, v = r["appends"], r["requests"], r["throughput"], r["verify"]
+    sq, pg = "sqlite", "pg"
+
+    def pair(d: dict, k50: str, k95: str) -> str:
+        return f"{d[k50]:.2f} / {d[k95]:.2f}"
+
+    def req(kind: str, backend: str) -> str:
+        x = q[backend][kind]
+        return (
+            f"{x['plain_p50']:.2f} → {x['audited_p50']:.2f} ms: **{x['overhead_p50']:+.0%}** "
+            f"(mean {x['overhead_mean']:+.0%})"
+        )
+
+    lines = [
+        START,
+        "## Audit trail",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `bench/bench_audit.py` on {platform.machine()} "
+        f"({os.cpu_count()} cores shared with other people's builds and test runs — load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run — so expect ±30% between runs), Python "
+        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version} (WAL, synchronous=NORMAL) "
+        "and the shared PostgreSQL on loopback (synchronous_commit on).",
+        "",
+        "| Measure | SQLite | PostgreSQL | Goal |",
+        "|---|---|---|---|",
+        f"| append inside the caller's transaction, p50 / p95 (ms) | {pair(a[sq], 'in_tx_p50', 'in_tx_p95')} "
+        f"| {pair(a[pg], 'in_tx_p50', 'in_tx_p95')} | p95 ≤ 2 ms |",
+        f"| append in its own transaction (with commit), p50 / p95 (ms) | {pair(a[sq], 'own_p50', 'own_p95')} "
+        f"| {pair(a[pg], 'own_p50', 'own_p95')} | p95 ≤ 2 ms |",
+        f"| for comparison: bare one-row INSERT + COMMIT, p50 / p95 (ms) | {pair(a[sq]['bare_commit'], 'p50', 'p95')} "
+        f"| {pair(a[pg]['bare_commit'], 'p50', 'p95')} | |",
+        f"| request that writes (service transaction), p50 without → with audit | {req('write', sq)} "
+        f"| {req('write', pg)} | ≤ 10% |",
+        f"| read-only request (the audit event is its only write), p50 | {req('read', sq)} | {req('read', pg)} | ≤ 10% |",
+        f"| verify {v[sq]['events']:,} events, {v[sq]['workers']} worker processes: events/s | "
+        f"{v[sq]['per_second']:,.0f} | {v[pg]['per_second']:,.0f} | ≥ 100,000 |",
+        f"| verify: peak RSS of the verifying process / of each worker (MiB) | {v[sq]['rss_peak_mib']:.0f} / "
+        f"{v[sq]['child_rss_peak_mib']:.0f} | {v[pg]['rss_peak_mib']:.0f} / {v[pg]['child_rss_peak_mib']:.0f} | flat |",
+        "",
+        f"Concurrent appends on PostgreSQL: {t['writers']} writer processes wrote {t['events']:,} events in "
+        f"{t['seconds']:.2f} s = **{t['per_second']:,.0f} events/s** (goal ≥ 1,000); sequence gap-free: "
+        f"{'yes' if t['gap_free'] else 'NO'}; chain verifies, zero forks: {'yes' if t['verified'] else 'NO'}.",
+        "",
+        "How it was measured: appends are timed one by one after a warm-up, inside an open caller "
+        "transaction (the usual case: services record inside their own transaction) and in a transaction of "
+        "their own (lock the head, insert, move the head, commit). Requests go through Django's test client "
+        "and the full middleware stack (session, MFA, CSP) for a signed-in user; the plain and audited views "
+        "are interleaved. The writing pair updates one row in a transaction, the audited one also records an "
+        "event in it. Verification streams keyset chunks of 5,000 rows over a chain written directly "
+        "(COPY / executemany, valid hashes) so a million events take seconds to create; RSS is `ru_maxrss`.",
+        "",
+        "Reading the figures:",
+        f"- The chain head is locked from the append until the transaction commits, so concurrent appends "
+        f"are serialised: throughput is 1 / (time the lock is held) — the round trips from the locking "
+        f"SELECT to the COMMIT, the commit itself (p50 {a[pg]['bare_commit']['p50']:.2f} ms for a bare "
+        "one-row commit on this server during the run), and the hand-over to the next waiting writer. On two "
+        "cores shared with other work, 8 writer processes and their 8 server backends queue for the CPU at "
+        "every hand-over, and the 1,000 events/s goal is **missed**; the figure above is what was measured.",
+        "- Verification is CPU-bound in Python (about 6 µs per event to rebuild the canonical bytes and hash "
+        "them, plus the fetch); it splits the seq range across one process per core (on 200,000 events under "
+        "similar load: 65,000 events/s with one process, 84,000 with two). Where it falls short of 100,000 events/s above, that is the measured "
+        "figure under shared load; memory stays flat whatever the chain length.",
+        "- A read-only request pays for a write transaction it would not otherwise have (the commit), which is "
+        "why its overhead is far above that of a request that already writes.",
+        "- Two ways past this ceiling, not built yet: (1) append in one round trip — a v2 encoding whose "
+        "link hash is `sha256(prev_hash | seq | at | content_digest)`, computable by PostgreSQL's built-in "
+        "`sha256()` inside a single INSERT … SELECT … FOR UPDATE, so the lock is held for one statement and the "
+        "commit; (2) batching — record into an unsealed staging table in the caller's transaction (no shared "
+        "lock) and let one sealer link batches into the chain, one commit per batch.",
+        END,
+    ]
+    section = "\n".join(lines) + "\n"
+    DOC.parent.mkdir(exist_ok=True)
+    if DOC.exists():
+        text = DOC.read_text()
+        if START in text and END in text:
+            text = text[: text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = (
+            "# Benchmarks\n\nFigures measured on the development machine by the scripts in `bench/` "
+            "(`make bench` runs them all). Each section is rewritten by its own script.\n\n" + section
+        )
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

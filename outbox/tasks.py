@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="outbox.relay", ignore_result=True, time_limit=120, soft_time_limit=100)
+def relay() -> int:
+    """Beat, every few seconds: publish what the on-commit relay could not (broker was down)."""
+    sent = services.relay_pending()
+    services.purge_sent()
+    return sent
