@@ -143,3 +143,77 @@ def test_member_without_the_role_gets_403(verified_client, uma, world, name, key
 def test_pages_render_for_someone_allowed(verified_client, alice, rory, world, name, key):
     user = rory if name == "sharing:release_queue" else alice
     assert verified_client(user).get(_url(world, name, key)).status_code == 200
+
+
+@pytest.fixture
+def stranger(world):
+    """Every role, but in a third institute that is party to nothing of the world's."""
+    from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance
+
+    user = UserFactory(organisation=OrganisationFactory(short_name="thirdinst"))
+    for role in ("author", "release_officer", "org_admin", "signatory"):
+        give_role(user, role)
+    grant_clearance(user, "secret")
+    return user
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("sharing:document_publish", "document"),
+        ("sharing:document_withdraw", "document"),
+        ("sharing:release_approve", "release"),
+        ("sharing:release_refuse", "release"),
+        ("sharing:release_revoke", "release"),
+        ("sharing:agreement_sign", "agreement"),
+        ("sharing:agreement_suspend", "agreement"),
+        ("sharing:agreement_resume", "agreement"),
+        ("sharing:agreement_terminate", "agreement"),
+    ],
+)
+def test_outsider_with_every_role_gets_404_on_other_organisations_things(verified_client, stranger, world, name, key):
+    from sharing.models import Document, Release, SharingAgreement
+
+    before = (
+        Document.objects.get(pk=world["document"].pk).status,
+        Release.objects.get(pk=world["release"].pk).status,
+        SharingAgreement.objects.get(pk=world["agreement"].pk).status,
+    )
+    response = verified_client(stranger).post(_url(world, name, key), {"reason": "because"})
+    assert response.status_code == 404
+    after = (
+        Document.objects.get(pk=world["document"].pk).status,
+        Release.objects.get(pk=world["release"].pk).status,
+        SharingAgreement.objects.get(pk=world["agreement"].pk).status,
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("name", ["sharing:document_list", "sharing:agreement_list", "sharing:release_queue", "home"])
+def test_outsider_lists_show_nothing_of_other_organisations(verified_client, stranger, world, name):
+    html = verified_client(stranger).get(reverse(name)).content.decode()
+    assert world["document"].title not in html
+    assert world["agreement"].reference not in html
+
+
+def test_outsider_without_the_author_role_cannot_open_the_writing_page(verified_client, world):
+    from tests.factories import OrganisationFactory, UserFactory
+
+    outsider = UserFactory(organisation=OrganisationFactory(short_name="fourthinst"))
+    assert verified_client(outsider).get(reverse("sharing:document_create")).status_code == 403
+
+
+def test_outsider_author_writes_only_for_their_own_organisation(verified_client, stranger):
+    response = verified_client(stranger).get(reverse("sharing:document_create"))
+    assert response.status_code == 200
+    assert "Write a finding" in response.content.decode()
+
+
+def test_tier_stylesheet_is_public_to_anonymous_visitors(client):
+    response = client.get(reverse("sharing:tiers_css"))
+    assert response.status_code == 200 and ".accord-tier-official{" in response.content.decode()
+
+
+def test_tier_stylesheet_for_an_outsider_holds_only_colours(verified_client, stranger):
+    body = verified_client(stranger).get(reverse("sharing:tiers_css")).content.decode()
+    assert all(line.startswith(".accord-tier-") for line in body.splitlines())
