@@ -67,6 +67,8 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     admin.sign_in("olivia@ukasi.example")
     admin.go("/accounts/org/")
     shot(admin, "11-organisation-members")
+    admin.go("/audit/")
+    shot(admin, "13-audit-trail")
 
     reviewer = open_session()
     reviewer.sign_in("bob@caisi.example")
@@ -75,4 +77,4 @@ def test_screenshot_every_main_page(open_session, tmp_path):
 
     for session in (guest, signer, author, officer, admin, reviewer):
         session.assert_clean()
-    assert len(list(out.glob("*.png"))) == 12
+    assert len(list(out.glob("*.png"))) == 13
