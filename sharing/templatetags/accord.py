@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms, template
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -59,11 +58,12 @@ def nav_item(context, url_name: str, label: str, prefix: str = "") -> str:
     match = getattr(context.get("request"), "resolver_match", None)
     current = match.view_name if match else ""
     active = current == url_name or bool(prefix and match and (match.url_name or "").startswith(prefix))
+    current_attr = format_html(' aria-current="{}"', "page") if active else ""
     return format_html(
         '<li class="accord-nav__item{}"><a class="govuk-link govuk-link--no-visited-state" href="{}"{}>{}</a></li>',
         " accord-nav__item--active" if active else "",
         url,
-        mark_safe(' aria-current="page"') if active else "",
+        current_attr,
         label,
     )
 
