@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -102,6 +103,15 @@ def attachment_destroy_view(request, code):
             details={"reason": "no such attachment", "wanted": "destroy"},
         )
         raise Http404("No such attachment.")
-    document_for_editor(request.user, attachment.document.code)
+    document = document_for_editor(request.user, attachment.document.code)
     attachment_destroy(actor=request.user, attachment=attachment)
+    # The document page's form names where to go back to; a script or API client gets 204.
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        messages.success(
+            request, f"{attachment.filename} was destroyed: its key is gone and it can never be read again."
+        )
+        return redirect(next_url)
+    if next_url:
+        return redirect("sharing:document_detail", code=document.code)
     return HttpResponse(status=204)
