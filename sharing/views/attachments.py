@@ -73,7 +73,11 @@ def _upload(request, document, handler):
 @login_required
 @never_cache
 def attachment_download(request, code):
-    attachment = attachment_for_download(request.user, code)
+    return attachment_response(request, attachment_for_download(request.user, code))
+
+
+def attachment_response(request, attachment: Attachment):
+    """The decrypted file, streamed, for an attachment a gate has already allowed (audited)."""
     try:
         segments = attachment_stream(actor=request.user, attachment=attachment)
     except IntegrityError:
