@@ -172,6 +172,12 @@ class AgreementForm(forms.Form):
         help_text="Encrypted as it arrives; parties of the agreement may download it once it has been checked.",
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parties"].label_from_instance = lambda org: (
+            f"{org.name} ({org.short_name.upper()}, {org.country_id})"
+        )
+
     def clean_parties(self):
         parties = self.cleaned_data["parties"]
         if len(parties) < 2:
