@@ -101,21 +101,23 @@ def _parse_float(text: str) -> float | int:
     return value
 
 
+# Built once: json.loads / json.dumps with any keyword argument build a new decoder / encoder on
+# every call, which cost verification more than hashing did.
+_decode = json.JSONDecoder(parse_float=_parse_float).decode
+_normalising_decode = json.JSONDecoder(parse_constant=lambda _name: None, parse_float=_parse_float).decode
+_loose_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
 def normalise_details(details: Any) -> dict:
     """What a JSON column gives back for `details`: plain JSON types, no NUL characters (which
     PostgreSQL refuses), no NaN or infinity (which JSON cannot carry). The hash is computed over
     this form, so the stored row re-hashes to the same value on every database."""
-    text = json.dumps(details or {}, default=str, ensure_ascii=False)
+    text = _loose_encode(details or {})
     text = text.replace("\\u0000", "\\ufffd")
-    value = json.loads(text, parse_constant=lambda _name: None, parse_float=_parse_float)
+    value = _normalising_decode(text)
     if not isinstance(value, dict):
         value = {"value": value}
     return value
-
-
-# Built once: json.loads with any keyword argument builds a new decoder on every call, which
-# cost verification more than hashing did.
-_decode = json.JSONDecoder(parse_float=_parse_float).decode
 
 
 def details_json(value: Any) -> str:

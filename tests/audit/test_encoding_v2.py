@@ -149,3 +149,11 @@ def test_changing_the_time_of_a_v2_row_is_caught():
     sql("UPDATE audit_auditevent SET at = %s WHERE seq = 2", [datetime(2020, 1, 1, tzinfo=UTC)])
     result = verify_chain()
     assert not result.ok and result.first_bad_seq == 2
+
+
+def test_the_returned_event_is_the_stored_row_field_for_field(alice):
+    event = record(Action.USER_UPDATED, actor=alice, target=alice, details={"field": "display_name"})
+    stored = AuditEvent.objects.get(seq=event.seq)
+    for field in AuditEvent._meta.concrete_fields:
+        assert getattr(event, field.attname) == getattr(stored, field.attname), field.attname
+    assert not event._state.adding
