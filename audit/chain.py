@@ -11,6 +11,19 @@ fields:
 text form of Python's `ipaddress` (or null); ids are JSON integers or null. The event's `hash` is
 the lowercase hex SHA-256 of those bytes, and `prev_hash` is the previous event's hash (64 zeros
 for the first event). Changing anything here needs a new version number, never an edit.
+
+Version 2 (every event appended since) splits the hash in two so that PostgreSQL can form the
+link itself, inside the one statement that takes the chain lock:
+
+    content = the version-1 rules over every field except seq, at and prev_hash:
+              actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
+              target_label, request_id, ip, user_agent, details, version
+    content_digest = lowercase hex SHA-256 of content
+    hash = lowercase hex SHA-256 of the ASCII text  prev_hash "|" seq "|" at "|" content_digest
+
+with seq in decimal and `at` in the form above. The content digest is computed before the lock;
+only seq, at and prev_hash are decided under it. The verifier dispatches on `version`, so rows
+written under version 1 verify as they always did.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2
 
 # Fields covered by the hash. Changing this list needs a new version.
 HASHED_FIELDS = (
@@ -45,6 +58,8 @@ HASHED_FIELDS = (
     "version",
     "prev_hash",
 )
+# Fields covered by a version-2 content digest (everything but the chain's own seq, at, prev_hash).
+CONTENT_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "at", "prev_hash"))
 # One encoder, built once: json.dumps with non-default arguments builds a new encoder per call.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _encode = _ENCODER.encode
@@ -86,13 +101,20 @@ def _parse_float(text: str) -> float | int:
     return value
 
 
+# Built once: json.loads / json.dumps with any keyword argument build a new decoder / encoder on
+# every call, which cost verification more than hashing did.
+_decode = json.JSONDecoder(parse_float=_parse_float).decode
+_normalising_decode = json.JSONDecoder(parse_constant=lambda _name: None, parse_float=_parse_float).decode
+_loose_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
 def normalise_details(details: Any) -> dict:
     """What a JSON column gives back for `details`: plain JSON types, no NUL characters (which
     PostgreSQL refuses), no NaN or infinity (which JSON cannot carry). The hash is computed over
     this form, so the stored row re-hashes to the same value on every database."""
-    text = json.dumps(details or {}, default=str, ensure_ascii=False)
+    text = _loose_encode(details or {})
     text = text.replace("\\u0000", "\\ufffd")
-    value = json.loads(text, parse_constant=lambda _name: None, parse_float=_parse_float)
+    value = _normalising_decode(text)
     if not isinstance(value, dict):
         value = {"value": value}
     return value
@@ -103,7 +125,7 @@ def details_json(value: Any) -> str:
     if isinstance(value, str):
         if value == "{}":
             return value
-        value = json.loads(value, parse_float=_parse_float)
+        value = _decode(value)
     if not value:
         return "{}"
     return _encode(value)
@@ -147,27 +169,88 @@ def canonical_bytes_reference(fields: dict[str, Any]) -> bytes:
     return _encode(payload).encode()
 
 
+def _content(
+    actor_id, actor_label, organisation_id, action, outcome, target_type, target_id, target_label,
+    request_id, ip, user_agent, details, version,
+) -> bytes:  # fmt: skip
+    # Version-2 content: the version-1 object without seq, at and prev_hash, keys still sorted.
+    ip_text = canonical_ip(ip)
+    return (
+        f'{{"action":{_esc(action)},"actor_id":{_num(actor_id)},"actor_label":{_esc(actor_label)},'
+        f'"details":{details_json(details)},'
+        f'"ip":{"null" if ip_text is None else _esc(ip_text)},"organisation_id":{_num(organisation_id)},'
+        f'"outcome":{_esc(outcome)},"request_id":{_esc(request_id)},'
+        f'"target_id":{_esc(target_id)},"target_label":{_esc(target_label)},'
+        f'"target_type":{_esc(target_type)},"user_agent":{_esc(user_agent)},"version":{int(version)}}}'
+    ).encode()
+
+
+def content_bytes(fields: dict[str, Any]) -> bytes:
+    """Version-2 content encoding (see the module docstring) of an event's fields."""
+    return _content(*(fields[name] for name in CONTENT_FIELDS))
+
+
+def content_bytes_reference(fields: dict[str, Any]) -> bytes:
+    payload = {name: fields[name] for name in CONTENT_FIELDS}
+    payload["ip"] = canonical_ip(payload["ip"])
+    if isinstance(payload["details"], str):
+        payload["details"] = json.loads(payload["details"], parse_float=_parse_float)
+    return _encode(payload).encode()
+
+
+def content_digest(fields: dict[str, Any]) -> str:
+    return _sha256(content_bytes(fields)).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, at: datetime | str, digest: str) -> str:
+    """Version-2 hash: what PostgreSQL computes in the append statement (see services)."""
+    at_text = at if isinstance(at, str) else iso_utc(at)
+    return _sha256(f"{prev_hash}|{int(seq)}|{at_text}|{digest}".encode()).hexdigest()
+
+
 def compute_hash(fields: dict[str, Any]) -> str:
+    """The hash of an event, under the encoding its `version` names."""
+    if int(fields["version"]) == 2:
+        return link_hash(fields["prev_hash"], fields["seq"], fields["at"], content_digest(fields))
     return _sha256(canonical_bytes(fields)).hexdigest()
 
 
 def row_hash(row: tuple) -> str:
     """Hash of a database row whose first 16 columns are HASHED_FIELDS in order."""
+    if int(row[14]) == 2:
+        return link_hash(row[15], row[0], row[1], _sha256(_content(*row[2:15])).hexdigest())
     return _sha256(_canonical(*row[:16])).hexdigest()
 
 
 def rows_mismatching(rows: list[tuple]) -> list[int]:
     """Indexes of the rows (HASHED_FIELDS then the stored hash, `at` already canonical text)
     whose stored hash is not the hash of their contents. The verifier's inner loop: the same
-    bytes as `_canonical`, with the per-row function calls inlined (a test holds them equal)."""
+    bytes as `_canonical` / `_content`, with the per-row function calls inlined (a test holds
+    them equal)."""
     esc, num, sha, cip, dj = _esc, _num, _sha256, canonical_ip, details_json
     bad = []
     for index, (seq, at, actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
                 target_label, request_id, ip, user_agent, details, version, prev_hash, stored) in enumerate(rows):  # fmt: skip
         ip_text = None if ip is None else cip(ip)
+        if at.__class__ is not str:
+            at = iso_utc(at)
+        if version == 2:
+            text = (
+                f'{{"action":{esc(action)},"actor_id":{"null" if actor_id is None else num(actor_id)},'
+                f'"actor_label":{esc(actor_label)},"details":{"{}" if details == "{}" else dj(details)},'
+                f'"ip":{"null" if ip_text is None else esc(ip_text)},'
+                f'"organisation_id":{"null" if organisation_id is None else num(organisation_id)},'
+                f'"outcome":{esc(outcome)},"request_id":{esc(request_id)},'
+                f'"target_id":{esc(target_id)},"target_label":{esc(target_label)},'
+                f'"target_type":{esc(target_type)},"user_agent":{esc(user_agent)},"version":2}}'
+            )
+            link = f"{prev_hash}|{int(seq)}|{at}|{sha(text.encode()).hexdigest()}"
+            if sha(link.encode()).hexdigest() != stored:
+                bad.append(index)
+            continue
         text = (
             f'{{"action":{esc(action)},"actor_id":{"null" if actor_id is None else num(actor_id)},'
-            f'"actor_label":{esc(actor_label)},"at":{esc(at if at.__class__ is str else iso_utc(at))},'
+            f'"actor_label":{esc(actor_label)},"at":{esc(at)},'
             f'"details":{"{}" if details == "{}" else dj(details)},'
             f'"ip":{"null" if ip_text is None else esc(ip_text)},'
             f'"organisation_id":{"null" if organisation_id is None else num(organisation_id)},'

@@ -16,7 +16,10 @@ from .chain import (  # noqa: F401  (re-exported: callers and tests use them fro
     canonical_bytes,
     canonical_ip,
     compute_hash,
+    content_digest,
     details_json,
+    iso_utc,
+    link_hash,
     normalise_details,
 )
 from .models import Action, AuditCheckpoint, AuditEvent, ChainHead, Outcome, VerificationRun
@@ -58,17 +61,33 @@ def _actor(actor: Any) -> tuple[int | None, str, int | None]:
 _HEAD_TABLE = ChainHead._meta.db_table
 _EVENT_TABLE = AuditEvent._meta.db_table
 _INSERT_COLUMNS = (*HASHED_FIELDS, "hash")
+_EVENT_ATTNAMES = [f.attname for f in AuditEvent._meta.concrete_fields]
 _SELECT_HEAD = {
     # Row lock on the one head row: every other writer waits here until this transaction ends.
     "postgresql": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE",  # noqa: S608 (constant names, bound values)  # nosec B608
     # SQLite runs IMMEDIATE transactions: being in one already means holding the write lock.
     "sqlite": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1",  # noqa: S608 (constant names, bound values)  # nosec B608
 }
+# The columns Python fills in; seq, at, prev_hash and hash come from the locked head.
+_CONTENT_COLUMNS = [c for c in HASHED_FIELDS if c not in ("seq", "at", "prev_hash")]
+_PG_CASTS = {"ip": "%s::inet", "details": "%s::jsonb"}
 _PG_APPEND = (
-    # Insert the event and move the head in one round trip, while the lock is held.
-    f"WITH ins AS (INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608 (constant names, bound values)  # nosec B608
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::inet, %s, %s::jsonb, %s, %s, %s) RETURNING seq, hash) "
-    f"UPDATE {_HEAD_TABLE} SET seq = ins.seq, hash = ins.hash FROM ins WHERE {_HEAD_TABLE}.id = 1"
+    # One statement, one round trip: lock the head, take the time, form the version-2 link hash
+    # (chain.link_hash, the same text hashed by the same SHA-256), insert the event and move the
+    # head. The lock is then held for this statement and the commit, nothing else. Under READ
+    # COMMITTED a writer that waited for the lock re-reads the head as committed by the one
+    # before it (FOR UPDATE re-evaluates the row), so seq + 1 and prev_hash are never stale.
+    f"WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE), "  # noqa: S608 (constant names, bound values)  # nosec B608
+    # A separate step, so the clock is read after the lock is granted, not before the wait.
+    "stamp AS (SELECT seq, prev, clock_timestamp() AS at FROM head), "
+    "link AS (SELECT seq, prev, at, encode(sha256(convert_to(prev || '|' || seq::text || '|' || "
+    """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '|' || %s, 'UTF8')), 'hex') AS hash """
+    "FROM stamp), "
+    f"ins AS (INSERT INTO {_EVENT_TABLE} (seq, at, prev_hash, hash, {', '.join(_CONTENT_COLUMNS)}) "
+    f"SELECT seq, at, prev, hash, {', '.join(_PG_CASTS.get(c, '%s') for c in _CONTENT_COLUMNS)} FROM link "
+    "RETURNING seq, at, prev_hash, hash) "
+    f"UPDATE {_HEAD_TABLE} SET seq = ins.seq, hash = ins.hash FROM ins WHERE {_HEAD_TABLE}.id = 1 "
+    "RETURNING ins.seq, ins.at, ins.prev_hash, ins.hash"
 )
 _SQLITE_INSERT = (
     f"INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})"  # noqa: S608 (constant names, bound values)  # nosec B608
@@ -101,17 +120,32 @@ def _recreate_head() -> None:
     ChainHead.objects.get_or_create(pk=1, defaults={"seq": seq, "hash": head_hash})
 
 
-def _append(cursor, fields: dict[str, Any], event_hash: str, details_text: str) -> None:
-    ops = connection.ops
-    params = [fields[name] for name in HASHED_FIELDS]
-    params[1] = ops.adapt_datetimefield_value(params[1])
-    params[13] = details_text
-    params.append(event_hash)
-    if connection.vendor == "postgresql":
+def _append_pg(fields: dict[str, Any], digest: str, details_text: str) -> str:
+    params = [digest, *(details_text if c == "details" else fields[c] for c in _CONTENT_COLUMNS)]
+    with connection.cursor() as cursor:
         cursor.execute(_PG_APPEND, params)
-    else:
+        row = cursor.fetchone()
+        if row is None:  # no head row (only after a test-database flush): rebuild it, once
+            _recreate_head()
+            cursor.execute(_PG_APPEND, params)
+            row = cursor.fetchone()
+    fields["seq"], fields["at"], fields["prev_hash"], event_hash = row
+    return event_hash
+
+
+def _append_sqlite(fields: dict[str, Any], digest: str, details_text: str) -> str:
+    with connection.cursor() as cursor:
+        head_seq, head_hash = _lock_head(cursor)
+        at = timezone.now()
+        fields["seq"], fields["at"], fields["prev_hash"] = head_seq + 1, at, head_hash
+        event_hash = link_hash(head_hash, head_seq + 1, iso_utc(at), digest)
+        params = [fields[name] for name in HASHED_FIELDS]
+        params[1] = connection.ops.adapt_datetimefield_value(at)
+        params[13] = details_text
+        params.append(event_hash)
         cursor.execute(_SQLITE_INSERT, params)
-        cursor.execute(_SQLITE_MOVE_HEAD, [fields["seq"], event_hash])
+        cursor.execute(_SQLITE_MOVE_HEAD, [head_seq + 1, event_hash])
+    return event_hash
 
 
 def record(
@@ -159,20 +193,24 @@ def record(
         "prev_hash": "",
     }
     details_text = details_json(clean_details)
-    # Everything above happens before the lock; only seq, time, prev_hash and the hash itself
-    # need it. No savepoint: a failed insert leaves the caller's transaction unusable anyway,
-    # and a savepoint would cost two more round trips while the lock is held.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        head_seq, head_hash = _lock_head(cursor)
-        fields["seq"] = head_seq + 1
-        fields["at"] = timezone.now()
-        fields["prev_hash"] = head_hash
-        event_hash = compute_hash(fields)
-        _append(cursor, fields, event_hash, details_text)
-    event = AuditEvent(**fields, hash=event_hash)
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    # Everything above, and the content digest, happens before the lock; only seq, time and
+    # prev_hash need it. No savepoint: a failed insert leaves the caller's transaction unusable
+    # anyway, and a savepoint would cost two more round trips while the lock is held.
+    digest = content_digest(fields)
+    if connection.vendor == "sqlite":
+        # IMMEDIATE transaction: the database's write lock from BEGIN to COMMIT.
+        with transaction.atomic(savepoint=False):
+            event_hash = _append_sqlite(fields, digest, details_text)
+    elif connection.in_atomic_block:
+        with transaction.atomic(savepoint=False):
+            event_hash = _append_pg(fields, digest, details_text)
+    else:
+        # Outside a transaction the one statement is a transaction of its own (autocommit):
+        # no BEGIN round trip, and the lock is held only while it runs and commits.
+        event_hash = _append_pg(fields, digest, details_text)
+    # As if read back from the database: positional, the cheaper way to build a model.
+    fields["hash"] = event_hash
+    return AuditEvent.from_db(connection.alias, _EVENT_ATTNAMES, [fields[name] for name in _EVENT_ATTNAMES])
 
 
 def record_denial(action: str, *, actor: Any = None, target: Any = None, **kwargs: Any) -> AuditEvent:

@@ -199,11 +199,14 @@ def child_commit(n: int) -> dict:
 
 
 def _writer(count: int, start_at: float, queue) -> None:
-    from django.db import connections
+    from django.db import connection, connections
 
     from audit.models import Action
     from audit.services import record
 
+    # Connect before the clock starts, as a web worker with a persistent connection would be:
+    # what is measured is appending, not eight connection handshakes.
+    connection.ensure_connection()
     while time.time() < start_at:
         time.sleep(0.001)
     for i in range(count):
@@ -242,12 +245,13 @@ def child_throughput(writers: int, per_writer: int) -> dict:
         "gap_free": seqs_ok,
         "verified": result.ok,
         "forks": 0 if result.ok and seqs_ok else None,
+        "load": os.getloadavg()[0],
     }
 
 
-def _fake_rows(n: int):
-    """A valid chain of n realistic events, computed here instead of through record() so a
-    million can be written in seconds."""
+def _fake_rows(n: int, version: int = 2):
+    """A valid chain of n realistic events under encoding `version`, computed here instead of
+    through record() so a million can be written in seconds."""
     from datetime import UTC, datetime, timedelta
 
     from audit.chain import GENESIS_HASH, compute_hash, normalise_details
@@ -272,14 +276,14 @@ def _fake_rows(n: int):
             "ip": ips[seq % len(ips)],
             "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130",
             "details": details,
-            "version": 1,
+            "version": version,
             "prev_hash": prev,
         }
         fields["hash"] = prev = compute_hash(fields)
         yield fields
 
 
-def child_fill(n: int) -> dict:
+def child_fill(n: int, version: int = 2) -> dict:
     from django.db import connection, transaction
 
     from audit.models import ChainHead
@@ -292,7 +296,7 @@ def child_fill(n: int) -> dict:
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY audit_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy,
         ):
-            for fields in _fake_rows(n):
+            for fields in _fake_rows(n, version):
                 row = [fields[c] for c in COLUMNS]
                 row[13] = json.dumps(row[13])
                 copy.write_row(row)
@@ -302,7 +306,7 @@ def child_fill(n: int) -> dict:
         sql = f"INSERT INTO audit_auditevent ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor
-            for fields in _fake_rows(n):
+            for fields in _fake_rows(n, version):
                 row = [fields[c] for c in COLUMNS]
                 row[1] = connection.ops.adapt_datetimefield_value(row[1])
                 row[13] = json.dumps(row[13])
@@ -364,9 +368,13 @@ def _pg_recreate(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+LOADS: list[float] = []
+
+
 def _run(db: str | None, var: str, **spec) -> dict:
     cmd = [sys.executable, __file__, "--child", "--db", db or "", "--var", var, "--spec", json.dumps(spec)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    LOADS.append(os.getloadavg()[0])  # sampled after every measurement: the machine is shared
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -384,17 +392,21 @@ def main() -> None:
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--throughput-runs", type=int, default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--var", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
+    parser.add_argument("--report-only", action="store_true", help="rewrite the section from var/bench_audit.json")
     args = parser.parse_args()
     if args.child:
         return child_main(args)
+    if args.report_only:
+        return write_report(json.loads((ROOT / "var" / "bench_audit.json").read_text()))
 
     appends, requests, per_writer = (200, 100, 50) if args.quick else (2000, 500, 250)
     verify_events = 20_000 if args.quick else args.verify_events
-    results: dict = {"appends": {}, "requests": {}, "verify": {}}
+    results: dict = {"appends": {}, "requests": {}, "verify": {}, "load_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as workdir:
         for backend in ("sqlite", "pg"):
             db, var = _fresh(backend, args.pg, workdir)
@@ -404,9 +416,15 @@ def main() -> None:
             db, var = _fresh(backend, args.pg, workdir)
             results["requests"][backend] = _run(db, var, kind="request", n=requests)
             print(backend, "request", results["requests"][backend], flush=True)
-        db, var = _fresh("pg", args.pg, workdir)
-        results["throughput"] = _run(db, var, kind="throughput", writers=8, per_writer=per_writer)
-        print("pg throughput", results["throughput"], flush=True)
+        # Repeated, each on a fresh database: on a shared machine one run says little.
+        results["throughput_runs"] = []
+        for _ in range(args.throughput_runs):
+            db, var = _fresh("pg", args.pg, workdir)
+            run = _run(db, var, kind="throughput", writers=8, per_writer=per_writer)
+            results["throughput_runs"].append(run)
+            print("pg throughput", run, flush=True)
+        runs = sorted(results["throughput_runs"], key=lambda x: x["per_second"])
+        results["throughput"] = runs[len(runs) // 2]
         for backend in ("sqlite", "pg"):
             db, var = _fresh(backend, args.pg, workdir)
             fill = _run(db, var, kind="fill", n=verify_events)
@@ -415,6 +433,8 @@ def main() -> None:
             }
             print(backend, "verify", results["verify"][backend], flush=True)
         _pg_recreate(args.pg)
+    results["load_end"] = os.getloadavg()[0]
+    results["loads"] = LOADS
     (ROOT / "var").mkdir(exist_ok=True)
     (ROOT / "var" / "bench_audit.json").write_text(json.dumps(results, indent=1))
     if not args.no_write:
@@ -424,6 +444,12 @@ def main() -> None:
 def write_report(r: dict) -> None:
     a, q, t, v = r["appends"], r["requests"], r["throughput"], r["verify"]
     sq, pg = "sqlite", "pg"
+    runs = r.get("throughput_runs") or [t]
+    per_run = [x["per_second"] for x in runs]
+    loads = [x.get("load", float("nan")) for x in runs]
+    all_gap_free = all(x["gap_free"] for x in runs)
+    all_verified = all(x["verified"] for x in runs)
+    loads_all = r.get("loads") or [r.get("load_end", os.getloadavg()[0])]
 
     def pair(d: dict, k50: str, k95: str) -> str:
         return f"{d[k50]:.2f} / {d[k95]:.2f}"
@@ -441,7 +467,8 @@ def write_report(r: dict) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d')} with `bench/bench_audit.py` on {platform.machine()} "
         f"({os.cpu_count()} cores shared with other people's builds and test runs — load average "
-        f"{os.getloadavg()[0]:.1f} at the end of the run — so expect ±30% between runs), Python "
+        f"{min(loads_all):.1f}–{max(loads_all):.1f}, sampled after each measurement — so expect large "
+        "differences between runs), Python "
         f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version} (WAL, synchronous=NORMAL) "
         "and the shared PostgreSQL on loopback (synchronous_commit on).",
         "",
@@ -461,36 +488,68 @@ def write_report(r: dict) -> None:
         f"| verify: peak RSS of the verifying process / of each worker (MiB) | {v[sq]['rss_peak_mib']:.0f} / "
         f"{v[sq]['child_rss_peak_mib']:.0f} | {v[pg]['rss_peak_mib']:.0f} / {v[pg]['child_rss_peak_mib']:.0f} | flat |",
         "",
-        f"Concurrent appends on PostgreSQL: {t['writers']} writer processes wrote {t['events']:,} events in "
-        f"{t['seconds']:.2f} s = **{t['per_second']:,.0f} events/s** (goal ≥ 1,000); sequence gap-free: "
-        f"{'yes' if t['gap_free'] else 'NO'}; chain verifies, zero forks: {'yes' if t['verified'] else 'NO'}.",
+        f"Concurrent appends on PostgreSQL, {len(runs)} runs on fresh databases: {t['writers']} writer processes "
+        f"wrote {t['events']:,} events each run; median **{t['per_second']:,.0f} events/s** (goal ≥ 1,000), "
+        f"all runs: {', '.join(f'{x:,.0f}' for x in per_run)} events/s at load averages "
+        f"{', '.join(f'{x:.1f}' for x in loads)}; sequence gap-free: {'yes' if all_gap_free else 'NO'}; "
+        f"chain verifies, zero forks: {'yes' if all_verified else 'NO'}.",
         "",
         "How it was measured: appends are timed one by one after a warm-up, inside an open caller "
-        "transaction (the usual case: services record inside their own transaction) and in a transaction of "
-        "their own (lock the head, insert, move the head, commit). Requests go through Django's test client "
-        "and the full middleware stack (session, MFA, CSP) for a signed-in user; the plain and audited views "
-        "are interleaved. The writing pair updates one row in a transaction, the audited one also records an "
-        "event in it. Verification streams keyset chunks of 5,000 rows over a chain written directly "
-        "(COPY / executemany, valid hashes) so a million events take seconds to create; RSS is `ru_maxrss`.",
+        "transaction (the usual case: services record inside their own transaction) and outside any "
+        "transaction (on PostgreSQL the append is then one statement that is its own transaction; on SQLite "
+        "an IMMEDIATE transaction). Requests go through Django's test client and the full middleware stack "
+        "(session, MFA, CSP) for a signed-in user; the plain and audited views are interleaved. The writing "
+        "pair updates one row in a transaction, the audited one also records an event in it. Each concurrent "
+        "writer connects before the clock starts (as a web worker with a persistent connection would; "
+        "earlier runs of this script counted eight connection handshakes in the window). Verification "
+        "streams keyset chunks of 5,000 rows over a chain written directly under encoding v2 (COPY / "
+        "executemany, valid hashes) so a million events take a minute to create; RSS is `ru_maxrss`.",
         "",
         "Reading the figures:",
-        f"- The chain head is locked from the append until the transaction commits, so concurrent appends "
-        f"are serialised: throughput is 1 / (time the lock is held) — the round trips from the locking "
-        f"SELECT to the COMMIT, the commit itself (p50 {a[pg]['bare_commit']['p50']:.2f} ms for a bare "
-        "one-row commit on this server during the run), and the hand-over to the next waiting writer. On two "
-        "cores shared with other work, 8 writer processes and their 8 server backends queue for the CPU at "
-        "every hand-over, and the 1,000 events/s goal is **missed**; the figure above is what was measured.",
-        "- Verification is CPU-bound in Python (about 6 µs per event to rebuild the canonical bytes and hash "
-        "them, plus the fetch); it splits the seq range across one process per core (on 200,000 events under "
-        "similar load: 65,000 events/s with one process, 84,000 with two). Where it falls short of 100,000 events/s above, that is the measured "
-        "figure under shared load; memory stays flat whatever the chain length.",
-        "- A read-only request pays for a write transaction it would not otherwise have (the commit), which is "
-        "why its overhead is far above that of a request that already writes.",
-        "- Two ways past this ceiling, not built yet: (1) append in one round trip — a v2 encoding whose "
-        "link hash is `sha256(prev_hash | seq | at | content_digest)`, computable by PostgreSQL's built-in "
-        "`sha256()` inside a single INSERT … SELECT … FOR UPDATE, so the lock is held for one statement and the "
-        "commit; (2) batching — record into an unsealed staging table in the caller's transaction (no shared "
-        "lock) and let one sealer link batches into the chain, one commit per batch.",
+        "- Appends use encoding v2 (docs/AUDIT.md): the application hashes the event's content before "
+        "taking the chain lock, and one statement locks the head, reads the clock, forms the link hash with "
+        "PostgreSQL's `sha256()`, inserts the event and moves the head. The lock is held for that statement "
+        "and the commit, where it used to be held across three round trips (the locking SELECT, the insert, "
+        "the COMMIT) and the hashing in Python between them; outside a transaction the BEGIN round trip is "
+        "gone too.",
+        "- Before this change (run of 2026-11-28, load 3.4): 205 events/s with 8 writers; own-transaction "
+        "append p50 / p95 1.38 / 5.73 ms; read-only request +40%, writing request +30%; verify 83,644 "
+        "events/s. The same day, old and new code interleaved in one process at load ~10: 141 / 182 / 184 "
+        "against 299 / 338 / 281 events/s.",
+        "- Two earlier full runs of this script after the change, the same day: at load ~4, 896 / 1,000 / 740 "
+        "events/s with 8 writers, own-transaction append p50 / p95 0.75 / 0.93 ms (bare commit 0.39 / 0.49), "
+        "verify 92,986 (PostgreSQL) and 87,611 (SQLite) events/s; at load ~9, 406 / 542 / 339 events/s, "
+        "append 0.70 / 0.87 ms (bare commit 0.31 / 0.39), verify 89,399 and 42,160 events/s. Request "
+        "overheads swung between runs (read-only on PostgreSQL from +36% to +149%) for the reason given "
+        "below. So, against the goals: the append p95 ≤ 2 ms holds whenever the server's own commit does "
+        "(it tracks the bare commit to within ~0.5 ms); 1,000 events/s was reached once, at load ~4; "
+        "verify passed 100,000 events/s once (SQLite, 120,752) and otherwise ran at 42,000–93,000.",
+        f"- What is left is the database: throughput is 1 / (time the lock is held) = the statement "
+        f"(insert into a table with eight indexes) + the commit's WAL flush (p50 "
+        f"{a[pg]['bare_commit']['p50']:.2f} ms for a bare one-row commit during this run) + the hand-over to "
+        "the next waiting backend. Measured with `pgbench` (C clients, no Python) against the same server "
+        "at load ~10: a bare single-row `UPDATE` with 8 clients reached ~890 transactions/s and the append "
+        "statement itself ~350–380/s, the same as the Python writers (~300/s) at that load, so the "
+        "clients are not the limit; a PL/pgSQL function or a prepared statement instead of the one statement "
+        "made no measurable difference (in a transaction the statement takes 0.22 ms p50, planning "
+        "included). On two cores shared with other work every hand-over waits for a CPU, which is why "
+        "the figure moves with the load average.",
+        "- Verification is CPU-bound in Python: fetching (~150,000–290,000 rows/s per process) and "
+        "rebuilding and hashing (~4 µs per event, 240,000 events/s, after building the JSON decoder once "
+        "instead of per row — `json.loads` with a keyword argument built a new decoder every call, which "
+        "cost more than the hashing); chunks where every row hashes, seq runs on and every row links are "
+        "checked with two list comparisons instead of a Python loop. It splits the seq range across one "
+        "process per core; memory stays flat whatever the chain length.",
+        "- A read-only request pays for a durable commit it would not otherwise have, and that commit is "
+        "what its overhead is made of: timed inside the request at a moment of load 12.6, `record()` took "
+        "11.2 ms p50 and a bare one-row autocommit INSERT on the same connection 11.0 ms, so the audit code "
+        "adds next to nothing over the WAL flush, whose latency on this shared disk swings from 0.3 ms to "
+        "over 10 ms with other people's work. The ≤ 10% goal for a read-only request therefore cannot be "
+        "met on this machine while every read is recorded durably (a bare commit alone is ~15% of a "
+        "2.5 ms request even when quiet); a request that already writes pays only for the statement.",
+        "- The next step past the lock's ceiling is batching: record into an unsealed staging table in the "
+        "caller's transaction (no shared lock) and let one sealer link batches into the chain, one commit "
+        "per batch. Not built: it changes when `seq` and `hash` exist (after the caller's commit).",
         END,
     ]
     section = "\n".join(lines) + "\n"
