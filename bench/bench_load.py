@@ -250,12 +250,12 @@ class Client:
         return self.upload(self.world["author"], rng.choice(self.world["targets"]))
 
 
-def drive(port: int, world: dict, mode: str, files: list[str], threads: int, seconds: float) -> dict:
+def drive(port: int, world: dict, mode: str, files: list[str], threads: int, seconds: float, mix: dict) -> dict:
     samples: list[tuple[str, float, bool]] = []
     failures: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
-    kinds, weights = list(MIX), list(MIX.values())
+    kinds, weights = list(mix), list(mix.values())
 
     def loop(index: int) -> None:
         client = Client(port, world, mode, seed=index * 7919 + len(mode))
@@ -285,10 +285,10 @@ def drive(port: int, world: dict, mode: str, files: list[str], threads: int, sec
     for worker in workers:
         worker.join()
     elapsed = time.monotonic() - started
-    return summarise(samples, elapsed) | {"failures": failures[:10]}
+    return summarise(samples, elapsed, mix) | {"failures": failures[:10]}
 
 
-def summarise(samples, elapsed: float) -> dict:
+def summarise(samples, elapsed: float, mix: dict) -> dict:
     def stats(rows) -> dict:
         ms = sorted(ms for _, ms, _ in rows)
         cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
@@ -301,7 +301,7 @@ def summarise(samples, elapsed: float) -> dict:
             "errors": sum(1 for *_, ok in rows if not ok),
         }
 
-    per = {kind: stats([s for s in samples if s[0] == kind]) for kind in MIX if any(s[0] == kind for s in samples)}
+    per = {kind: stats([s for s in samples if s[0] == kind]) for kind in mix if any(s[0] == kind for s in samples)}
     return {"seconds": elapsed, "endpoints": per, "overall": stats(samples)}
 
 
@@ -368,6 +368,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8 = 2 workers × 4 threads)")
     parser.add_argument("--port", type=int, default=8741)
+    parser.add_argument(
+        "--mix", default=",".join(f"{k}={v}" for k, v in MIX.items()), help="weights, e.g. list=30,detail=30"
+    )
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--after", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -375,6 +378,9 @@ def main() -> None:
         print(json.dumps(setup() if args.setup else after_run()))
         return
 
+    mix = {k: int(v) for k, v in (part.split("=") for part in args.mix.split(","))}
+    if not set(mix) <= set(MIX):
+        parser.error(f"--mix kinds are {', '.join(MIX)}")
     VAR.mkdir(parents=True, exist_ok=True)
     print("building or reusing the world ...", flush=True)
     world = child("setup")
@@ -399,9 +405,9 @@ def main() -> None:
         wait_ready(args.port, gunicorn)
         for mode in ("accord", "bare"):
             files = prime(args.port, world, mode)
-            drive(args.port, world, mode, files, args.threads, args.warmup)
+            drive(args.port, world, mode, files, args.threads, args.warmup, mix)
             print(f"{mode}: {args.duration:.0f} s with {args.threads} threads ...", flush=True)
-            results[mode] = drive(args.port, world, mode, files, args.threads, args.duration)
+            results[mode] = drive(args.port, world, mode, files, args.threads, args.duration, mix)
             for failure in results[mode]["failures"]:
                 print("  failure:", failure)
     finally:
@@ -416,6 +422,7 @@ def main() -> None:
     report = {
         "world": {k: world[k] for k in ("documents", "readable", "build_seconds", "real_pages")},
         "threads": args.threads,
+        "mix": mix,
         "duration": args.duration,
         "load_average": load,
         "results": results,
