@@ -33,8 +33,13 @@ test: $(STAMP)
 test-services: $(STAMP)
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) ACCORD_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "not browser"
 
+# The journeys in a real Chromium (Debian's /usr/bin/chromium) against a live gunicorn.
 test-browser: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -m browser -p no:xdist
+	$(TEST_ENV) $(BIN)/python -m pytest tests/browser -m browser -p no:xdist
+
+# A screenshot of each main page, for the README (docs/screenshots/).
+screenshots: $(STAMP)
+	$(TEST_ENV) ACCORD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser/test_screenshots.py -m browser -p no:xdist -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

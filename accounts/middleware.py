@@ -28,6 +28,8 @@ class SessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(RequireMFAMiddleware.BEARER_ONLY_PREFIXES):
+            return self.get_response(request)  # the API ignores sessions (bearer tokens only)
         if request.user.is_authenticated:
             now = timezone.now()
             started = request.session.get(SESSION_STARTED)
@@ -55,12 +57,17 @@ class RequireMFAMiddleware:
     pages themselves, sign-out and static files."""
 
     ALLOWED_URL_NAMES = {"accounts:mfa_verify", "accounts:mfa_enrol", "accounts:logout"}
+    # The REST API and its schema authenticate by bearer token only and ignore the session, so a
+    # half-signed-in browser session must not turn their JSON answers into redirects.
+    BEARER_ONLY_PREFIXES = ("/api/v1/", "/api/schema/")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
+        if request.path_info.startswith(self.BEARER_ONLY_PREFIXES):
+            return self.get_response(request)
         if user.is_authenticated and not user.is_verified():
             match = request.resolver_match or _resolve(request.path_info)
             name = (

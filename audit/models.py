@@ -78,6 +78,7 @@ class Action(models.TextChoices):
     # API
     API_TOKEN_CREATED = "api.token_created", "API token created"
     API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
+    API_TOKEN_REFUSED = "api.token_refused", "API token refused"
 
 
 class Outcome(models.TextChoices):

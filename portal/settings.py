@@ -142,6 +142,10 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sharing",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "evals",
     "outbox",
     "portal",
@@ -414,6 +418,59 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Tasks queued while the broker was down are published as soon as it answers again.
 CELERY_BEAT_SCHEDULE["outbox-relay"] = {"task": "outbox.relay", "schedule": env_int("ACCORD_OUTBOX_RELAY_SECONDS", 10)}
+
+# Cache: Redis when ACCORD_CACHE_URL (or a Redis broker) is set, so API rate limits hold across
+# every web process; a per-process memory cache otherwise (the embedded default).
+_cache_url = env_str("ACCORD_CACHE_URL")
+if _cache_url is None and CELERY_BROKER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _cache_url = CELERY_BROKER_URL
+if _cache_url is not None:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "accord",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "accord"}}
+
+# REST API (/api/v1/): bearer tokens only, one JSON error shape, pages, per-token rate limits.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AccordAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+ACCORD_API_RATE = env_str("ACCORD_API_RATE", "600/min")
+ACCORD_API_TOKEN_MAX_DAYS = env_int("ACCORD_API_TOKEN_MAX_DAYS", 365)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Accord API",
+    "DESCRIPTION": "Findings, attachments, releases, agreements and eval results. "
+    "Authenticate with `Authorization: Bearer <token>`; see docs/API.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "sharing.models.documents.Document.Status",
+        "ReleaseStatusEnum": "sharing.models.agreements.Release.Status",
+        "AgreementStatusEnum": "sharing.models.agreements.SharingAgreement.Status",
+    },
+    # Swagger UI is served from static/ (drf-spectacular-sidecar), so the strict CSP holds.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "tryItOutEnabled": False},
+}
 
 EMAIL_BACKEND = env_str(
     "ACCORD_EMAIL_BACKEND",

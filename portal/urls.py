@@ -3,17 +3,22 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, views
+from sharing.views.home import home
+
+from . import health
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("api/", include("api.urls")),
+    path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
-    path("documents/", include("sharing.urls")),
 ]
 
+handler403 = "sharing.views.errors.forbidden"
+handler404 = "sharing.views.errors.not_found"
 # A database that cannot be reached answers 503 with a calm page; anything else is a 500.
 handler500 = "portal.errors.server_error"

@@ -2,13 +2,35 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import attachments
+from .views import agreements, attachments, documents, releases, tiers
 
 app_name = "sharing"
 
 urlpatterns = [
-    # Attachments
-    path("<uuid:code>/attachments/", attachments.attachment_upload, name="attachment_upload"),
-    path("attachments/<uuid:code>/download/", attachments.attachment_download, name="attachment_download"),
-    path("attachments/<uuid:code>/destroy/", attachments.attachment_destroy_view, name="attachment_destroy"),
+    path("tiers.css", tiers.tiers_css, name="tiers_css"),
+    # Documents
+    path("documents/", documents.document_list, name="document_list"),
+    path("documents/new/", documents.document_create, name="document_create"),
+    path("documents/<uuid:code>/", documents.document_detail, name="document_detail"),
+    path("documents/<uuid:code>/edit/", documents.document_edit, name="document_edit"),
+    path("documents/<uuid:code>/publish/", documents.document_publish, name="document_publish"),
+    path("documents/<uuid:code>/withdraw/", documents.document_withdraw, name="document_withdraw"),
+    path("documents/<uuid:code>/upload/", documents.document_attachments, name="document_attachments"),
+    # Attachments: upload (streamed through the encrypting handler), download, destroy
+    path("documents/<uuid:code>/attachments/", attachments.attachment_upload, name="attachment_upload"),
+    path("documents/attachments/<uuid:code>/download/", attachments.attachment_download, name="attachment_download"),
+    path("documents/attachments/<uuid:code>/destroy/", attachments.attachment_destroy_view, name="attachment_destroy"),
+    # Releases
+    path("documents/<uuid:code>/release/", releases.release_request, name="release_request"),
+    path("releases/", releases.release_queue, name="release_queue"),
+    path("releases/<uuid:code>/approve/", releases.release_approve, name="release_approve"),
+    path("releases/<uuid:code>/refuse/", releases.release_refuse, name="release_refuse"),
+    path("releases/<uuid:code>/revoke/", releases.release_revoke, name="release_revoke"),
+    # Agreements
+    path("agreements/", agreements.agreement_list, name="agreement_list"),
+    path("agreements/<uuid:code>/", agreements.agreement_detail, name="agreement_detail"),
+    path("agreements/<uuid:code>/sign/", agreements.agreement_sign, name="agreement_sign"),
+    path("agreements/<uuid:code>/suspend/", agreements.agreement_suspend, name="agreement_suspend"),
+    path("agreements/<uuid:code>/resume/", agreements.agreement_resume, name="agreement_resume"),
+    path("agreements/<uuid:code>/terminate/", agreements.agreement_terminate, name="agreement_terminate"),
 ]

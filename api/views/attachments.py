@@ -1,0 +1,177 @@
+"""Attachments: list a document's, upload one as a streamed raw body, download one streamed.
+
+Upload: `POST /api/v1/documents/{code}/attachments/?filename=run.eval` with the file as the
+request body (any Content-Type but multipart). The gate runs before a byte of the body is read,
+and the body goes through the same encrypting writer as the portal's uploads, one megabyte at
+a time: plaintext never reaches disk, and memory stays flat whatever the size.
+"""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from django.utils.http import parse_header_parameters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sharing.attachments import (
+    AttachmentTooLarge,
+    attachment_create_from_stream,
+    attachment_stream,
+    content_disposition,
+    max_bytes,
+    upload_rejected,
+)
+from sharing.crypto import IntegrityError
+from sharing.models import Attachment
+from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
+from sharing.scan import served_type
+
+from ..parsers import PayloadTooLarge
+from ..schema import ErrorSerializer
+from ..serializers import AttachmentSerializer
+
+
+class LengthRequired(exceptions.APIException):
+    status_code = 411
+    default_detail = "Send the file with a Content-Length header."
+    default_code = "length_required"
+
+
+class IntegrityFailed(exceptions.APIException):
+    status_code = 409
+    default_detail = "This file failed its integrity check and cannot be served. The failure has been recorded."
+    default_code = "integrity_failed"
+
+
+class RawBody:
+    """Stands in as the upload's only parser, so DRF never reads or buffers the body itself."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # pragma: no cover - never called
+        raise exceptions.UnsupportedMediaType(media_type)
+
+
+def _filename(request, in_path: str = "") -> str:
+    name = in_path or request.query_params.get("filename", "")
+    if not name:
+        disposition = request.META.get("HTTP_CONTENT_DISPOSITION", "")
+        if disposition:
+            _, params = parse_header_parameters(disposition)
+            name = params.get("filename", "")
+    return name.strip()
+
+
+UPLOAD_RESPONSES = {
+    201: AttachmentSerializer,
+    411: OpenApiResponse(ErrorSerializer, description="A chunked body without Content-Length"),
+    415: OpenApiResponse(ErrorSerializer, description="A multipart body"),
+}
+
+
+class DocumentAttachmentsView(APIView):
+    parser_classes = [RawBody]
+
+    @extend_schema(operation_id="attachments_list", responses=AttachmentSerializer(many=True))
+    def get(self, request, code):
+        """The document's attachments (crypto-shredded ones left out)."""
+        document = document_for_reader(request.user, code)
+        attachments = Attachment.objects.filter(document=document, destroyed_at__isnull=True).select_related("document")
+        return Response(AttachmentSerializer(attachments, many=True).data)
+
+    @extend_schema(
+        operation_id="attachments_upload",
+        parameters=[
+            OpenApiParameter(
+                "filename",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The file's name (or send `Content-Disposition: attachment; filename=…`)",
+            )
+        ],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses=UPLOAD_RESPONSES,
+    )
+    def post(self, request, code):
+        """Upload the request body as a new attachment of a document you may edit."""
+        return upload(request, code, _filename(request))
+
+
+class NamedAttachmentUploadView(APIView):
+    parser_classes = [RawBody]
+
+    @extend_schema(
+        operation_id="attachments_upload_named",
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses=UPLOAD_RESPONSES,
+    )
+    def post(self, request, code, filename):
+        """The same upload, the file's name the last part of the path (`curl -X POST -T file …/attachments/`)."""
+        return upload(request, code, _filename(request, filename))
+
+
+def upload(request, code, filename: str) -> Response:
+    # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
+    document = document_for_editor(request.user, code)
+    if request.content_type.lower().startswith("multipart/"):
+        upload_rejected(actor=request.user, document=document, reason="multipart body", via="api")
+        raise exceptions.UnsupportedMediaType(
+            request.content_type, "Send the file itself as the request body, not a multipart form."
+        )
+    if not filename:
+        upload_rejected(actor=request.user, document=document, reason="no filename", via="api")
+        raise exceptions.ValidationError({"filename": ["Name the file: ?filename=… or Content-Disposition."]})
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        upload_rejected(actor=request.user, document=document, reason="no content length", via="api")
+        raise LengthRequired()
+    if not length.isdigit() or int(length) == 0:
+        upload_rejected(actor=request.user, document=document, reason="empty file", via="api")
+        raise exceptions.ValidationError({"body": ["The file is empty."]})
+    if int(length) > max_bytes():
+        upload_rejected(actor=request.user, document=document, reason="too large", limit=max_bytes(), via="api")
+        raise PayloadTooLarge(str(AttachmentTooLarge(max_bytes())))
+    try:
+        attachment = attachment_create_from_stream(
+            actor=request.user,
+            document=document,
+            stream=request._request,  # the WSGI body, bounded by Content-Length
+            filename=filename,
+            content_type=request.content_type,
+        )
+    except AttachmentTooLarge as exc:  # already audited by the service
+        raise PayloadTooLarge(str(exc)) from None
+    attachment.refresh_from_db()
+    return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentDownloadView(APIView):
+    @extend_schema(
+        operation_id="attachments_download",
+        responses={
+            (200, "*/*"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(ErrorSerializer, description="The file failed its integrity check"),
+        },
+    )
+    def get(self, request, code):
+        """The decrypted file, streamed segment by segment. Only clean files are served."""
+        attachment = attachment_for_download(request.user, code)
+        try:
+            segments = attachment_stream(actor=request.user, attachment=attachment)
+        except IntegrityError:
+            raise IntegrityFailed() from None
+        response = StreamingHttpResponse(segments, content_type=served_type(attachment.filename))
+        response["Content-Length"] = str(attachment.size)
+        response["Content-Disposition"] = content_disposition(attachment.filename)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def perform_content_negotiation(self, request, force=False):
+        # The file is sent whatever the client accepts; errors are JSON.
+        return super().perform_content_negotiation(request, force=True)

@@ -1,0 +1,114 @@
+"""Releases: list and read, request, and the release officer's approve, refuse and revoke.
+
+Requests go through `policy.can_request_release` (who may ask: a 403 when refused) and then the
+release service, which refuses what the agreement cannot carry (a 400 naming why); decisions go
+through the release services, whose policy checks answer 403 for the wrong person.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.models import Action
+from audit.services import record_denial
+from sharing.models import Release
+from sharing.policy import can_request_release, document_for_reader
+from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
+
+from ..access import agreement_for_party, release_for_user, visible_releases
+from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer
+
+
+def _agreement_in_request(user, code):
+    """The named agreement, or a 400 on the field (a 404 would read as "no such endpoint")."""
+    from django.http import Http404
+
+    try:
+        return agreement_for_party(user, code)
+    except Http404:
+        raise exceptions.ValidationError({"agreement": ["No such agreement."]}) from None
+
+
+class ReleaseListView(generics.ListAPIView):
+    serializer_class = ReleaseSerializer
+
+    def get_queryset(self) -> QuerySet[Release]:
+        return (
+            visible_releases(self.request.user)
+            .select_related("document", "agreement", "recipient", "requested_by")
+            .prefetch_related("audience")
+            .order_by("-requested_at", "-pk")
+        )
+
+    @extend_schema(operation_id="releases_list")
+    def get(self, request, *args, **kwargs):
+        """Releases of documents you may read, sent by or to your organisation."""
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="releases_request",
+        request=ReleaseRequestSerializer,
+        responses={201: ReleaseSerializer(many=True)},
+    )
+    def post(self, request):
+        """Ask for a published document to be released to partner organisations under an agreement."""
+        serializer = ReleaseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        document = document_for_reader(request.user, data["document"])
+        agreement = _agreement_in_request(request.user, data["agreement"])
+        decision = can_request_release(request.user, document, agreement)
+        if not decision:
+            record_denial(
+                Action.RELEASE_REQUESTED,
+                actor=request.user,
+                target=document,
+                details={"reason": decision.reason, "agreement": agreement.reference, "via": "api"},
+            )
+            raise PermissionDenied(f"You may not request this release: {decision.reason}.")
+        releases = release_request(
+            actor=request.user,
+            document=document,
+            agreement=agreement,
+            recipients=data["recipients"],
+            audience=data.get("audience") or None,
+            justification=data["justification"],
+            expires_at=data.get("expires_at"),
+        )
+        return Response(ReleaseSerializer(releases, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class ReleaseDetailView(APIView):
+    @extend_schema(operation_id="releases_retrieve", responses=ReleaseSerializer)
+    def get(self, request, code):
+        return Response(ReleaseSerializer(release_for_user(request.user, code)).data)
+
+
+def _decision_view(operation: str, service, summary: str):
+    class DecisionView(APIView):
+        @extend_schema(operation_id=f"releases_{operation}", request=DecisionSerializer, responses=ReleaseSerializer)
+        def post(self, request, code):
+            release = release_for_user(request.user, code)
+            serializer = DecisionSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            release = service(actor=request.user, release=release, reason=serializer.validated_data["reason"])
+            release.refresh_from_db()
+            return Response(ReleaseSerializer(release).data)
+
+    DecisionView.__name__ = DecisionView.__qualname__ = f"Release{operation.title()}View"
+    DecisionView.post.__doc__ = summary
+    return DecisionView
+
+
+ReleaseApproveView = _decision_view(
+    "approve", release_approve, "Approve a request (a release officer of the originator, never the requester)."
+)
+ReleaseRefuseView = _decision_view("refuse", release_refuse, "Refuse a request, with a reason.")
+ReleaseRevokeView = _decision_view(
+    "revoke", release_revoke, "Revoke an approved release, with a reason; access ends at once."
+)

@@ -1,0 +1,100 @@
+"""Selectors for the home page: what needs the signed-in person now.
+
+Every list of documents here is cut down to `readable_documents(user)`, so the home page never
+shows the title of something its reader may not read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import ClearanceGrant
+from sharing.models import Document, Release, SharingAgreement
+from sharing.policy import readable_documents
+from sharing.views.banners import MARKING_PREFETCH, MARKING_SELECT
+
+NEW_RELEASE_DAYS = 14
+CLEARANCE_WARNING_DAYS = 30
+AGREEMENT_WARNING_DAYS = 60
+LIMIT = 10
+
+
+@dataclass
+class Inbox:
+    new_releases: list[Release] = field(default_factory=list)
+    awaiting_approval: list[Release] = field(default_factory=list)
+    drafts: list[Document] = field(default_factory=list)
+    expiring_clearances: list[ClearanceGrant] = field(default_factory=list)
+    expiring_agreements: list[SharingAgreement] = field(default_factory=list)
+    is_release_officer: bool = False
+    is_org_admin: bool = False
+    is_author: bool = False
+
+    @property
+    def documents(self) -> list[Document]:
+        """Every document the page shows, for its banner."""
+        docs = [r.document for r in self.new_releases] + [r.document for r in self.awaiting_approval]
+        return docs + list(self.drafts)
+
+
+def _releases(user, readable: QuerySet[Document]) -> QuerySet[Release]:
+    return (
+        Release.objects.filter(document__in=readable)
+        .select_related(*(f"document__{name}" for name in MARKING_SELECT), "recipient", "agreement")
+        .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
+    )
+
+
+def inbox_for(user) -> Inbox:
+    now = timezone.now()
+    organisation = user.organisation
+    readable = readable_documents(user)
+    inbox = Inbox()
+    if organisation is None:
+        return inbox
+    inbox.is_release_officer = user.has_perm("accounts.approve_release", organisation)
+    inbox.is_org_admin = user.has_perm("accounts.manage_members", organisation)
+    inbox.is_author = user.has_perm("accounts.author_document", organisation)
+    inbox.new_releases = list(
+        _releases(user, readable)
+        .filter(
+            recipient=organisation,
+            status=Release.Status.APPROVED,
+            decided_at__gte=now - timedelta(days=NEW_RELEASE_DAYS),
+        )
+        .order_by("-decided_at")[:LIMIT]
+    )
+    if inbox.is_release_officer:
+        # Two-person rule: an officer never approves their own request, so it is not theirs to do.
+        inbox.awaiting_approval = list(
+            _releases(user, readable)
+            .filter(document__originator=organisation, status=Release.Status.REQUESTED)
+            .exclude(requested_by=user)
+            .order_by("requested_at")[:LIMIT]
+        )
+    inbox.drafts = list(
+        readable.filter(author=user, status=Document.Status.DRAFT)
+        .select_related(*MARKING_SELECT)
+        .prefetch_related(*MARKING_PREFETCH)
+        .order_by("-updated_at")[:LIMIT]
+    )
+    soon = now + timedelta(days=CLEARANCE_WARNING_DAYS)
+    grants = ClearanceGrant.objects.valid_at(now).filter(valid_until__lte=soon).select_related("user", "tier")
+    if inbox.is_org_admin:
+        grants = grants.filter(user__organisation=organisation)
+    else:
+        grants = grants.filter(user=user)
+    inbox.expiring_clearances = list(grants.order_by("valid_until")[:LIMIT])
+    inbox.expiring_agreements = list(
+        SharingAgreement.objects.filter(
+            parties=organisation,
+            status=SharingAgreement.Status.ACTIVE,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=AGREEMENT_WARNING_DAYS),
+        ).order_by("expires_at")[:LIMIT]
+    )
+    return inbox

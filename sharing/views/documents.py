@@ -1,0 +1,182 @@
+"""Document pages: the list with filters and search, the detail page, authoring and publishing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.models import Action
+from audit.services import record, record_denial
+from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
+from sharing.markdown import render_markdown
+from sharing.models import Attachment, Release
+from sharing.policy import can_edit, document_for_editor, document_for_reader, readable_documents
+from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
+from sharing.services import documents as services
+
+from .banners import banner_for, mark_for, viewer_country
+
+PAGE_SIZE = 25
+# The form fields shown under "The finding"; the rest make up the marking picker.
+CONTENT_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "model_version", "risk_domains")
+
+
+@require_GET
+@login_required
+def document_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    readable = readable_documents(user)
+    form = DocumentFilterForm(request.GET or None)
+    form.fields["model_name"].widget.attrs["list"] = "known-models"
+    form.fields["tier"].empty_label = "Any tier"
+    form.fields["originator"].empty_label = "Any organisation"
+    documents = readable
+    if form.is_valid():
+        documents = filter_documents(readable, **form.cleaned_data)
+    if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
+        documents = documents.order_by("-created_at", "-pk")
+    page = Paginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(document, mark_for(document, user)) for document in page.object_list],
+        "models": evaluated_models(readable),
+        "query": query.urlencode(),
+        "banner": banner_for(page.object_list, user),
+        "filtered": any(value for key, value in request.GET.items() if key != "page"),
+    }
+    return render(request, "sharing/documents/list.html", context)
+
+
+@require_GET
+@login_required
+def document_detail(request: HttpRequest, code) -> HttpResponse:
+    user = request.user
+    document = document_for_reader(user, code)
+    record(Action.DOCUMENT_VIEWED, actor=user, target=document)
+    is_originator = user.organisation_id == document.originator_id
+    releases = Release.objects.filter(document=document).select_related("recipient", "agreement")
+    if not is_originator:
+        # A partner sees only its own organisation's releases, not who else the document went to.
+        releases = releases.filter(recipient_id=user.organisation_id)
+    context = {
+        "document": document,
+        "mark": mark_for(document, user),
+        "banner": banner_for([document], user),
+        "body_html": render_markdown(document.body),
+        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
+        "history": revision_history(document) if is_originator else [],
+        "country": viewer_country(user),
+        "releases": releases,
+        "is_originator": is_originator,
+        "may_edit": bool(can_edit(user, document)),
+        "withdraw_form": WithdrawForm(),
+    }
+    return render(request, "sharing/documents/detail.html", context)
+
+
+def _may_author(user) -> bool:
+    return user.organisation is not None and user.has_perm("accounts.author_document", user.organisation)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def document_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not _may_author(user):
+        record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not an author", "wanted": "create"})
+        raise PermissionDenied("author role needed")
+    form = DocumentForm(request.POST or None, author=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = services.document_create(actor=user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Draft saved. Add attachments, then publish when it is ready.")
+            return redirect("sharing:document_detail", code=document.code)
+    return render(request, "sharing/documents/form.html", {"form": form, "content_fields": CONTENT_FIELDS})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def document_edit(request: HttpRequest, code) -> HttpResponse:
+    user = request.user
+    document = document_for_editor(user, code)
+    form = DocumentForm(request.POST or None, author=user, document=document)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.document_update(actor=user, document=document, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Changes saved as a new revision.")
+            return redirect("sharing:document_detail", code=document.code)
+    context = {
+        "form": form,
+        "document": document,
+        "banner": banner_for([document], user),
+        "content_fields": CONTENT_FIELDS,
+    }
+    return render(request, "sharing/documents/form.html", context)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@require_POST
+@login_required
+def document_publish(request: HttpRequest, code) -> HttpResponse:
+    document = document_for_editor(request.user, code)
+    try:
+        services.document_publish(actor=request.user, document=document)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Published. You can now request its release to partners.")
+    return redirect("sharing:document_detail", code=document.code)
+
+
+@require_POST
+@login_required
+def document_withdraw(request: HttpRequest, code) -> HttpResponse:
+    document = document_for_editor(request.user, code)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why you are withdrawing it (at most 300 characters).")
+        return redirect("sharing:document_detail", code=document.code)
+    try:
+        services.document_withdraw(actor=request.user, document=document, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Withdrawn. Partners can no longer read it.")
+    return redirect("sharing:document_detail", code=document.code)
+
+
+@require_GET
+@login_required
+def document_attachments(request: HttpRequest, code) -> HttpResponse:
+    """The upload page: files go, one request each, to the attachment upload endpoint."""
+    user = request.user
+    document = document_for_editor(user, code)
+    context = {
+        "document": document,
+        "banner": banner_for([document], user),
+        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
+        "max_bytes": settings.ACCORD_ATTACHMENT_MAX_BYTES,
+    }
+    return render(request, "sharing/documents/attachments.html", context)

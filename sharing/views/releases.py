@@ -1,0 +1,191 @@
+"""Release pages: request (with each recipient's eligibility shown first), approval queue, revoke."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Organisation
+from audit.models import Action
+from audit.services import record_denial
+from sharing.models import Release, SharingAgreement
+from sharing.policy import Decision, document_for_editor, readable_documents
+from sharing.services import releases as services
+
+from .banners import MARKING_PREFETCH, banner_for, mark_for
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class RequestForm(forms.Form):
+    recipients = forms.ModelMultipleChoiceField(
+        label="Recipients", queryset=Organisation.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    justification = forms.CharField(
+        label="Why should they see it?", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, eligible=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipients"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in eligible])
+        self.fields["recipients"].to_field_name = "short_name"
+        self.fields["recipients"].label_from_instance = lambda org: f"{org.name} ({org.country_id})"
+
+
+def _candidate_agreements(user):
+    now = timezone.now()
+    return SharingAgreement.objects.filter(
+        party_rows__organisation_id=user.organisation_id,
+        status=SharingAgreement.Status.ACTIVE,
+        effective_from__lte=now,
+        expires_at__gt=now,
+    ).select_related("tier_ceiling")
+
+
+def _eligibility(user, document, agreement) -> list[tuple[Organisation, Decision]]:
+    """Every other party of the agreement, with the answer the release service would give.
+
+    The page asks the service's own refusal rules (the same function `release_request` runs), one
+    recipient at a time, so what it shows before sending can never disagree with what happens.
+    """
+    refusal_of = services._request_refusal
+    now = timezone.now()
+    rows = []
+    for org in Organisation.objects.filter(agreements=agreement).exclude(pk=document.originator_id).order_by("name"):
+        refusal = refusal_of(
+            actor=user,
+            document=document,
+            agreement=agreement,
+            recipients=[org],
+            audience=[],
+            justification="(asked before the request is made)",
+            expires_at=None,
+            now=now,
+        )
+        rows.append((org, Decision(refusal is None, refusal or "eligible")))
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def release_request(request: HttpRequest, code) -> HttpResponse:
+    user = request.user
+    document = document_for_editor(user, code)
+    agreements = _candidate_agreements(user)
+    agreement = agreements.filter(code=request.GET.get("agreement") or request.POST.get("agreement") or None).first()
+    rows = _eligibility(user, document, agreement) if agreement else []
+    eligible = [org for org, decision in rows if decision]
+    form = RequestForm(request.POST or None, eligible=eligible)
+    if request.method == "POST" and agreement and form.is_valid():
+        try:
+            services.release_request(
+                actor=user,
+                document=document,
+                agreement=agreement,
+                recipients=list(form.cleaned_data["recipients"]),
+                justification=form.cleaned_data["justification"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(request, "Release requested. A release officer of your organisation will decide.")
+            return redirect("sharing:document_detail", code=document.code)
+    context = {
+        "document": document,
+        "mark": mark_for(document, user),
+        "banner": banner_for([document], user),
+        "agreements": agreements,
+        "agreement": agreement,
+        "rows": rows,
+        "form": form,
+    }
+    return render(request, "sharing/releases/request.html", context)
+
+
+def _officer_org(user) -> Organisation:
+    if user.organisation is None or not user.has_perm("accounts.approve_release", user.organisation):
+        record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not a release officer", "wanted": "queue"})
+        raise PermissionDenied("release officer role needed")
+    return user.organisation
+
+
+@require_GET
+@login_required
+def release_queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    organisation = _officer_org(user)
+    releases = (
+        Release.objects.filter(document__originator=organisation, document__in=readable_documents(user))
+        .select_related("document__tier", "document__originator", "recipient", "agreement", "requested_by")
+        .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
+    )
+    waiting = list(releases.filter(status=Release.Status.REQUESTED).order_by("requested_at"))
+    live = list(releases.filter(status=Release.Status.APPROVED).order_by("-decided_at")[:50])
+    documents = [r.document for r in waiting + live]
+    context = {
+        "waiting": [(r, mark_for(r.document, user)) for r in waiting],
+        "live": [(r, mark_for(r.document, user)) for r in live],
+        "banner": banner_for(documents, user),
+        "form": DecisionForm(),
+    }
+    return render(request, "sharing/releases/queue.html", context)
+
+
+def _release_for_officer(user, code) -> Release:
+    """A release of the officer's organisation's document, readable by them; 404 otherwise."""
+    organisation = _officer_org(user)
+    release = (
+        Release.objects.filter(code=code, document__originator=organisation, document__in=readable_documents(user))
+        .select_related("document")
+        .first()
+    )
+    if release is None:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=("sharing.release", code, ""),
+            details={"reason": "not found or not theirs", "wanted": "decide release"},
+        )
+        raise Http404("No such release.")
+    return release
+
+
+def _decide(request: HttpRequest, code, service_name: str, done: str) -> HttpResponse:
+    release = _release_for_officer(request.user, code)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason of at most 1000 characters.")
+        return redirect("sharing:release_queue")
+    try:
+        getattr(services, service_name)(actor=request.user, release=release, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done.format(title=release.document.title, to=release.recipient.short_name.upper()))
+    return redirect("sharing:release_queue")
+
+
+@require_POST
+@login_required
+def release_approve(request: HttpRequest, code) -> HttpResponse:
+    return _decide(request, code, "release_approve", "Released “{title}” to {to}.")
+
+
+@require_POST
+@login_required
+def release_refuse(request: HttpRequest, code) -> HttpResponse:
+    return _decide(request, code, "release_refuse", "Refused the release of “{title}” to {to}.")
+
+
+@require_POST
+@login_required
+def release_revoke(request: HttpRequest, code) -> HttpResponse:
+    return _decide(request, code, "release_revoke", "Revoked the release of “{title}” to {to}: access ended now.")

@@ -1,0 +1,139 @@
+"""API personas and helpers.
+
+Everyone here holds a read+write token unless a test says otherwise, so a refusal is the
+policy's (or the scope's) doing, never a missing credential:
+- alice: UK analyst, author, OFFICIAL-SENSITIVE — the allowed case for UK documents;
+- ursula: UK member cleared to OFFICIAL-SENSITIVE but without the author role (reader, no write);
+- bob: US reviewer with no release of anything UK — the outsider.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from api.models import ApiToken
+from api.tokens import token_create
+from tests.factories import UserFactory, grant_clearance
+from tests.sharing.documents_support import domains, new_document
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Ciphertext in a folder of the test's own; rate-limit counters start at zero."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ACCORD_ATTACHMENT_SEGMENT_SIZE = 64 * 1024
+    cache.clear()
+    yield settings.MEDIA_ROOT
+    cache.clear()
+
+
+@pytest.fixture
+def ursula(ukasi):
+    """A UK member who may read UK documents up to OFFICIAL-SENSITIVE but not write them."""
+    user = UserFactory(email="ursula@ukasi.example", display_name="Ursula Reader", organisation=ukasi)
+    grant_clearance(user, "official-sensitive")
+    return user
+
+
+def make_token(user, scopes="read,write", days=30, name="pipeline") -> str:
+    return token_create(actor=user, user=user, name=name, scopes=scopes, days=days).secret
+
+
+def bearer(secret: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def api():
+    """`api(secret_or_None)` → an APIClient sending that bearer token (or none)."""
+
+    def _client(secret: str | None = None) -> APIClient:
+        client = APIClient()
+        if secret:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def as_user(api):
+    """`as_user(user, scopes="read,write")` → a client with a fresh token of that user."""
+
+    def _client(user, scopes="read,write"):
+        return api(make_token(user, scopes=scopes))
+
+    return _client
+
+
+@pytest.fixture
+def expired_secret(alice):
+    secret = make_token(alice, name="old")
+    token = ApiToken.objects.get(user=alice, name="old")
+    ApiToken.objects.filter(pk=token.pk).update(
+        created_at=timezone.now() - timedelta(days=40), expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    return secret
+
+
+@pytest.fixture
+def revoked_secret(alice):
+    from api.tokens import token_revoke
+
+    secret = make_token(alice, name="revoked")
+    token_revoke(actor=alice, token=ApiToken.objects.get(user=alice, name="revoked"))
+    return secret
+
+
+@pytest.fixture
+def draft(alice):
+    """A UK draft by alice: OFFICIAL, releasable to the USA, about CBRN."""
+    return new_document(alice, risk_domains=domains("cbrn"))
+
+
+@pytest.fixture
+def carl(db):
+    """A Canadian analyst: his institute is party to no agreement — the outsider."""
+    from tests.factories import give_role
+    from tests.sharing import world
+
+    user = UserFactory(email="carl@cais.example", display_name="Carl Outsider", organisation=world.org("cais", "CAN"))
+    give_role(user, "author")
+    grant_clearance(user, "secret")
+    return user
+
+
+@pytest.fixture
+def rita(ukasi):
+    """The UK release officer, cleared to SECRET."""
+    from tests.factories import give_role
+
+    user = UserFactory(email="rita@ukasi.example", display_name="Rita Releaser", organisation=ukasi)
+    give_role(user, "release_officer")
+    grant_clearance(user, "secret")
+    return user
+
+
+@pytest.fixture
+def uk_us_agreement(ukasi, usaisi):
+    from tests.sharing import world
+
+    admin = UserFactory(email="pat@accord.example", display_name="Pat Portaladmin", organisation=None, is_staff=True)
+    return world.agreement(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-1")
+
+
+@pytest.fixture
+def finding(alice):
+    """A published UK finding at OFFICIAL-SENSITIVE, releasable to the US, about cyber offence."""
+    from sharing.services import document_publish
+    from tests.factories import tier
+
+    document = new_document(
+        alice, title="Cyber uplift finding", tier=tier("official-sensitive"), risk_domains=domains("cyber-offence")
+    )
+    return document_publish(actor=alice, document=document)
