@@ -18,12 +18,10 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Country, Tier
+from accounts.models import Tier
 from audit.models import Action, AuditEvent
 from portal.logs import JsonFormatter, RequestIdFilter
-from sharing.models import Release, RiskDomain
-from sharing.services.documents import document_create, document_publish
-from sharing.services.releases import release_approve, release_request
+from sharing.models import Document, Release, RiskDomain
 from tests.factories import PASSWORD, UserFactory, give_role, grant_clearance
 from tests.sharing import world
 
@@ -45,19 +43,19 @@ class Captured(logging.Handler):
 
 @pytest.fixture
 def debug_logs():
-    """Root and every named logger at DEBUG for the test, whatever LOGGING set them to."""
+    """ACCORD_LOG_LEVEL=DEBUG, and Django's own logger lowered to DEBUG too (as someone debugging
+    would): everything logs at DEBUG except the loggers LOGGING pins on purpose."""
     handler = Captured()
-    root = logging.getLogger()
-    loggers = [root, *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
-    levels = {lg: lg.level for lg in loggers}
-    for lg in loggers:
+    lowered = [logging.getLogger(), logging.getLogger("django")]
+    levels = [lg.level for lg in lowered]
+    for lg in lowered:
         lg.setLevel(logging.DEBUG)
-    root.addHandler(handler)
+    lowered[0].addHandler(handler)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
-        for lg, level in levels.items():
+        lowered[0].removeHandler(handler)
+        for lg, level in zip(lowered, levels, strict=True):
             lg.setLevel(level)
 
 
@@ -74,7 +72,7 @@ def _code(key_hex: str) -> str:
     return f"{totp(bytes.fromhex(key_hex), step=30, t0=0, digits=6, drift=0):06d}"
 
 
-def sign_in(client: Client, email: str, device: TOTPDevice, secrets: set[str]) -> None:
+def sign_in(client: Client, email: str, device: TOTPDevice, secrets: dict[str, str]) -> None:
     """Password, then TOTP, through the real pages with CSRF enforced."""
     page = client.get(reverse("accounts:login"))
     token = _csrf_field(page.content.decode())
@@ -87,14 +85,16 @@ def sign_in(client: Client, email: str, device: TOTPDevice, secrets: set[str]) -
     code = _code(device.key)
     response = client.post(reverse("accounts:mfa_verify"), {"token": code, "csrfmiddlewaretoken": token})
     assert response.status_code == 302, response.content[:300]
-    secrets |= {
-        token,
-        code,
-        device.key,
-        base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("="),
-        client.cookies[settings.SESSION_COOKIE_NAME].value,
-        client.cookies[settings.CSRF_COOKIE_NAME].value,
-    }
+    secrets.update(
+        {
+            f"{email}: CSRF form token": token,
+            f"{email}: TOTP code": code,
+            f"{email}: TOTP secret (hex)": device.key,
+            f"{email}: TOTP secret (base32)": base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("="),
+            f"{email}: session cookie": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            f"{email}: CSRF cookie": client.cookies[settings.CSRF_COOKIE_NAME].value,
+        }
+    )
 
 
 def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_rows(
@@ -112,30 +112,29 @@ def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_row
     grant_clearance(bob, "official-sensitive")
     admin = UserFactory(email="pat@accord.example", organisation=None, is_staff=True)
     agreement = world.agreement(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-LOGS")
-    devices = {u: TOTPDevice.objects.create(user=u, name="Authenticator", confirmed=True) for u in (alice, bob)}
-    secrets: set[str] = {PASSWORD}
+    devices = {u: TOTPDevice.objects.create(user=u, name="Authenticator", confirmed=True) for u in (alice, rita, bob)}
+    secrets = {"password": PASSWORD}
 
     author = Client(enforce_csrf_checks=True)
     sign_in(author, alice.email, devices[alice], secrets)
-    assert author.get("/").status_code == 200
-
-    # The document and its release go through the services: this branch has no pages for them.
-    fields = {
-        "title": "Cyber uplift at scale",
-        "summary": f"Summary {body_marker}",
-        "body": f"## Method\n\nThe body {body_marker}.",
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        document = document_create(
-            actor=alice,
-            tier=Tier.objects.get(code="official-sensitive"),
-            releasable_to=[Country.objects.get(code="USA")],
-            risk_domains=list(RiskDomain.objects.filter(code="cyber-offence")),
-            **fields,
-        )
-        document_publish(actor=alice, document=document)
-
     csrf = author.cookies[settings.CSRF_COOKIE_NAME].value
+    body = f"## Method\n\nThe body {body_marker}."
+    response = author.post(
+        reverse("sharing:document_create"),
+        {
+            "title": "Cyber uplift at scale",
+            "summary": f"Summary {body_marker}",
+            "body": body,
+            "tier": str(Tier.objects.get(code="official-sensitive").pk),
+            "releasable_to": ["USA"],
+            "risk_domains": [str(RiskDomain.objects.get(code="cyber-offence").pk)],
+            "csrfmiddlewaretoken": csrf,
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    document = Document.objects.get(title="Cyber uplift at scale")
+    response = author.post(reverse("sharing:document_publish", args=[document.code]), {"csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         upload = author.post(
             reverse("sharing:attachment_upload", args=[document.code]),
@@ -151,12 +150,27 @@ def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_row
     download_url = reverse("sharing:attachment_download", args=[attachment_code])
     own = author.get(download_url)
     assert marker.encode() in b"".join(own.streaming_content)
+    assert body_marker in author.get(reverse("sharing:document_detail", args=[document.code])).content.decode()
+    response = author.post(
+        reverse("sharing:release_request", args=[document.code]),
+        {
+            "agreement": str(agreement.code),
+            "recipients": ["caisi"],
+            "justification": "joint work",
+            "csrfmiddlewaretoken": csrf,
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
 
+    officer = Client(enforce_csrf_checks=True)
+    sign_in(officer, rita.email, devices[rita], secrets)
+    release = Release.objects.get(document=document)
     with django_capture_on_commit_callbacks(execute=True):
-        [release] = release_request(
-            actor=alice, document=document, agreement=agreement, recipients=[usaisi], justification="joint work"
+        response = officer.post(
+            reverse("sharing:release_approve", args=[release.code]),
+            {"reason": "agreed", "csrfmiddlewaretoken": officer.cookies[settings.CSRF_COOKIE_NAME].value},
         )
-        release_approve(actor=rita, release=release, reason="agreed")
+    assert response.status_code == 302, response.content[:500]
     assert Release.objects.get(pk=release.pk).status == Release.Status.APPROVED
 
     partner = Client(enforce_csrf_checks=True)
@@ -164,12 +178,33 @@ def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_row
     theirs = partner.get(download_url)
     assert theirs.status_code == 200
     assert marker.encode() in b"".join(theirs.streaming_content)
+    # A personal API token, made on its page and used as a pipeline would use it.
+    response = partner.post(
+        reverse("api:tokens"),
+        {
+            "name": "nightly",
+            "read": "on",
+            "days": "30",
+            "csrfmiddlewaretoken": partner.cookies[settings.CSRF_COOKIE_NAME].value,
+        },
+    )
+    assert response.status_code == 200
+    token = response.context["secret"]
+    secrets["API token"] = token
+    pipeline = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    listed = pipeline.get(reverse("api:document_list"))
+    assert listed.status_code == 200 and str(document.code) in listed.content.decode()
+    via_api = pipeline.get(reverse("api:attachment_download", args=[attachment_code]))
+    assert via_api.status_code == 200
+    assert marker.encode() in b"".join(via_api.streaming_content)
 
     lines = debug_logs.lines
     assert lines, "nothing was logged"
-    text = "\n".join(lines)
-    for secret in secrets | {marker, body_marker, fields["body"]}:
-        assert secret not in text, f"a log line carries {secret[:12]}…"
+
+    secrets |= {"attachment content": marker, "document text": body_marker}
+    for line in lines:
+        leaked = [label for label, value in secrets.items() if value in line]
+        assert not leaked, f"{json.loads(line)['logger']} logged: {', '.join(leaked)}: {line[-1500:]}"
     # Every line is one JSON object.
     entries = [json.loads(line) for line in lines]
 
@@ -185,10 +220,11 @@ def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_row
     assert AuditEvent.objects.get(action=Action.ATTACHMENT_UPLOADED).request_id == upload["X-Request-ID"]
     for action, path in ((Action.AUTH_LOGIN, "accounts:login"), (Action.AUTH_MFA_VERIFIED, "accounts:mfa_verify")):
         written = set(AuditEvent.objects.filter(action=action).values_list("request_id", flat=True))
-        assert len(written) == 2 and written == ids("POST", reverse(path)), action
+        assert len(written) == 3 and written == ids("POST", reverse(path)), action
     downloads = AuditEvent.objects.filter(action=Action.ATTACHMENT_DOWNLOADED).values_list("request_id", flat=True)
-    assert set(downloads) == {own["X-Request-ID"], theirs["X-Request-ID"]}
-    assert set(downloads) <= {e["request_id"] for e in requests if e["path"] == download_url}
+    assert set(downloads) == {own["X-Request-ID"], theirs["X-Request-ID"], via_api["X-Request-ID"]}
+    api_download = reverse("api:attachment_download", args=[attachment_code])
+    assert set(downloads) == ids("GET", download_url) | ids("GET", api_download)
     # Every audit row written inside a request (the middleware's ids are 32 hex digits; the
     # service calls made directly by this test have ids of their own) names a logged request.
     in_requests = AuditEvent.objects.filter(request_id__regex=r"^[0-9a-f]{32}$")
