@@ -1,12 +1,12 @@
-"""The portal's URLs plus what bench/bench_load.py compares them against. Never part of the portal.
+"""The portal's URLs plus the bare baseline bench/bench_load.py compares them against. Never part
+of the portal.
 
-- bare/...: the same pages with no access policy and no audit: the list and search over every
-  document, the detail page by code, and plaintext upload/download through Django's defaults
-  (FileSystemStorage, FileResponse). Same middleware (session, MFA, CSP), same templates.
-- accord/...: stand-ins for the document list and detail pages, used only while the portal has
-  no `sharing:document_list` / `sharing:document_detail` views: they go through the real gates
-  and selectors (readable_documents, filter_documents, document_for_reader, the DOCUMENT_VIEWED
-  audit event) and render the same templates as the bare views.
+bare/...: the portal's document list (with search) and detail pages built the same way and
+rendered through the same templates, with no access policy and no audit: `Document.objects.all()`
+where the portal has `readable_documents(user)`, a plain lookup where it has
+`document_for_reader` (and no `document.viewed` event); and plaintext upload/download through
+Django's defaults (FileSystemStorage, FileResponse) where the portal encrypts, gates and audits.
+The middleware (session, MFA, CSP, request log) is the same.
 """
 
 from __future__ import annotations
@@ -23,67 +23,75 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.models import Action
-from audit.services import record
+from sharing.forms import DocumentFilterForm, WithdrawForm
 from sharing.markdown import render_markdown
-from sharing.models import Attachment, Document
-from sharing.policy import document_for_reader, readable_documents
-from sharing.selectors import filter_documents, search_documents, with_marking
-
-PAGE_SIZE = 25
+from sharing.models import Attachment, Document, Release
+from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
+from sharing.views.banners import banner_for, mark_for, viewer_country
+from sharing.views.documents import PAGE_SIZE
 
 
 def _plain() -> FileSystemStorage:
     return FileSystemStorage(location=settings.MEDIA_ROOT / "bench-plain")
 
 
-def _list(request, documents, search, prefix):
-    text = request.GET.get("text", "").strip()
-    documents = search(documents, text) if text else documents.order_by("-created_at", "-pk")
-    page = Paginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "bench/load_list.html", {"page": page, "text": text, "detail_prefix": prefix})
-
-
-def _detail(request, document, download_prefix):
-    context = {
-        "document": document,
-        "body_html": render_markdown(document.body),
-        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
-        "download_prefix": download_prefix,
-    }
-    return render(request, "bench/load_detail.html", context)
-
-
-@require_GET
-@login_required
-def accord_list(request):
-    readable = readable_documents(request.user)
-    return _list(request, readable, lambda qs, text: filter_documents(qs, text=text), "/bench/accord/documents/")
-
-
-@require_GET
-@login_required
-def accord_detail(request, code):
-    document = document_for_reader(request.user, code)
-    record(Action.DOCUMENT_VIEWED, actor=request.user, target=document)
-    document = with_marking(Document.objects.filter(pk=document.pk)).get()
-    return _detail(request, document, "/documents/attachments/")
-
-
 @require_GET
 @login_required
 def bare_list(request):
-    return _list(request, Document.objects.all(), search_documents, "/bench/bare/documents/")
+    """sharing.views.documents.document_list over every document."""
+    user = request.user
+    everything = Document.objects.all()
+    form = DocumentFilterForm(request.GET or None)
+    form.fields["model_name"].widget.attrs["list"] = "known-models"
+    form.fields["tier"].empty_label = "Any tier"
+    form.fields["originator"].empty_label = "Any organisation"
+    documents = everything
+    if form.is_valid():
+        documents = filter_documents(everything, **form.cleaned_data)
+    if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
+        documents = documents.order_by("-created_at", "-pk")
+    page = Paginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(document, mark_for(document, user)) for document in page.object_list],
+        "models": evaluated_models(everything),
+        "query": query.urlencode(),
+        "banner": banner_for(page.object_list, user),
+        "filtered": any(value for key, value in request.GET.items() if key != "page"),
+    }
+    return render(request, "sharing/documents/list.html", context)
 
 
 @require_GET
 @login_required
 def bare_detail(request, code):
-    document = get_object_or_404(with_marking(Document.objects.all()), code=code)
-    return _detail(request, document, "/bench/bare/files/")
+    """sharing.views.documents.document_detail without the gate and the audit event."""
+    user = request.user
+    document = get_object_or_404(Document.objects.select_related("tier", "originator"), code=code)
+    is_originator = user.organisation_id == document.originator_id
+    releases = Release.objects.filter(document=document).select_related("recipient", "agreement")
+    if not is_originator:
+        releases = releases.filter(recipient_id=user.organisation_id)
+    context = {
+        "document": document,
+        "mark": mark_for(document, user),
+        "banner": banner_for([document], user),
+        "body_html": render_markdown(document.body),
+        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
+        "history": revision_history(document) if is_originator else [],
+        "country": viewer_country(user),
+        "releases": releases,
+        "is_originator": is_originator,
+        "may_edit": False,
+        "withdraw_form": WithdrawForm(),
+    }
+    return render(request, "sharing/documents/detail.html", context)
 
 
-@csrf_exempt  # the Accord upload checks CSRF; the client sends the token to both alike
+@csrf_exempt  # the portal's upload checks CSRF; the client sends the token to both alike
 @require_POST
 @login_required
 def bare_upload(request, code):
@@ -99,8 +107,6 @@ def bare_download(request, name):
 
 
 urlpatterns = [
-    path("bench/accord/documents/", accord_list),
-    path("bench/accord/documents/<uuid:code>/", accord_detail),
     path("bench/bare/documents/", bare_list),
     path("bench/bare/documents/<uuid:code>/", bare_detail),
     path("bench/bare/documents/<uuid:code>/attachments/", bare_upload),
