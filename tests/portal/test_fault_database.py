@@ -277,9 +277,18 @@ def test_database_cut_during_document_and_attachment_writes(scratch_db, tmp_path
         status, text = upload_in_two_halves(live, alice, upload_path, lambda: None)
         assert status == 503, text[:300]
         assert len(blobs(tmp_path)) == 1
+        # 3. The document form posted while the database is away.
+        csrf = next(c.value for c in alice.cookies if "csrf" in c.name)
+        page = alice.post(
+            f"{live.url}/documents/new/",
+            data={"title": "Posted during the cut", "body": "x", "releasable_to": ["GBR"], "csrfmiddlewaretoken": csrf},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert page.status_code == 503 and "temporarily unavailable" in page.text
         during_uploads = shell_json(direct, CHAIN_AND_COUNTS)
 
-        # 3. A document created as the database goes: everything but the audit row is written,
+        # 4. A document created as the database goes: everything but the audit row is written,
         # uncommitted, when the connection is cut.
         proxy.restore()
         go = tmp_path / "go"
