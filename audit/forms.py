@@ -14,7 +14,11 @@ class EventFilterForm(forms.Form):
     organisation = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", empty_label="Any")
     action = forms.ChoiceField(required=False, choices=[("", "Any")] + list(Action.choices))
     outcome = forms.ChoiceField(required=False, choices=[("", "Any")] + list(Outcome.choices))
-    target = forms.CharField(required=False, max_length=100, help_text="A target's id, or part of its name")
+    target = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="A target's id, or part of its name (documents, releases and files by id)",
+    )
     since = forms.DateTimeField(
         required=False,
         label="From (UTC)",

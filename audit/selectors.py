@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .access import ViewerScope
+from .labels import WITHHELD_TYPES
 from .models import AuditEvent, VerificationRun
 
 PAGE_SIZE = 50
@@ -64,7 +65,9 @@ def filter_events(qs: QuerySet[AuditEvent], filters: dict[str, Any]) -> QuerySet
         qs = qs.filter(outcome=filters["outcome"])
     if filters.get("target"):
         term = filters["target"]
-        qs = qs.filter(Q(target_id=term) | Q(target_label__icontains=term))
+        # Labels that hold document titles are not searched: a match would tell a viewer who may
+        # not read the document that a title contains the term. Such targets are found by code.
+        qs = qs.filter(Q(target_id=term) | (Q(target_label__icontains=term) & ~Q(target_type__in=WITHHELD_TYPES)))
     if filters.get("since"):
         qs = qs.filter(at__gte=filters["since"])
     if filters.get("until"):

@@ -22,6 +22,7 @@ from . import signing
 from .access import TRAIL_TARGET, audit_viewer_scope
 from .chain import iso_utc
 from .forms import EventFilterForm
+from .labels import label_events
 from .models import Action, Outcome
 from .selectors import (
     EXPORT_FIELDS,
@@ -51,6 +52,7 @@ def events(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_bound else {}
     qs = filter_events(visible_events(scope), filters)
     rows, has_newer, has_older = page_of_events(qs, before=filters.get("before"), after=filters.get("after"))
+    label_events(request.user, rows)
     record(Action.AUDIT_VIEWED, actor=request.user, target=TRAIL_TARGET, details={"filters": form.summary()})
     query = request.GET.copy()
     query.pop("before", None)

@@ -127,3 +127,66 @@ class DocumentFilterForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             raise forms.ValidationError("The start date is after the end date.")
         return data
+
+
+_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+def _utc_datetime_field(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        input_formats=_DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "Enter a date and time, for example 2026-01-31 09:00."},
+    )
+
+
+class AgreementForm(forms.Form):
+    """A portal admin's draft of a sharing agreement. `cleaned_data` (less `mou`) matches
+    `agreement_create`'s arguments; the service checks every rule again and audits."""
+
+    reference = forms.CharField(max_length=60, help_text="The MoU's own reference, for example UK-US-2026-01.")
+    title = forms.CharField(max_length=200)
+    parties = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.filter(is_active=True).order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Two or more organisations. The agreement is active once an admin of each has signed.",
+        error_messages={"required": "Choose the organisations that are party to the agreement."},
+    )
+    effective_from = _utc_datetime_field("In force from (UTC)")
+    expires_at = _utc_datetime_field("Expires at (UTC)")
+    tier_ceiling = forms.ModelChoiceField(
+        queryset=Tier.objects.order_by("rank"), label="Highest tier it carries", empty_label=None
+    )
+    risk_domains = forms.ModelMultipleChoiceField(
+        queryset=RiskDomain.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        label="Permitted risk domains",
+        error_messages={"required": "Choose at least one risk domain the agreement covers."},
+    )
+    onward_sharing = forms.BooleanField(required=False, label="Recipients may share onward (never for ORCON documents)")
+    retention_days = forms.IntegerField(label="Retention (days)", min_value=1, max_value=36500, initial=365 * 5)
+    mou = forms.FileField(
+        required=False,
+        label="Signed MoU (optional)",
+        help_text="Encrypted as it arrives; parties of the agreement may download it once it has been checked.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parties"].label_from_instance = lambda org: (
+            f"{org.name} ({org.short_name.upper()}, {org.country_id})"
+        )
+
+    def clean_parties(self):
+        parties = self.cleaned_data["parties"]
+        if len(parties) < 2:
+            raise forms.ValidationError("Choose two or more organisations.")
+        return parties
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("effective_from"), data.get("expires_at")
+        if start and end and end <= start:
+            self.add_error("expires_at", "The agreement must expire after it comes into force.")
+        return data

@@ -7,6 +7,7 @@ CONTRACT (stable names other modules import):
 - document_for_reader(user, code) -> Document       (or Http404, denial audited)
 - document_for_editor(user, code) -> Document       (or Http404 / PermissionDenied, audited)
 - attachment_for_download(user, code) -> Attachment (or Http404, audited)
+- mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
 
 A user may READ a document only when every gate passes (deny by default), decided at the
 moment of the request:
@@ -282,7 +283,8 @@ def _file_usable(attachment: Attachment) -> Decision:
 
 def _can_download_mou(user, attachment: Attachment) -> Decision:
     decision = _account(user)
-    if not decision:
+    # A portal admin need not belong to an institute to keep the agreements' papers.
+    if not decision and not (decision.reason == "no organisation" and user.is_staff):
         return decision
     agreement = getattr(attachment, "agreement", None)
     if agreement is None:
@@ -346,4 +348,30 @@ def attachment_for_download(user, code) -> Attachment:
             details={"reason": decision.reason, "wanted": "download"},
         )
         raise Http404("No such attachment.")
+    return attachment
+
+
+def mou_for_party(user, agreement_code) -> Attachment:
+    """The signed MoU of an agreement, for members of its parties and portal admins, when the
+    file is clean and not destroyed; 404 (audited) for a missing agreement, one without an MoU,
+    and a forbidden one alike."""
+    from .models import SharingAgreement
+
+    parsed = _parse_code(agreement_code)
+    agreement = None
+    if parsed is not None:
+        agreement = SharingAgreement.objects.select_related("mou").filter(code=parsed).first()
+    attachment = agreement.mou if agreement is not None else None
+    if attachment is None:
+        decision = deny("no such agreement" if agreement is None else "agreement has no MoU")
+    else:
+        decision = can_download(user, attachment)
+    if not decision:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=agreement or ("sharing.sharingagreement", str(agreement_code)[:64], ""),
+            details={"reason": decision.reason, "wanted": "download MoU"},
+        )
+        raise Http404("No such file.")
     return attachment

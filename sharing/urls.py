@@ -28,7 +28,9 @@ urlpatterns = [
     path("releases/<uuid:code>/revoke/", releases.release_revoke, name="release_revoke"),
     # Agreements
     path("agreements/", agreements.agreement_list, name="agreement_list"),
+    path("agreements/new/", agreements.agreement_create, name="agreement_create"),
     path("agreements/<uuid:code>/", agreements.agreement_detail, name="agreement_detail"),
+    path("agreements/<uuid:code>/mou/", agreements.agreement_mou, name="agreement_mou"),
     path("agreements/<uuid:code>/sign/", agreements.agreement_sign, name="agreement_sign"),
     path("agreements/<uuid:code>/suspend/", agreements.agreement_suspend, name="agreement_suspend"),
     path("agreements/<uuid:code>/resume/", agreements.agreement_resume, name="agreement_resume"),

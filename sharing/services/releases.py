@@ -47,7 +47,25 @@ def _refuse(action: str, actor, target, reason: str, details: dict | None = None
     raise exc(reason)
 
 
-def _request_refusal(*, actor, document, agreement, recipients, audience, justification, expires_at, now):
+def release_request_refusal(
+    *,
+    actor,
+    document: Document,
+    agreement: SharingAgreement,
+    recipients: Iterable[Organisation],
+    audience: Iterable = (),
+    justification: str,
+    expires_at: datetime | None,
+    now: datetime,
+) -> str | None:
+    """Why `release_request` would refuse this request now, or None when it would accept it.
+
+    The single statement of the request rules: `release_request` calls it before writing, and
+    pages call it to show, before anything is sent, which recipients are eligible and why the
+    others are not. It reads only (no audit row, no change); the caller audits a refusal it acts on.
+    """
+    recipients = list(recipients)
+    audience = list(audience)
     decision = can_request_release(actor, document, agreement)
     if not decision:
         return decision.reason
@@ -108,7 +126,7 @@ def release_request(
     """
     recipients = list({org.pk: org for org in recipients}.values())
     audience = list({user.pk: user for user in (audience or [])}.values())
-    reason = _request_refusal(
+    reason = release_request_refusal(
         actor=actor,
         document=document,
         agreement=agreement,

@@ -1,4 +1,4 @@
-"""Agreement pages: list, detail, and the signature and life-cycle steps."""
+"""Agreement pages: list, detail, drafting (with the signed MoU), the MoU download, and the signature and life-cycle steps."""
 
 from __future__ import annotations
 
@@ -6,17 +6,25 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action
 from audit.services import record_denial
+from sharing.attachments import StorageUnavailable
+from sharing.forms import AgreementForm
 from sharing.models import AgreementParty, Release, SharingAgreement
-from sharing.policy import readable_documents
+from sharing.mou import key_holder, mou_attachment_create, provisional_key_holder, reseal
+from sharing.policy import can_download, mou_for_party, readable_documents
 from sharing.services import agreements as services
+from sharing.uploads import EncryptingUploadHandler
 
+from .attachments import attachment_response
 from .banners import MARKING_PREFETCH, banner_for, mark_for
 
 
@@ -32,7 +40,7 @@ def _visible_agreements(user):
 def agreement_for_party(user, code) -> SharingAgreement:
     """The agreement if the user's organisation is party to it (or they are a portal admin);
     404, audited, for missing and foreign alike."""
-    agreement = _visible_agreements(user).select_related("tier_ceiling").filter(code=code).first()
+    agreement = _visible_agreements(user).select_related("tier_ceiling", "mou").filter(code=code).first()
     if agreement is None:
         record_denial(
             Action.ACCESS_DENIED,
@@ -78,7 +86,10 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         and user.has_perm("accounts.sign_agreement", user.organisation)
     )
     may_manage = user.is_staff
+    mou = agreement.mou
     context = {
+        "mou": mou,
+        "may_download_mou": bool(mou and can_download(user, mou)),
         "agreement": agreement,
         "parties": parties,
         "releases": [(release, mark_for(release.document, user)) for release in releases],
@@ -89,6 +100,100 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         "reason_form": ReasonForm(),
     }
     return render(request, "sharing/agreements/detail.html", context)
+
+
+@require_GET
+@login_required
+@never_cache
+def agreement_mou(request: HttpRequest, code) -> HttpResponse:
+    """The signed MoU, decrypted as it streams: parties and portal admins, 404 otherwise."""
+    return attachment_response(request, mou_for_party(request.user, code))
+
+
+def _refuse_non_staff(user) -> None:
+    if not user.is_staff:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=("sharing.sharingagreement", "", ""),
+            details={"reason": "not a portal admin", "wanted": "draft agreement"},
+        )
+        raise PermissionDenied("portal admins only")
+
+
+@csrf_exempt  # CSRF is checked in _create, after the encrypting handler is in place
+@require_http_methods(["GET", "POST"])
+@login_required
+def agreement_create(request: HttpRequest) -> HttpResponse:
+    """Draft an agreement (portal admins). The optional MoU is encrypted as the body is read."""
+    user = request.user
+    _refuse_non_staff(user)
+    if request.method == "GET":
+        return _create_page(request, AgreementForm())
+    holder = provisional_key_holder(user)
+    # Only the encrypting handler ever sees file bytes; with no organisation to seal under
+    # (none is active, so no agreement can be drafted anyway) file parts are dropped unread.
+    handler = EncryptingUploadHandler(request, org_id=holder, field_name="mou") if holder else None
+    request.upload_handlers = [handler] if handler else []
+    try:
+        return _create(request, handler)
+    except StorageUnavailable:
+        record_denial(Action.AGREEMENT_CREATED, actor=user, details={"reason": "storage unavailable"})
+        return HttpResponse(
+            "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "60"},
+        )
+    finally:
+        if handler:
+            handler.discard_unclaimed()
+
+
+def _create_page(request: HttpRequest, form: AgreementForm, status: int = 200) -> HttpResponse:
+    return render(request, "sharing/agreements/form.html", {"form": form}, status=status)
+
+
+@csrf_protect
+def _create(request: HttpRequest, handler: EncryptingUploadHandler | None) -> HttpResponse:
+    user = request.user
+    form = AgreementForm(request.POST)  # the file is in the handler, sealed, never in the form
+    valid = form.is_valid()
+    if handler and handler.too_large:
+        form.add_error("mou", str(handler.too_large))
+        valid = False
+    if valid:
+        data = {name: value for name, value in form.cleaned_data.items() if name != "mou"}
+        try:
+            sealed = handler.sealed if handler else None
+            if sealed is not None:
+                sealed = handler.sealed = reseal(sealed, org_id=key_holder(user, data["parties"]).pk)
+            with transaction.atomic():
+                mou = mou_attachment_create(actor=user, sealed=sealed) if sealed else None
+                agreement = services.agreement_create(actor=user, mou=mou, **data)
+        except ValidationError as exc:  # the service refused and audited it; nothing was written
+            _add_service_errors(form, exc)
+        else:
+            if handler:
+                handler.claimed = True
+            messages.success(request, "The agreement is drafted. It becomes active once every party has signed.")
+            return redirect("sharing:agreement_detail", code=agreement.code)
+    else:
+        record_denial(
+            Action.AGREEMENT_CREATED,
+            actor=user,
+            target=("sharing.sharingagreement", "", request.POST.get("reference", "")[:60]),
+            details={"errors": form.errors.get_json_data()},
+        )
+    return _create_page(request, form, status=400)
+
+
+def _add_service_errors(form: AgreementForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class ReasonForm(forms.Form):

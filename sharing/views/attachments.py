@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -72,7 +73,11 @@ def _upload(request, document, handler):
 @login_required
 @never_cache
 def attachment_download(request, code):
-    attachment = attachment_for_download(request.user, code)
+    return attachment_response(request, attachment_for_download(request.user, code))
+
+
+def attachment_response(request, attachment: Attachment):
+    """The decrypted file, streamed, for an attachment a gate has already allowed (audited)."""
     try:
         segments = attachment_stream(actor=request.user, attachment=attachment)
     except IntegrityError:
@@ -102,6 +107,15 @@ def attachment_destroy_view(request, code):
             details={"reason": "no such attachment", "wanted": "destroy"},
         )
         raise Http404("No such attachment.")
-    document_for_editor(request.user, attachment.document.code)
+    document = document_for_editor(request.user, attachment.document.code)
     attachment_destroy(actor=request.user, attachment=attachment)
+    # The document page's form names where to go back to; a script or API client gets 204.
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        messages.success(
+            request, f"{attachment.filename} was destroyed: its key is gone and it can never be read again."
+        )
+        return redirect(next_url)
+    if next_url:
+        return redirect("sharing:document_detail", code=document.code)
     return HttpResponse(status=204)

@@ -56,7 +56,7 @@ def _eligibility(user, document, agreement) -> list[tuple[Organisation, Decision
     The page asks the service's own refusal rules (the same function `release_request` runs), one
     recipient at a time, so what it shows before sending can never disagree with what happens.
     """
-    refusal_of = services._request_refusal
+    refusal_of = services.release_request_refusal
     now = timezone.now()
     rows = []
     for org in Organisation.objects.filter(agreements=agreement).exclude(pk=document.originator_id).order_by("name"):

@@ -69,3 +69,18 @@ def test_a_bug_is_still_a_500(client, broken_urls):
     response = client.get("/bug")
     assert response.status_code == 500
     assert b"division" not in response.content
+
+
+def test_503_page_is_styled_like_the_others_and_reads_nothing(django_assert_num_queries):
+    from portal.errors import service_unavailable
+
+    with django_assert_num_queries(0):
+        response = service_unavailable()
+    body = response.content.decode()
+    assert response.status_code == 503
+    assert "govuk-frontend.min.css" in body
+    for cls in ("govuk-template__body", "govuk-width-container", "govuk-main-wrapper", "govuk-heading-l", "govuk-body"):
+        assert cls in body
+    # The class names of the first stylesheet are gone, and the page has no inline code.
+    for old in ("site-header", "site-name", 'class="container"', "<script", "style="):
+        assert old not in body

@@ -240,3 +240,19 @@ def test_withdrawing_the_document_ends_partner_access(alice, bob, finding, uk_us
     finding.save(update_fields=["status"])
     assert can_read(bob, finding).reason == "document withdrawn"
     assert can_read(alice, finding)
+
+
+def test_release_request_refusal_answers_without_writing(alice, finding, uk_us_agreement, usaisi, ukasi):
+    """The public rule check the request page shows before sending: the same answer the
+    service gives, and no row of any kind (the page asks it once per party)."""
+    from sharing.services.releases import release_request_refusal
+
+    before = AuditEvent.objects.count()
+    now = timezone.now()
+    common = {"actor": alice, "document": finding, "agreement": uk_us_agreement, "expires_at": None, "now": now}
+    assert release_request_refusal(recipients=[usaisi], justification="joint evaluation", **common) is None
+    assert "justification is required" in release_request_refusal(recipients=[usaisi], justification=" ", **common)
+    assert "already holds" in release_request_refusal(recipients=[ukasi], justification="joint evaluation", **common)
+    assert AuditEvent.objects.count() == before and not Release.objects.exists()
+    with pytest.raises(ValidationError, match="justification is required"):
+        ask(alice, finding, uk_us_agreement, [usaisi], justification=" ")
