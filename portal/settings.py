@@ -501,5 +501,11 @@ LOGGING = {
         "axes": {"level": "ERROR"},
         # Request lines come from accord.request, with the request id; Django's own are noise.
         "django.server": {"level": "WARNING"},
+        # At DEBUG these two write what they hold: a template's missing variable is logged with
+        # the whole context (CSRF token, document text), and SQL with its parameters. Django's
+        # default keeps its `django` logger at INFO; pinned here as well, so lowering that one to
+        # debug something else never puts secrets or findings in the logs.
+        "django.template": {"level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
     },
 }

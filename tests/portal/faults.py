@@ -149,7 +149,7 @@ prev, expected, ok = GENESIS_HASH, 1, True
 for e in AuditEvent.objects.order_by("seq").iterator():
     ok &= e.seq == expected and e.prev_hash == prev and compute_hash(event_fields(e)) == e.hash
     prev, expected = e.hash, e.seq + 1
-counts = {m._meta.label: m.objects.count() for m in apps.get_models() if not m._meta.proxy}
+counts = {m._meta.label: m.objects.count() for m in apps.get_models(include_auto_created=True) if not m._meta.proxy}
 actions = {}
 for a in AuditEvent.objects.values_list("action", flat=True):
     actions[a] = actions.get(a, 0) + 1

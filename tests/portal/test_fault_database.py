@@ -4,7 +4,12 @@ reaches its own scratch database through a TCP proxy that the test cuts and rest
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import select
+import subprocess
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -15,6 +20,8 @@ from django_otp.oath import totp
 from tests.factories import PASSWORD
 from tests.portal.faults import (
     CHAIN_AND_COUNTS,
+    PYTHON,
+    ROOT,
     LiveAccord,
     TcpProxy,
     accord_env,
@@ -130,3 +137,197 @@ def test_database_outage_answers_503_writes_nothing_and_recovers(scratch_db, tmp
     assert after["counts"]["sessions.Session"] == 2
     log = (tmp_path / "gunicorn.log").read_text()
     assert PASSWORD not in log
+
+
+SEED_AUTHOR = r"""
+import json
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance
+from tests.sharing import world
+from accounts.models import Country
+uk = OrganisationFactory(short_name="ukasi", country=Country.objects.get(code="GBR"))
+alice = UserFactory(email="alice@ukasi.example", organisation=uk)
+give_role(alice, "author")
+grant_clearance(alice, "official-sensitive")
+document = world.document(originator=uk, author=alice, title="Cyber uplift finding")
+key = TOTPDevice.objects.create(user=alice, name="Authenticator", confirmed=True).key
+print("JSON " + json.dumps({"key": key, "document": str(document.code)}))
+"""
+
+# Run in its own process through the proxy: document_create stops just before its audit append
+# (the document, its marking rows and its first revision are written, not committed), says
+# READY, and waits for the test to cut the database before it goes on.
+CREATE_DURING_CUT = r"""
+import json, os, time
+from pathlib import Path
+from accounts.models import Country, Tier, User
+from sharing.models import RiskDomain
+from sharing.services import documents
+go = Path(os.environ["FAULT_GO_FILE"])
+real_record = documents.record
+def paused_record(*args, **kwargs):
+    print("READY", flush=True)
+    while not go.exists():
+        time.sleep(0.05)
+    return real_record(*args, **kwargs)
+documents.record = paused_record
+alice = User.objects.get(email="alice@ukasi.example")
+tier = Tier.objects.get(code="official-sensitive")
+usa = Country.objects.get(code="USA")
+domains = list(RiskDomain.objects.filter(code="cyber-offence"))
+try:
+    documents.document_create(actor=alice, title="Written during the cut", body="half", tier=tier,
+                              releasable_to=[usa], risk_domains=domains)
+    outcome = "committed"
+except Exception as exc:
+    outcome = type(exc).__name__
+print("JSON " + json.dumps({"outcome": outcome}), flush=True)
+"""
+
+
+def blobs(home) -> list:
+    return sorted(p for p in (home / "media").rglob("*") if p.is_file())
+
+
+def upload_body(boundary: str, size: int) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+    return head + b"a line of text\n" * (size // 15) + f"\r\n--{boundary}--\r\n".encode()
+
+
+def upload_in_two_halves(live, session, path: str, on_half) -> tuple[int, str]:
+    """POST a 3 MiB file: send 2 MiB, call `on_half()`, send the rest, return the response."""
+    boundary = uuid.uuid4().hex
+    body = upload_body(boundary, 3 * 1024 * 1024)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    csrf = next(c.value for c in session.cookies if "csrf" in c.name)
+    conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+    conn.putrequest("POST", path)
+    for name, value in {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(body)),
+        "Cookie": cookies,
+        "X-CSRFToken": csrf,
+    }.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    half = 2 * 1024 * 1024
+    conn.send(body[:half])
+    on_half()
+    try:
+        conn.send(body[half:])
+    except OSError:
+        pass  # the server may answer before it has read everything
+    response = conn.getresponse()
+    text = response.read().decode(errors="replace")
+    conn.close()
+    return response.status, text
+
+
+def wait_until(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def wait_for_line(proc: subprocess.Popen, wanted: str, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        line = proc.stdout.readline() if ready else ""
+        if line.strip() == wanted:
+            return True
+        if ready and not line:  # end of output: the process is gone
+            return False
+    return False
+
+
+def test_database_cut_during_document_and_attachment_writes(scratch_db, tmp_path):
+    name, direct = scratch_db
+    seeded = shell_json(direct, SEED_AUTHOR)
+    upstream = urlsplit(pg_base_url())
+    proxy = TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 5432))
+    proxy.restore()
+    proxied_url = f"{upstream.scheme}://{upstream.username or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxied = accord_env(proxied_url, tmp_path)
+    live = LiveAccord(proxied, tmp_path / "gunicorn.log")
+    upload_path = f"/documents/{seeded['document']}/attachments/"
+    try:
+        alice = sign_in(live.url, "alice@ukasi.example", seeded["key"])
+        status, text = upload_in_two_halves(live, alice, upload_path, lambda: None)
+        assert status == 201, text[:300]
+        assert len(blobs(tmp_path)) == 1
+
+        # 1. An upload whose body is streaming when the database goes: the gate, the key lookup
+        # and the first encrypted segments are done (its blob exists); the row cannot be written.
+        before = shell_json(direct, CHAIN_AND_COUNTS)
+
+        def cut_once_the_blob_is_written():
+            wait_until(lambda: len(blobs(tmp_path)) == 2)
+            proxy.cut()
+
+        status, text = upload_in_two_halves(live, alice, upload_path, cut_once_the_blob_is_written)
+        assert status == 503, text[:300]
+        assert "temporarily unavailable" in text
+        assert len(blobs(tmp_path)) == 1  # the half-written blob was removed
+        # 2. An upload that starts while the database is away.
+        status, text = upload_in_two_halves(live, alice, upload_path, lambda: None)
+        assert status == 503, text[:300]
+        assert len(blobs(tmp_path)) == 1
+        # 3. The document form posted while the database is away.
+        csrf = next(c.value for c in alice.cookies if "csrf" in c.name)
+        page = alice.post(
+            f"{live.url}/documents/new/",
+            data={"title": "Posted during the cut", "body": "x", "releasable_to": ["GBR"], "csrfmiddlewaretoken": csrf},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert page.status_code == 503 and "temporarily unavailable" in page.text
+        during_uploads = shell_json(direct, CHAIN_AND_COUNTS)
+
+        # 4. A document created as the database goes: everything but the audit row is written,
+        # uncommitted, when the connection is cut.
+        proxy.restore()
+        go = tmp_path / "go"
+        creator = subprocess.Popen(  # noqa: S603 - our venv's python, fixed arguments
+            [PYTHON, "manage.py", "shell", "-c", CREATE_DURING_CUT],
+            env={**proxied, "FAULT_GO_FILE": str(go)},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=(tmp_path / "creator.log").open("w"),
+            text=True,
+        )
+        try:
+            assert wait_for_line(creator, "READY", timeout=60), (tmp_path / "creator.log").read_text()[-2000:]
+            proxy.cut()
+            go.touch()
+            out, _ = creator.communicate(timeout=60)
+        finally:
+            if creator.poll() is None:
+                creator.kill()
+        outcome = json.loads(next(line for line in out.splitlines() if line.startswith("JSON "))[5:])
+        assert outcome["outcome"] in {"OperationalError", "InterfaceError"}, (tmp_path / "creator.log").read_text()
+        during_create = shell_json(direct, CHAIN_AND_COUNTS)
+
+        proxy.restore()
+        status, text = upload_in_two_halves(live, alice, upload_path, lambda: None)
+        assert status == 201, text[:300]
+        after = shell_json(direct, CHAIN_AND_COUNTS)
+    finally:
+        live.close()
+        proxy.cut()
+
+    # Nothing of either write survived: no document, revision, marking or attachment rows, no
+    # audit events, no blob; the chain holds throughout and grows again once the database is back.
+    assert during_uploads["counts"] == before["counts"] == during_create["counts"]
+    assert during_uploads["events"] == before["events"] == during_create["events"]
+    assert before["chain_ok"] and during_uploads["chain_ok"] and during_create["chain_ok"] and after["chain_ok"]
+    assert after["counts"]["sharing.Document"] == before["counts"]["sharing.Document"] == 1
+    assert after["counts"]["sharing.Attachment"] == 2
+    assert after["actions"]["attachment.uploaded"] == 2
+    assert "document.created" not in after["actions"]
+    assert len(blobs(tmp_path)) == 2
+    assert manage(direct, "audit", "verify").startswith("audit chain OK")
