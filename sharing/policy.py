@@ -179,11 +179,12 @@ def can_edit(user, document: Document) -> Decision:
     What may change in which status (a withdrawn document is frozen) is the document services'
     rule, refused there as a validation error; this answers only who may try.
     """
+    # The cheap organisation test first: a partner is refused without evaluating every read gate.
+    if user.organisation_id != document.originator_id:
+        return deny("not the originator")
     decision = can_read(user, document)
     if not decision:
         return decision
-    if user.organisation_id != document.originator_id:
-        return deny("not the originator")
     if not user.has_perm("accounts.author_document", document.originator):
         return deny("not an author")
     return ALLOW
