@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +19,7 @@ from sharing.policy import can_edit, document_for_editor, document_for_reader, r
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
 
+from ..pagination import CappedPaginator
 from .banners import banner_for, mark_for, viewer_country
 
 PAGE_SIZE = 25
@@ -41,7 +41,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         documents = filter_documents(readable, **form.cleaned_data)
     if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
         documents = documents.order_by("-created_at", "-pk")
-    page = Paginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -102,6 +102,30 @@ def test_list_is_paginated(verified_client, alice):
     assert "Finding number 00" in second and "Finding number 26" not in second
 
 
+def test_list_counts_exactly_up_to_the_cap(verified_client, alice, monkeypatch):
+    monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 30)
+    for n in range(27):
+        make_document(alice, title=f"Finding number {n:02d}")
+    page = verified_client(alice).get(reverse("sharing:document_list")).content.decode()
+    assert "27 documents" in page
+    assert "More than" not in page
+
+
+def test_list_stops_counting_past_the_cap_and_asks_for_a_filter(verified_client, alice, monkeypatch):
+    monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 26)
+    for n in range(30):
+        make_document(alice, title=f"Finding number {n:02d}")
+    client = verified_client(alice)
+    first = client.get(reverse("sharing:document_list")).content.decode()
+    assert "More than 26 documents" in first
+    assert "narrow them with a filter" in first
+    assert "Page 1 of 2" in first
+    # The pages reach as far as the cap: page 2 holds the 26th row, not the 27th to 30th.
+    second = client.get(reverse("sharing:document_list"), {"page": 2}).content.decode()
+    assert "Finding number 04" in second
+    assert "Finding number 03" not in second
+
+
 def test_home_shows_what_needs_me_now(verified_client, alice, rory, bob, ukasi, usaisi, gbr_usa):
     draft = make_document(alice, title="My unfinished draft", status="draft")
     published = make_document(alice, title="Ready to share", releasable_to=gbr_usa)
