@@ -162,6 +162,8 @@ def _time_range(points: list[Point]) -> tuple[datetime, datetime]:
 
 
 def _time_label(at: datetime, span: timedelta) -> str:
+    if span < timedelta(minutes=10):
+        return at.strftime("%H:%M:%S")
     return at.strftime("%d %b %H:%M" if span < timedelta(days=3) else "%d %b %Y")
 
 
