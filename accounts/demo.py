@@ -289,9 +289,11 @@ def seed_all() -> list[DemoLogin]:
 
 
 def seed_sharing(orgs: dict[str, Organisation]) -> None:
-    """Findings at every tier, a live UK-US agreement with approved releases, Canada with none."""
+    """Findings at every tier, a live UK-US agreement with approved releases, Canada with none,
+    and Inspect eval logs on three UK findings."""
     from sharing.demo import seed_documents
     from sharing.demo_agreements import seed_demo_agreements
+    from sharing.demo_evals import seed_eval_logs
 
     people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
     documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
@@ -305,3 +307,4 @@ def seed_sharing(orgs: dict[str, Organisation]) -> None:
         uk_release_officer=people["rachel@ukasi.example"],
         documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
     )
+    seed_eval_logs(originator=orgs["ukasi"])

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("api/", include("api.urls")),
+    path("results/", include("evals.urls")),
     path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -12,21 +12,18 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import record_denial
 from evals.models import EvalRun
+from evals.selectors import readable_runs as visible_runs
+from evals.selectors import with_details
 from sharing.models import Attachment
-from sharing.policy import readable_documents
 
 from ..serializers import EvalRunFilterSerializer, EvalRunSerializer
 
 
 def readable_runs(user) -> QuerySet[EvalRun]:
-    """Runs whose log is an attachment of a document `user` may read (one query)."""
-    attachments = Attachment.objects.filter(document__in=readable_documents(user))
+    """Runs whose log is a clean attachment of a document `user` may read (one query); the
+    rule itself is `evals.selectors.readable_runs`, shared with the results pages."""
     document_code = Attachment.objects.filter(code=OuterRef("attachment_code")).values("document__code")[:1]
-    return (
-        EvalRun.objects.filter(attachment_code__in=attachments.values("code"))
-        .annotate(document_code=Subquery(document_code))
-        .prefetch_related("scores", "model_usage")
-    )
+    return with_details(visible_runs(user)).annotate(document_code=Subquery(document_code))
 
 
 class EvalRunListView(generics.ListAPIView):

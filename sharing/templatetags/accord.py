@@ -83,3 +83,12 @@ def mark_of(marks: dict, document) -> object:
 def marking_change(entry, country: str | None) -> str:
     """A revision-history entry's marking change, in the viewer's country's words."""
     return entry.marking_change(country)
+
+
+@register.filter
+def score_value(value) -> str:
+    """An eval score as people read it: three significant figures, or a dash when the log has
+    none (NaN and infinity are stored as no value)."""
+    if value is None:
+        return "—"
+    return f"{value:.3g}"

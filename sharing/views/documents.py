@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action
 from audit.services import record, record_denial
+from evals.selectors import runs_of_document, with_details
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
 from sharing.models import Attachment, Release
@@ -67,12 +68,16 @@ def document_detail(request: HttpRequest, code) -> HttpResponse:
     if not is_originator:
         # A partner sees only its own organisation's releases, not who else the document went to.
         releases = releases.filter(recipient_id=user.organisation_id)
+    attachments = list(Attachment.objects.filter(document=document, destroyed_at__isnull=True))
+    # Every run of the document with its scores and usage in three queries, however many.
+    runs = {run.attachment_code: run for run in with_details(runs_of_document(document))}
     context = {
         "document": document,
         "mark": mark_for(document, user),
         "banner": banner_for([document], user),
         "body_html": render_markdown(document.body),
-        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
+        "attachments": attachments,
+        "eval_runs": [(a, runs[a.code]) for a in attachments if a.code in runs],
         "history": revision_history(document) if is_originator else [],
         "country": viewer_country(user),
         "releases": releases,

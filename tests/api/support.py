@@ -11,6 +11,10 @@ from sharing.models import Attachment
 FIXTURES = Path(__file__).resolve().parent.parent / "evals" / "fixtures"
 
 
+# What a pipeline declares for each kind of file; a wrong type gets the upload rejected by the scan.
+CONTENT_TYPES = {".eval": "application/zip", ".json": "application/json"}
+
+
 def clean_attachment(author, document, data: bytes = b"hello, world\n", filename: str = "notes.txt") -> Attachment:
     """Upload through the stream service and run the scan (on commit, as in production)."""
     from django.db import transaction
@@ -18,7 +22,11 @@ def clean_attachment(author, document, data: bytes = b"hello, world\n", filename
     from sharing.tasks import scan_attachment
 
     attachment = attachment_create_from_stream(
-        actor=author, document=document, stream=io.BytesIO(data), filename=filename, content_type="text/plain"
+        actor=author,
+        document=document,
+        stream=io.BytesIO(data),
+        filename=filename,
+        content_type=CONTENT_TYPES.get(Path(filename).suffix, "text/plain"),
     )
     if transaction.get_connection().in_atomic_block:
         scan_attachment(str(attachment.code))  # tests run inside a transaction: no commit comes

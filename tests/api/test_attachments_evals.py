@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment
+from sharing.tasks import scan_attachment
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
 from tests.sharing.documents_support import domains, new_document
 
@@ -150,6 +151,8 @@ def test_eval_log_uploaded_through_the_api_becomes_results(as_user, alice, draft
         content_type="application/zip",
     )
     assert response.status_code == 201
+    # As in production: the scan clears the log, then the parse reads it (no commit comes in a test).
+    scan_attachment(response.json()["code"])
     run = parsed_run(Attachment.objects.get(code=response.json()["code"]))
     listed = client.get(reverse("api:eval_run_list"), {"document": str(draft.code)}).json()["results"]
     assert [r["code"] for r in listed] == [str(run.code)]

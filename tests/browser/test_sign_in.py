@@ -41,7 +41,14 @@ def test_wrong_code_is_refused_with_a_clear_message(open_session):
 def test_main_pages_render_without_console_errors_or_csp_violations(open_session):
     me = open_session()
     me.sign_in("rachel@ukasi.example")
-    for path in ["/", "/documents/", "/releases/", "/agreements/", "/documents/?text=model&status=published"]:
+    for path in [
+        "/",
+        "/documents/",
+        "/releases/",
+        "/agreements/",
+        "/documents/?text=model&status=published",
+        "/results/",
+    ]:
         me.go(path)
         assert me.page.locator("main h1").count() == 1
     me.go("/documents/00000000-0000-0000-0000-000000000000/", expect_status=404)

@@ -16,6 +16,7 @@ from sharing.models import Caveat, Release, RiskDomain
 from sharing.views.tiers import text_colour_for
 from tests.factories import give_role, grant_clearance
 from tests.ui.conftest import make_agreement, make_document, make_release
+from tests.ui.support import assert_no_inline_code
 
 pytestmark = pytest.mark.django_db
 
@@ -189,20 +190,13 @@ def test_500_page_is_friendly_and_standalone(rf):
     assert "Sorry, there is a problem" in response.content.decode()
 
 
-STRICT_PAGES = ["home", "sharing:document_list", "sharing:agreement_list", "sharing:release_queue"]
+STRICT_PAGES = ["home", "sharing:document_list", "sharing:agreement_list", "sharing:release_queue", "evals:results"]
 
 
 @pytest.mark.parametrize("name", STRICT_PAGES)
 def test_pages_carry_no_inline_code_and_a_strict_csp(verified_client, rory, name):
     give_role(rory, "author")
-    response = verified_client(rory).get(reverse(name))
-    html = response.content.decode()
-    csp = response["Content-Security-Policy"]
-    assert "unsafe-inline" not in csp and "script-src 'self'" in csp
-    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
-    assert not re.search(r"\sstyle=", html), "inline style attribute"
-    assert not re.search(r"<style", html), "inline style element"
-    assert not re.search(r"\son[a-z]+=", html), "inline event handler"
+    assert_no_inline_code(verified_client(rory).get(reverse(name)))
 
 
 def test_detail_page_with_everything_carries_no_inline_code(verified_client, alice, gbr_usa):
