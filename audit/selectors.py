@@ -9,29 +9,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .access import ViewerScope
+from .chain import HASHED_FIELDS
 from .labels import WITHHELD_TYPES
 from .models import AuditEvent, VerificationRun
 
 PAGE_SIZE = 50
-EXPORT_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "organisation_id",
-    "action",
-    "outcome",
-    "target_type",
-    "target_id",
-    "target_label",
-    "request_id",
-    "ip",
-    "user_agent",
-    "details",
-    "version",
-    "prev_hash",
-    "hash",
-)
+# Every stored field of an event: the hashed ones, then the hash itself.
+EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
 
 
 def visible_events(scope: ViewerScope) -> QuerySet[AuditEvent]:

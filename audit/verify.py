@@ -17,28 +17,11 @@ from datetime import datetime
 from django.db import connection
 
 from . import signing
-from .chain import GENESIS_HASH, rows_mismatching
+from .chain import GENESIS_HASH, HASHED_FIELDS, rows_mismatching
 from .models import AuditCheckpoint, AuditEvent, ChainHead
 
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "organisation_id",
-    "action",
-    "outcome",
-    "target_type",
-    "target_id",
-    "target_label",
-    "request_id",
-    "ip",
-    "user_agent",
-    "details",
-    "version",
-    "prev_hash",
-    "hash",
-)
+# Every stored field of an event: the hashed ones, then the hash itself.
+COLUMNS = (*HASHED_FIELDS, "hash")
 
 
 # `at` as its canonical text, formatted by the database: parsing a datetime and formatting it

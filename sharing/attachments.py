@@ -226,6 +226,28 @@ class BlobWriter:
 # -- services ----------------------------------------------------------------------------------
 
 
+def record_sealed_blob(*, actor, sealed: SealedBlob, document: Document | None, details: dict) -> Attachment:
+    """Write the attachment row for a sealed blob and its audit event (the caller's transaction)."""
+    attachment = Attachment(
+        code=sealed.code,
+        document=document,
+        organisation_id=sealed.org_id,
+        filename=safe_filename(sealed.filename),
+        declared_type=clean_content_type(sealed.content_type),
+        size=sealed.size,
+        sha256=sealed.sha256,
+        uploaded_by=actor,
+        blob_name=sealed.blob_name,
+        segment_size=sealed.segment_size,
+        kek_version=sealed.kek_version,
+        wrapped_dek=sealed.wrapped_dek,
+    )
+    attachment.full_clean()
+    attachment.save(force_insert=True)
+    record(Action.ATTACHMENT_UPLOADED, actor=actor, target=attachment, details=details)
+    return attachment
+
+
 def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attachment:
     """Record a sealed blob as an attachment of `document` and queue its scan.
 
@@ -238,26 +260,10 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
         raise ValueError("the blob was sealed under another organisation's key")
     try:
         with transaction.atomic():
-            attachment = Attachment(
-                code=sealed.code,
-                document=document,
-                organisation_id=sealed.org_id,
-                filename=safe_filename(sealed.filename),
-                declared_type=clean_content_type(sealed.content_type),
-                size=sealed.size,
-                sha256=sealed.sha256,
-                uploaded_by=actor,
-                blob_name=sealed.blob_name,
-                segment_size=sealed.segment_size,
-                kek_version=sealed.kek_version,
-                wrapped_dek=sealed.wrapped_dek,
-            )
-            attachment.full_clean()
-            attachment.save(force_insert=True)
-            record(
-                Action.ATTACHMENT_UPLOADED,
+            attachment = record_sealed_blob(
                 actor=actor,
-                target=attachment,
+                sealed=sealed,
+                document=document,
                 details={"document": str(document.code), "size": sealed.size, "sha256": sealed.sha256},
             )
             # Through the outbox, in this transaction: a broker that is down at commit delays

@@ -15,12 +15,10 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from accounts.models import Organisation
-from audit.models import Action
-from audit.services import record
 from outbox.services import enqueue
 
 from . import crypto, keys
-from .attachments import BlobWriter, SealedBlob, attachment_storage, clean_content_type, safe_filename
+from .attachments import BlobWriter, SealedBlob, attachment_storage, record_sealed_blob
 from .models import Attachment
 
 
@@ -74,26 +72,10 @@ def mou_attachment_create(*, actor, sealed: SealedBlob) -> Attachment:
     from .tasks import scan_attachment
 
     with transaction.atomic():
-        attachment = Attachment(
-            code=sealed.code,
-            document=None,
-            organisation_id=sealed.org_id,
-            filename=safe_filename(sealed.filename),
-            declared_type=clean_content_type(sealed.content_type),
-            size=sealed.size,
-            sha256=sealed.sha256,
-            uploaded_by=actor,
-            blob_name=sealed.blob_name,
-            segment_size=sealed.segment_size,
-            kek_version=sealed.kek_version,
-            wrapped_dek=sealed.wrapped_dek,
-        )
-        attachment.full_clean()
-        attachment.save(force_insert=True)
-        record(
-            Action.ATTACHMENT_UPLOADED,
+        attachment = record_sealed_blob(
             actor=actor,
-            target=attachment,
+            sealed=sealed,
+            document=None,
             details={"mou": True, "size": sealed.size, "sha256": sealed.sha256},
         )
         enqueue(scan_attachment.name, args=[str(attachment.code)])
