@@ -82,6 +82,9 @@ def release_request_refusal(
         return "a justification is required"
     if expires_at is not None and expires_at <= now:
         return "the release would expire before it starts"
+    if expires_at is not None and expires_at >= agreement.expires_at:
+        # Access ends with the agreement anyway; a later date would promise what cannot hold.
+        return f"the release must expire before its agreement does ({agreement.expires_at:%Y-%m-%d %H:%M} UTC)"
     if not recipients:
         return "no recipient organisation"
     releasable = set(document.releasable_to.values_list("code", flat=True))

@@ -65,6 +65,7 @@ def document_detail(request: HttpRequest, code) -> HttpResponse:
     record(Action.DOCUMENT_VIEWED, actor=user, target=document)
     is_originator = user.organisation_id == document.originator_id
     releases = Release.objects.filter(document=document).select_related("recipient", "agreement")
+    releases = releases.prefetch_related("audience")
     if not is_originator:
         # A partner sees only its own organisation's releases, not who else the document went to.
         releases = releases.filter(recipient_id=user.organisation_id)

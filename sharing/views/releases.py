@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from audit.models import Action
 from audit.services import record_denial
 from sharing.models import Release, SharingAgreement
@@ -26,18 +26,80 @@ class DecisionForm(forms.Form):
 
 
 class RequestForm(forms.Form):
+    """Recipients, justification, and optionally named readers and an expiry.
+
+    The form checks only shape; `release_request` decides every rule (expiry in the future and
+    before the agreement's, readers active members of a chosen recipient) and its refusal is
+    shown as the form's error.
+    """
+
+    WHOLE, NAMED = "organisation", "named"
+
     recipients = forms.ModelMultipleChoiceField(
         label="Recipients", queryset=Organisation.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     justification = forms.CharField(
         label="Why should they see it?", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    readers = forms.ChoiceField(
+        label="Who at each recipient may read it?",
+        choices=[(WHOLE, "Everyone in the recipient organisation"), (NAMED, "Named readers only")],
+        initial=WHOLE,
+        # Not sent means the whole organisation, as before named readers could be chosen.
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    audience = forms.ModelMultipleChoiceField(
+        label="Named readers",
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        to_field_name="code",
+        error_messages={"invalid_choice": "Choose named readers from the lists shown."},
+    )
+    expires_at = forms.DateTimeField(
+        label="Release expires at (UTC, optional)",
+        help_text="Leave empty to release until the agreement ends. For example 2026-12-31 17:00.",
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "Enter a date and time, for example 2026-12-31 17:00."},
+    )
 
     def __init__(self, *args, eligible=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["recipients"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in eligible])
+        eligible_ids = [o.pk for o in eligible]
+        self.fields["recipients"].queryset = Organisation.objects.filter(pk__in=eligible_ids)
         self.fields["recipients"].to_field_name = "short_name"
         self.fields["recipients"].label_from_instance = lambda org: f"{org.name} ({org.country_id})"
+        # Names and organisation only: nothing about a partner's clearances leaves this page.
+        self.fields["audience"].queryset = User.objects.filter(
+            organisation_id__in=eligible_ids, organisation__is_active=True, is_active=True
+        ).order_by("display_name", "pk")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("readers") == self.NAMED:
+            if not data.get("audience"):
+                self.add_error("audience", "Choose at least one named reader, or release to everyone.")
+        else:
+            data["audience"] = []
+        return data
+
+    def readers_by_organisation(self) -> list[tuple[Organisation, list]]:
+        """The named-reader checkboxes grouped under each eligible organisation, for the template."""
+        chosen = {str(value) for value in (self["audience"].value() or [])}
+        members = list(self.fields["audience"].queryset.select_related("organisation"))
+        groups, index = [], 0
+        for org in self.fields["recipients"].queryset.order_by("name"):
+            people = []
+            for user in members:
+                if user.organisation_id == org.pk:
+                    # Ids follow Django's `id_audience_<n>` so the error summary's link lands on the first.
+                    people.append((user, str(user.code) in chosen, f"{self['audience'].auto_id}_{index}"))
+                    index += 1
+            groups.append((org, people))
+        return groups
 
 
 def _candidate_agreements(user):
@@ -91,7 +153,9 @@ def release_request(request: HttpRequest, code) -> HttpResponse:
                 document=document,
                 agreement=agreement,
                 recipients=list(form.cleaned_data["recipients"]),
+                audience=list(form.cleaned_data["audience"]),
                 justification=form.cleaned_data["justification"],
+                expires_at=form.cleaned_data["expires_at"],
             )
         except ValidationError as exc:
             form.add_error(None, " ".join(exc.messages))
@@ -125,7 +189,7 @@ def release_queue(request: HttpRequest) -> HttpResponse:
     releases = (
         Release.objects.filter(document__originator=organisation, document__in=readable_documents(user))
         .select_related("document__tier", "document__originator", "recipient", "agreement", "requested_by")
-        .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
+        .prefetch_related("audience", *(f"document__{name}" for name in MARKING_PREFETCH))
     )
     waiting = list(releases.filter(status=Release.Status.REQUESTED).order_by("requested_at"))
     live = list(releases.filter(status=Release.Status.APPROVED).order_by("-decided_at")[:50])

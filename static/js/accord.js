@@ -14,3 +14,20 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// Show a radio's conditional panel (data-shown-by="<radio id>") only while that radio is chosen.
+// Without this script every panel stays visible and the server ignores the unchosen one.
+for (const panel of document.querySelectorAll("[data-shown-by]")) {
+  const radio = document.getElementById(panel.dataset.shownBy);
+  if (!radio || !radio.form) {
+    continue;
+  }
+  const sync = () => {
+    panel.hidden = !radio.checked;
+    panel.classList.toggle("govuk-radios__conditional--hidden", !radio.checked);
+  };
+  for (const other of radio.form.querySelectorAll(`input[type="radio"][name="${radio.name}"]`)) {
+    other.addEventListener("change", sync);
+  }
+  sync();
+}

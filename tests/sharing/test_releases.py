@@ -233,6 +233,17 @@ def test_a_release_past_its_expiry_stops_access_before_any_job(alice, rita, bob,
     assert can_read(bob, finding).reason == "release past its expiry date"
 
 
+def test_a_release_cannot_outlive_its_agreement(alice, finding, uk_us_agreement, usaisi):
+    ends = uk_us_agreement.expires_at
+    for when in (ends, ends + timedelta(days=1)):
+        with pytest.raises(ValidationError, match="before its agreement does"):
+            ask(alice, finding, uk_us_agreement, [usaisi], expires_at=when)
+    assert not Release.objects.exists()
+    assert refused_requests().count() == 2
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi], expires_at=ends - timedelta(seconds=1))
+    assert release.expires_at == ends - timedelta(seconds=1)
+
+
 def test_withdrawing_the_document_ends_partner_access(alice, bob, finding, uk_us_agreement, usaisi):
     world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
     assert can_read(bob, finding)
