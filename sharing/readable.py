@@ -11,13 +11,16 @@ The rules are those of the `policy` docstring and must agree with `can_read`: th
 (tests/sharing/test_policy_property.py) checks both faces against each other on generated worlds
 on both engines, and the matrix checks every gate.
 
-Shape choices, measured on 100,000 documents (docs/BENCHMARKS.md): everything that depends only
-on the user (clearance rank, read-ins, the organisation's group, the permission id) is an
-uncorrelated subquery the database evaluates once; everything about the document (grant,
-release, releasability, compartments) is a correlated EXISTS answered from a unique index, so
-the database checks only the rows it reads and a first page costs the same at any table size.
-The grant used to be `id IN (every document granted to the organisation)`, which hashed
-thousands of grant rows per query before the first row could be returned.
+Shape choices, measured on 100,000 documents (docs/BENCHMARKS.md): what depends only on the
+user (clearance rank, read-ins, the organisation's group, the permission id, the organisations
+of the user's country) is an uncorrelated subquery the database evaluates once; what depends on
+the document (grant, covering release, releasable_to, compartments) is a correlated lookup on a
+unique index, so the database checks only the rows it reads and a first page costs the same at
+any table size. The grant and releasable_to checks sit inside an OR, where PostgreSQL may turn
+an EXISTS into a hash of every matching row (thousands of grants, 15,000 releasable rows) built
+before the first row is returned; as `(SELECT COUNT(*) ...) > 0` they stay per-row index lookups.
+The compartment check stays NOT EXISTS: as an anti-join it keeps the row estimates that let the
+planner walk the `created_at` index instead of sorting every readable row.
 """
 
 from __future__ import annotations
