@@ -12,15 +12,18 @@ The rules are those of the `policy` docstring and must agree with `can_read`: th
 on both engines, and the matrix checks every gate.
 
 Shape choices, measured on 100,000 documents (docs/BENCHMARKS.md): what depends only on the
-user (clearance rank, read-ins, the organisation's group, the permission id, the organisations
-of the user's country) is an uncorrelated subquery the database evaluates once; what depends on
-the document (grant, covering release, releasable_to, compartments) is a correlated lookup on a
-unique index, so the database checks only the rows it reads and a first page costs the same at
-any table size. The grant and releasable_to checks sit inside an OR, where PostgreSQL may turn
-an EXISTS into a hash of every matching row (thousands of grants, 15,000 releasable rows) built
-before the first row is returned; as `(SELECT COUNT(*) ...) > 0` they stay per-row index lookups.
-The compartment check stays NOT EXISTS: as an anti-join it keeps the row estimates that let the
-planner walk the `created_at` index instead of sorting every readable row.
+user is an uncorrelated subquery the database evaluates once (clearance rank, read-ins, the
+organisation's group and the permission id, the organisations of the user's country, and the
+ids granted to the organisation or the user: an index-only range of the guardian table's
+unique key, hashed once). What depends on the document (covering release, releasable_to,
+compartments) is a correlated lookup on a unique index, made only for the rows the database
+reads, so a first page costs the same at any table size. releasable_to sits inside an OR, where
+PostgreSQL may turn an EXISTS into a hash of every row for the nationality (15,000 at 100,000
+documents) built before the first row comes back; as `(SELECT COUNT(*) ...) > 0` it stays a
+per-row lookup. The clearance test compares ranks as scalars: as `tier_id IN (...)` it became
+a join the planner drove the whole scan from. The compartment test stays NOT EXISTS: as an
+anti-join it keeps the row estimates that let the planner walk the `created_at` index instead
+of sorting every readable row.
 """
 
 from __future__ import annotations
@@ -39,11 +42,10 @@ from .models import Document, Release, SharingAgreement
 # :name: a value bound per request (see _values).
 _CONDITION = """
 EXISTS (SELECT 1 FROM accounts_organisation ao WHERE ao.id = :org AND ao.is_active = :true)
-AND {tier} IN (
-    SELECT t.id FROM accounts_tier t WHERE t.rank <= (
-        SELECT MAX(gt.rank) FROM accounts_clearancegrant g JOIN accounts_tier gt ON gt.id = g.tier_id
-        WHERE g.user_id = :user AND g.status = :grant_active AND g.revoked_at IS NULL
-          AND g.valid_from <= :now AND g.valid_until > :now))
+AND (SELECT t.rank FROM accounts_tier t WHERE t.id = {tier}) <= (
+    SELECT MAX(gt.rank) FROM accounts_clearancegrant g JOIN accounts_tier gt ON gt.id = g.tier_id
+    WHERE g.user_id = :user AND g.status = :grant_active AND g.revoked_at IS NULL
+      AND g.valid_from <= :now AND g.valid_until > :now)
 AND ({originator} IN (SELECT oc.id FROM accounts_organisation oc WHERE oc.country_id = :nationality)
      OR (SELECT COUNT(*) FROM sharing_document_releasable_to rt
          WHERE rt.document_id = {id} AND rt.country_id = :nationality) > 0)
@@ -55,11 +57,11 @@ AND NOT EXISTS (
           AND ri.granted_at <= :now AND ri.revoked_at IS NULL))
 AND ({originator} = :org OR (
     {status} = :published
-    AND (SELECT COUNT(*) FROM sharing_documentgroupobjectpermission gp
-         WHERE gp.content_object_id = {id} AND gp.permission_id = (:perm)
-           AND gp.group_id = (SELECT og.group_id FROM accounts_organisation og WHERE og.id = :org))
-        + (SELECT COUNT(*) FROM sharing_documentuserobjectpermission up
-           WHERE up.content_object_id = {id} AND up.permission_id = (:perm) AND up.user_id = :user) > 0
+    AND ({id} IN (SELECT gp.content_object_id FROM sharing_documentgroupobjectpermission gp
+                 WHERE gp.permission_id = (:perm)
+                   AND gp.group_id = (SELECT og.group_id FROM accounts_organisation og WHERE og.id = :org))
+         OR {id} IN (SELECT up.content_object_id FROM sharing_documentuserobjectpermission up
+                     WHERE up.permission_id = (:perm) AND up.user_id = :user))
     AND EXISTS (
         SELECT 1 FROM sharing_release r
         JOIN sharing_sharingagreement a ON a.id = r.agreement_id
