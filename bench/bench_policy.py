@@ -14,7 +14,8 @@ Run by hand (bounded: about two minutes to build 100k the first time, seconds af
 
     .venv/bin/python bench/bench_policy.py [--sizes 10000 100000] [--repeat 40]
 
-Each size lives in its own database (accord_policy_bench, accord_policy_bench_10000).
+Each size lives in its own database (accord_policy_bench, accord_policy_bench_10000; set
+BENCH_POLICY_DB to use another name, for instance a copy of bench_load.py's 100,000-document world).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ PAGE = 50
 
 
 def db_name(size: int) -> str:
-    return "accord_policy_bench" if size == 100_000 else f"accord_policy_bench_{size}"
+    # BENCH_POLICY_DB names the database for the largest size, e.g. a copy of bench_load's world.
+    default = os.environ.get("BENCH_POLICY_DB", "accord_policy_bench")
+    return default if size == 100_000 else f"{default}_{size}"
 
 
 def prepare_database(name: str, size: int) -> bool:
@@ -310,8 +313,9 @@ def child(size: int, repeat: int) -> None:
     from django.core.management import call_command
 
     started = time.perf_counter()
+    # A reused database is migrated too, so indexes added since it was built are measured.
+    call_command("migrate", verbosity=0)
     if fresh:
-        call_command("migrate", verbosity=0)
         populate(size)
     built = time.perf_counter() - started
     result = measure(size, repeat)

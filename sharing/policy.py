@@ -33,16 +33,17 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import ClearanceGrant, Organisation, ReadIn, clearance_of
+from accounts.models import Organisation, ReadIn, clearance_of
 from audit.models import Action
 from audit.services import record_denial
 
 from . import scope
 from .models import Attachment, Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
+from .readable import ReadableBy
 
 VIEW_DOCUMENT = "view_document"
 ORCON = "orcon"
@@ -140,36 +141,16 @@ def can_read(user, document: Document) -> Decision:
 def readable_documents(user) -> QuerySet[Document]:
     """Exactly the documents can_read allows, as ONE query with no per-row Python.
 
-    The subqueries that depend only on the user (clearance rank, read-ins, guardian rows, the
-    agreements in force for the organisation) are uncorrelated, so the database evaluates each
-    once; the per-document ones (a covering release, releasable_to, compartments) are index
-    lookups, made only for the rows the database reads, so a first page costs the same at any
-    table size.
+    The condition is prepared SQL (`sharing/readable.py`), written once and bound per request:
+    what depends only on the user (clearance rank, read-ins, the organisation's group) the
+    database evaluates once; what depends on the document (grant, covering release,
+    releasable_to, compartments) is an indexed lookup made only for the rows it reads, so a
+    first page costs the same at any table size.
     """
     if not _account(user):
         return Document.objects.none()
-    now = timezone.now()
-    org_id = user.organisation_id
-    group_rows, user_rows = _guardian_rows(user, {})
-    granted = Q(pk__in=group_rows.values("content_object_id")) | Q(pk__in=user_rows.values("content_object_id"))
-    # Cheapest first: the grant sets are small hashed lists; the release check reads indexes.
-    partner = Q(status=Document.Status.PUBLISHED) & granted & scope.released_to(org_id, user.pk, now)
-    clearance_rank = (
-        ClearanceGrant.objects.valid_at(now).filter(user_id=user.pk).order_by("-tier__rank").values("tier__rank")[:1]
-    )
-    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
-    unmet_compartment = Document.compartments.through.objects.filter(document_id=OuterRef("pk")).exclude(
-        compartment_id__in=read_in
-    )
-    releasable = Document.releasable_to.through.objects.filter(
-        document_id=OuterRef("pk"), country_id=user.nationality_id
-    )
     return Document.objects.filter(
-        Q(originator_id=org_id) | partner,
-        Exists(Organisation.objects.filter(pk=org_id, is_active=True)),
-        Q(originator__country_id=user.nationality_id) | Exists(releasable),
-        ~Exists(unmet_compartment),
-        tier__rank__lte=clearance_rank,
+        ReadableBy(org_id=user.organisation_id, user_id=user.pk, nationality=user.nationality_id, now=timezone.now())
     )
 
 

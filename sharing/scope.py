@@ -1,7 +1,8 @@
 """What an agreement and a release cover, as SQL conditions and as plain checks.
 
-The access policy has two faces (one document in Python, many in one query); both are built
-from the definitions here so they cannot drift apart. Every condition takes `now` from the
+The access policy has two faces: one document in Python (the checks here, used by `can_read`)
+and many in one query (the SQL condition in `readable.py`, which states the same rules and is
+held to them by the property test on both engines). Every condition takes `now` from the
 caller, so a rule ends at the second its date passes, without waiting for a job.
 """
 
@@ -9,13 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from .models import AgreementParty, Document, Release, SharingAgreement
-
-DOCUMENT_RISK_DOMAINS = Document.risk_domains.through
-AGREEMENT_RISK_DOMAINS = SharingAgreement.risk_domains.through
-RELEASE_AUDIENCE = Release.audience.through
 
 
 def agreement_live_q(now: datetime, prefix: str = "") -> Q:
@@ -36,44 +33,6 @@ def release_live_q(now: datetime) -> Q:
         & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         & agreement_live_q(now, "agreement__")
     )
-
-
-def released_to(org_id: int, user_id: int, now: datetime) -> Exists:
-    """For a Document queryset: a live release of the document to `org_id` that covers it and
-    names no audience or names `user_id`.
-
-    Correlated on the document row, so the database checks it only for the rows it reads (the
-    first page needs a few hundred, whatever the table size) instead of building the set of
-    every release the organisation ever received. The agreement-level part (in force now, the
-    recipient a party) depends only on the organisation and is evaluated once.
-    """
-    live_agreements = SharingAgreement.objects.filter(agreement_live_q(now), party_rows__organisation_id=org_id).values(
-        "pk"
-    )
-    originator_party = AgreementParty.objects.filter(
-        agreement_id=OuterRef("agreement_id"), organisation_id=OuterRef(OuterRef("originator_id"))
-    )
-    # A document topic the agreement does not list: its existence takes the document out of scope.
-    stray_topic = DOCUMENT_RISK_DOMAINS.objects.filter(document_id=OuterRef(OuterRef("pk"))).exclude(
-        riskdomain_id__in=AGREEMENT_RISK_DOMAINS.objects.filter(
-            sharingagreement_id=OuterRef(OuterRef("agreement_id"))
-        ).values("riskdomain_id")
-    )
-    named = RELEASE_AUDIENCE.objects.filter(release_id=OuterRef("pk"))
-    releases = (
-        Release.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            document_id=OuterRef("pk"),
-            recipient_id=org_id,
-            status=Release.Status.APPROVED,
-            revoked_at__isnull=True,
-            agreement_id__in=live_agreements,
-            agreement__tier_ceiling__rank__gte=OuterRef("tier__rank"),
-        )
-        .filter(Exists(originator_party), ~Exists(stray_topic))
-        .filter(~Exists(named) | Exists(named.filter(user_id=user_id)))
-    )
-    return Exists(releases)
 
 
 def agreement_refusal(agreement: SharingAgreement, now: datetime) -> str | None:
