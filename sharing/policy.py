@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,7 +42,14 @@ from audit.models import Action
 from audit.services import record_denial
 
 from . import scope
-from .models import Attachment, Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
+from .models import (
+    Attachment,
+    Document,
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Release,
+    SharingAgreement,
+)
 from .readable import ReadableBy
 
 VIEW_DOCUMENT = "view_document"
@@ -357,3 +364,60 @@ def mou_for_party(user, agreement_code) -> Attachment:
         )
         raise Http404("No such file.")
     return attachment
+
+
+# -- releases and agreements -------------------------------------------------------------------
+# A release is seen by whoever may read its document and belongs to either the originator or
+# the recipient (a partner never learns who else a document went to); an agreement by members
+# of its parties and by portal admins. Missing and forbidden answer the same 404, audited.
+
+
+def visible_releases(user) -> QuerySet[Release]:
+    if not getattr(user, "is_authenticated", False) or user.organisation_id is None:
+        return Release.objects.none()
+    org = user.organisation_id
+    return Release.objects.filter(
+        Q(document__originator_id=org) | Q(recipient_id=org),
+        document__in=readable_documents(user),
+    )
+
+
+def release_for_user(user, code) -> Release:
+    release = (
+        visible_releases(user)
+        .select_related("document__originator", "document__tier", "agreement", "recipient", "requested_by")
+        .filter(code=code)
+        .first()
+    )
+    if release is None:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=Release.objects.filter(code=code).first() or ("sharing.release", str(code), ""),
+            details={"reason": "no such release or not visible", "wanted": "read release"},
+        )
+        raise Http404("No such release.")
+    return release
+
+
+def visible_agreements(user) -> QuerySet[SharingAgreement]:
+    if not getattr(user, "is_authenticated", False):
+        return SharingAgreement.objects.none()
+    if user.is_staff:
+        return SharingAgreement.objects.all()
+    if user.organisation_id is None:
+        return SharingAgreement.objects.none()
+    return SharingAgreement.objects.filter(party_rows__organisation_id=user.organisation_id)
+
+
+def agreement_for_party(user, code) -> SharingAgreement:
+    agreement = visible_agreements(user).select_related("tier_ceiling", "mou").filter(code=code).first()
+    if agreement is None:
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=user,
+            target=SharingAgreement.objects.filter(code=code).first() or ("sharing.sharingagreement", str(code), ""),
+            details={"reason": "not a party", "wanted": "read agreement"},
+        )
+        raise Http404("No such agreement.")
+    return agreement

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sharing.models import SharingAgreement
+from sharing.policy import agreement_for_party, visible_agreements
 
-from ..access import agreement_for_party, visible_agreements
 from ..serializers import AgreementSerializer
 
 

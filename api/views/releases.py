@@ -17,10 +17,15 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import record_denial
 from sharing.models import Release
-from sharing.policy import can_request_release, document_for_reader
+from sharing.policy import (
+    agreement_for_party,
+    can_request_release,
+    document_for_reader,
+    release_for_user,
+    visible_releases,
+)
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 
-from ..access import agreement_for_party, release_for_user, visible_releases
 from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer
 
 

@@ -7,8 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -18,9 +17,15 @@ from audit.models import Action
 from audit.services import record_denial
 from sharing.attachments import StorageUnavailable
 from sharing.forms import AgreementForm
-from sharing.models import AgreementParty, Release, SharingAgreement
+from sharing.models import AgreementParty, SharingAgreement
 from sharing.mou import key_holder, mou_attachment_create, provisional_key_holder, reseal
-from sharing.policy import can_download, mou_for_party, readable_documents
+from sharing.policy import (
+    agreement_for_party,
+    can_download,
+    mou_for_party,
+    visible_agreements,
+    visible_releases,
+)
 from sharing.services import agreements as services
 from sharing.uploads import EncryptingUploadHandler
 
@@ -28,35 +33,11 @@ from .attachments import attachment_response
 from .banners import MARKING_PREFETCH, banner_for, mark_for
 
 
-def _visible_agreements(user):
-    """Portal admins see every agreement; everyone else those their organisation is party to."""
-    if user.is_staff:
-        return SharingAgreement.objects.all()
-    if user.organisation_id is None:
-        return SharingAgreement.objects.none()
-    return SharingAgreement.objects.filter(party_rows__organisation_id=user.organisation_id)
-
-
-def agreement_for_party(user, code) -> SharingAgreement:
-    """The agreement if the user's organisation is party to it (or they are a portal admin);
-    404, audited, for missing and foreign alike."""
-    agreement = _visible_agreements(user).select_related("tier_ceiling", "mou").filter(code=code).first()
-    if agreement is None:
-        record_denial(
-            Action.ACCESS_DENIED,
-            actor=user,
-            target=("sharing.sharingagreement", code, ""),
-            details={"reason": "not a party", "wanted": "read agreement"},
-        )
-        raise Http404("No such agreement.")
-    return agreement
-
-
 @require_GET
 @login_required
 def agreement_list(request: HttpRequest) -> HttpResponse:
     agreements = (
-        _visible_agreements(request.user)
+        visible_agreements(request.user)
         .select_related("tier_ceiling")
         .prefetch_related("party_rows__organisation")
         .order_by("-effective_from")
@@ -71,8 +52,8 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
     agreement = agreement_for_party(user, code)
     parties = AgreementParty.objects.filter(agreement=agreement).select_related("organisation", "signed_by")
     releases = (
-        Release.objects.filter(agreement=agreement, document__in=readable_documents(user))
-        .filter(Q(document__originator_id=user.organisation_id) | Q(recipient_id=user.organisation_id))
+        visible_releases(user)
+        .filter(agreement=agreement)
         .select_related("document__tier", "document__originator", "recipient")
         .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
         .order_by("-requested_at")
