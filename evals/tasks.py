@@ -2,7 +2,7 @@
 
 The task reads the attachment through one small interface, imported when the task runs:
 
-    sharing.attachments.open_plaintext(attachment_code: uuid.UUID)
+    vault.attachments.open_plaintext(attachment_code: uuid.UUID)
         -> a context manager yielding a binary stream (read(n) -> bytes) of the decrypted log,
            seekable or not; raises ObjectDoesNotExist when the attachment is gone.
 
@@ -54,7 +54,7 @@ def parse_eval_log(self, attachment_code: str) -> str:
         return "invalid"
     # Imported here: attachments are their own part of the system, and the worker should load
     # only what this task needs.
-    from sharing.attachments import open_plaintext
+    from vault.attachments import open_plaintext
 
     try:
         with open_plaintext(code) as stream:

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "audit",
+    "vault",
     "sharing",
     "rest_framework",
     "drf_spectacular",
@@ -366,7 +367,7 @@ else:
     raise ImproperlyConfigured(f"ACCORD_STORAGE must be 'filesystem' or 's3', got {ACCORD_STORAGE!r}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Attachment ciphertext only (random names, see sharing/crypto.py); any Django storage
+    # Attachment ciphertext only (random names, see vault/crypto.py); any Django storage
     # backend will do, including S3-compatible object storage, since it is never trusted.
     "attachments": _attachment_storage,
     "staticfiles": {

@@ -16,9 +16,11 @@ from django.db import transaction
 
 from accounts.models import Organisation
 from outbox.services import enqueue
+from vault import crypto, keys
+from vault.attachments import BlobWriter, SealedBlob, attachment_storage
+from vault.tasks import scan_attachment
 
-from . import crypto, keys
-from .attachments import BlobWriter, SealedBlob, attachment_storage, record_sealed_blob
+from .attachments import record_sealed_blob
 from .models import Attachment
 
 
@@ -69,8 +71,6 @@ def mou_attachment_create(*, actor, sealed: SealedBlob) -> Attachment:
     """Record a sealed MoU blob (no document; its key holder is `sealed.org_id`) and queue its
     scan. Called inside the transaction that drafts the agreement, so a refused draft leaves no row;
     the caller owns the blob until this returns."""
-    from .tasks import scan_attachment
-
     with transaction.atomic():
         attachment = record_sealed_blob(
             actor=actor,

@@ -16,18 +16,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sharing.attachments import (
-    AttachmentTooLarge,
-    attachment_create_from_stream,
-    attachment_stream,
-    content_disposition,
-    max_bytes,
-    upload_rejected,
-)
-from sharing.crypto import IntegrityError
+from sharing.attachments import attachment_create_from_stream, upload_rejected
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
-from sharing.scan import served_type
+from vault.attachments import AttachmentTooLarge, attachment_stream, content_disposition, max_bytes
+from vault.crypto import IntegrityError
+from vault.scan import served_type
 
 from ..parsers import PayloadTooLarge
 from ..schema import ErrorSerializer

@@ -29,7 +29,7 @@ class OrganisationKey(models.Model):
 
 
 class Attachment(models.Model):
-    """An evidence file. Stored only as ciphertext under a random name; see sharing/crypto.py."""
+    """An evidence file. Stored only as ciphertext under a random name; see vault/crypto.py."""
 
     class ScanStatus(models.TextChoices):
         PENDING = "pending", "Being checked"

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action
 from audit.services import record_denial
-from sharing.attachments import StorageUnavailable
 from sharing.forms import AgreementForm
 from sharing.models import AgreementParty, SharingAgreement
 from sharing.mou import key_holder, mou_attachment_create, provisional_key_holder, reseal
@@ -27,7 +26,8 @@ from sharing.policy import (
     visible_releases,
 )
 from sharing.services import agreements as services
-from sharing.uploads import EncryptingUploadHandler
+from vault.attachments import StorageUnavailable
+from vault.uploads import EncryptingUploadHandler
 
 from .attachments import attachment_response
 from .banners import MARKING_PREFETCH, banner_for, mark_for

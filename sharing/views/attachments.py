@@ -13,20 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
 from audit.services import record_denial
+from vault.attachments import StorageUnavailable, attachment_destroy, attachment_stream, content_disposition
+from vault.crypto import IntegrityError
+from vault.scan import served_type
+from vault.uploads import EncryptingUploadHandler
 
-from ..attachments import (
-    StorageUnavailable,
-    attachment_create,
-    attachment_destroy,
-    attachment_stream,
-    content_disposition,
-    upload_rejected,
-)
-from ..crypto import IntegrityError
+from ..attachments import attachment_create, upload_rejected
 from ..models import Attachment
 from ..policy import attachment_for_download, document_for_editor
-from ..scan import served_type
-from ..uploads import EncryptingUploadHandler
 
 
 @csrf_exempt  # CSRF is checked below, after the encrypting handler is in place

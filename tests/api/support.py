@@ -19,7 +19,7 @@ def clean_attachment(author, document, data: bytes = b"hello, world\n", filename
     """Upload through the stream service and run the scan (on commit, as in production)."""
     from django.db import transaction
 
-    from sharing.tasks import scan_attachment
+    from vault.tasks import scan_attachment
 
     attachment = attachment_create_from_stream(
         actor=author,

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment
-from sharing.tasks import scan_attachment
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
 from tests.sharing.documents_support import domains, new_document
+from vault.tasks import scan_attachment
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_upload_encrypts_the_raw_body_and_download_returns_it(as_user, alice, dr
     # Only ciphertext was written anywhere under the store.
     assert b"THE-PLAINTEXT-MARKER" not in stored_bytes(media)
     attachment = Attachment.objects.get(code=body["code"])
-    from sharing.tasks import scan_attachment
+    from vault.tasks import scan_attachment
 
     scan_attachment(str(attachment.code))
     download = client.get(body["download_url"])
@@ -96,7 +96,8 @@ def test_upload_over_the_limit_is_413_before_anything_is_stored(as_user, alice, 
 
 def test_upload_whose_body_outgrows_its_declared_length_stops_at_the_cap(as_user, alice, draft, media, settings):
     """The cap holds while streaming too: a body larger than Content-Length claims never gets in."""
-    from sharing.attachments import AttachmentTooLarge, attachment_create_from_stream
+    from sharing.attachments import attachment_create_from_stream
+    from vault.attachments import AttachmentTooLarge
 
     settings.ACCORD_ATTACHMENT_MAX_BYTES = 1000
     with pytest.raises(AttachmentTooLarge):

@@ -25,14 +25,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def attachments(monkeypatch):
-    """Plaintexts by attachment code, served by a stand-in `sharing.attachments.open_plaintext`
+    """Plaintexts by attachment code, served by a stand-in `vault.attachments.open_plaintext`
     (a one-way stream, as decryption gives). A value that is an exception is raised instead."""
     store: dict[uuid.UUID, object] = {}
     try:
-        module = importlib.import_module("sharing.attachments")
+        module = importlib.import_module("vault.attachments")
     except ImportError:
-        module = types.ModuleType("sharing.attachments")
-        monkeypatch.setitem(sys.modules, "sharing.attachments", module)
+        module = types.ModuleType("vault.attachments")
+        monkeypatch.setitem(sys.modules, "vault.attachments", module)
 
     @contextlib.contextmanager
     def open_plaintext(code):

@@ -110,7 +110,7 @@ def test_a_staff_member_outside_the_parties_seals_the_mou_under_a_partys_key(
     # Re-sealed: the provisional blob is gone, the one left is ciphertext and reads back.
     [blob] = blobs(media)
     assert b"Memorandum" not in blob.read_bytes()
-    from sharing.attachments import open_plaintext
+    from vault.attachments import open_plaintext
 
     with open_plaintext(mou.code) as stream:
         assert stream.read() == MOU_BYTES

@@ -12,8 +12,8 @@ import pytest
 from celery.exceptions import Retry
 
 from audit.models import Action, AuditEvent
-from sharing import scan
 from sharing.models import Attachment
+from vault import scan
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"

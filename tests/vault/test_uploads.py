@@ -13,9 +13,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
-from sharing.attachments import content_disposition, open_plaintext, safe_filename
 from sharing.models import Attachment
 from tests.factories import UserFactory, grant_clearance, login_verified
+from vault.attachments import content_disposition, open_plaintext, safe_filename
 
 
 def upload_url(document):

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from sharing import crypto
-from sharing.crypto import TAG_SIZE, IntegrityError
+from vault import crypto
+from vault.crypto import TAG_SIZE, IntegrityError
 
 SEG = crypto.MIN_SEGMENT
 CODE = uuid.uuid4()

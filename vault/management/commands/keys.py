@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation
-from sharing.keys import kek_rotate
+from vault.keys import kek_rotate
 
 
 class Command(BaseCommand):

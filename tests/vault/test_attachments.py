@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
-from sharing.attachments import AttachmentDestroyed, attachment_destroy, open_plaintext
-from sharing.crypto import IntegrityError
 from sharing.models import Attachment
 from tests.factories import UserFactory, grant_clearance
 from tests.sharing.conftest import blob_path
+from vault.attachments import AttachmentDestroyed, attachment_destroy, open_plaintext
+from vault.crypto import IntegrityError
 
 SEG = 64 * 1024
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import Action, AuditEvent
-from sharing import keys
-from sharing.attachments import open_plaintext
 from sharing.models import Attachment, OrganisationKey
 from tests.factories import OrganisationFactory
+from vault import keys
+from vault.attachments import open_plaintext
 
 
 def test_rotation_rewraps_every_dek_and_leaves_payloads_alone(
@@ -47,7 +47,7 @@ def test_new_uploads_after_rotation_use_the_new_version(make_attachment, ukasi):
 
 
 def test_rotation_skips_destroyed_attachments(make_attachment, alice, ukasi, django_capture_on_commit_callbacks):
-    from sharing.attachments import attachment_destroy
+    from vault.attachments import attachment_destroy
 
     keep, gone = make_attachment(), make_attachment()
     attachment_destroy(actor=alice, attachment=gone)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent, Outcome
 from sharing.models import Attachment
-from tests.sharing import failing_storage
+from tests.vault import failing_storage
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def failing_store(settings, media, monkeypatch):
     settings.STORAGES = {
         **settings.STORAGES,
-        "attachments": {"BACKEND": "tests.sharing.failing_storage.FailingStorage", "OPTIONS": {"location": media}},
+        "attachments": {"BACKEND": "tests.vault.failing_storage.FailingStorage", "OPTIONS": {"location": media}},
     }
     monkeypatch.setattr(failing_storage, "FAIL_AFTER_BYTES", None)
     monkeypatch.setattr(failing_storage, "FAIL_AT_OPEN", False)

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from sharing.models import Attachment
 
 from .attachments import AttachmentDestroyed, integrity_failed, open_plaintext
 from .crypto import IntegrityError
-from .models import Attachment
 
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
 _ZIP = {"application/zip", "application/x-zip-compressed"}

@@ -22,8 +22,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
-
-from .models import OrganisationKey
+from sharing.models import OrganisationKey
 
 _NONCE = 12
 
@@ -129,7 +128,7 @@ def rewrap_organisation(org_id: int, *, batch: int = 500) -> int:
     Idempotent: rows already under the newest version are skipped, so a second run (or a retry
     after a crash half-way) changes nothing more. Destroyed rows (no DEK) are never touched.
     """
-    from .models import Attachment
+    from sharing.models import Attachment
 
     version, new_key = current_kek_for(org_id)
     moved = 0

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class VaultConfig(AppConfig):
+    name = "vault"
+    verbose_name = "Ciphertext vault"
