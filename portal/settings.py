@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "api",
     "evals",
     "outbox",
+    "demo",
     "portal",
 ]
 

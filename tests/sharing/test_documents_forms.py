@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Country
-from sharing.demo import seed_documents
+from demo.documents import seed_documents
 from sharing.forms import DocumentForm, WithdrawForm
 from sharing.marking import marking_of
 from sharing.models import Document

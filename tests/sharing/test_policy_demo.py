@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sharing.demo_agreements import seed_demo_agreements
+from demo.agreements import seed_demo_agreements
 from sharing.models import Release, SharingAgreement
 from sharing.policy import can_read, readable_documents
 from tests.factories import UserFactory, grant_clearance

@@ -5,10 +5,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_otp.oath import totp
 
-from accounts import demo
 from accounts.models import ClearanceGrant, Compartment, Organisation, ReadIn, User, clearance_of
 from accounts.services import has_role
 from audit.models import AuditEvent
+from demo import people, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +23,16 @@ def test_seed_demo_is_idempotent_and_prints_every_login(capsys):
     call_command("seed_demo")
     first = _counts()
     out = capsys.readouterr().out
-    for person in demo.PEOPLE:
+    for person in people.PEOPLE:
         assert person.email in out
-        assert demo.base32(demo.totp_secret(person.email)) in out
-    assert demo.DEMO_PASSWORD in out
+        assert people.base32(people.totp_secret(person.email)) in out
+    assert people.DEMO_PASSWORD in out
     call_command("seed_demo", "--quiet")
     assert _counts() == first
 
 
 def test_demo_world_has_the_variety_the_rules_need():
-    demo.seed_all()
+    seed.seed_all()
     assert set(Organisation.objects.values_list("country", flat=True)) == {"GBR", "USA", "CAN"}
     uma = User.objects.get(email="uma@ukasi.example")
     assert uma.organisation.country_id == "GBR" and uma.nationality_id == "USA"
@@ -55,10 +55,10 @@ def test_demo_world_has_the_variety_the_rules_need():
 
 
 def test_a_script_can_sign_in_with_a_printed_secret(client):
-    demo.seed_all()
+    seed.seed_all()
     email = "bob@caisi.example"
-    client.post(reverse("accounts:login"), {"username": email, "password": demo.DEMO_PASSWORD})
-    code = f"{totp(demo.totp_secret(email)):06d}"
+    client.post(reverse("accounts:login"), {"username": email, "password": people.DEMO_PASSWORD})
+    code = f"{totp(people.totp_secret(email)):06d}"
     assert client.post(reverse("accounts:mfa_verify"), {"token": code}).status_code == 302
     assert client.get("/").status_code == 200
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
 
-from accounts import demo
+from demo import people, seed
 
 
 class Command(BaseCommand):
@@ -20,9 +20,9 @@ class Command(BaseCommand):
         if getattr(settings, "PRODUCTION", False):
             raise CommandError("seed_demo creates accounts with published passwords; it refuses to run in production.")
         if code:
-            self.stdout.write(f"{totp(demo.totp_secret(code.strip().lower())):06d}")
+            self.stdout.write(f"{totp(people.totp_secret(code.strip().lower())):06d}")
             return
-        logins = demo.seed_all()
+        logins = seed.seed_all()
         if quiet:
             return
         columns = ["email", "role", "org", "clearance", "password", "TOTP secret (base32)"]

@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from accounts.models import Organisation
+from sharing.attachments import attachment_create_from_stream
+from sharing.models import Attachment, Document
 
-from .attachments import attachment_create_from_stream
-from .models import Attachment, Document
-
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "data"
 CONTENT_TYPES = {".eval": "application/zip", ".json": "application/json"}
-# (title of a UK demo document, log in demo_data/)
+# (title of a UK demo document, log in data/)
 LOGS = [
     ("Jailbreak robustness of Frontier-7", "success.eval"),
     ("Persuasion study: opinion shift in long conversations", "success.json"),

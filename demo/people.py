@@ -1,9 +1,9 @@
 """Demo data for the embedded portal: three institutes, their people, clearances and read-ins.
 
 Every part is a function that can run again without changing anything it already made, so
-`seed_demo` is idempotent and later parts of the portal (documents, agreements) can add their
-own `seed_*` step after `seed_people`. Everything is written through the services as the system
-(`actor=None`), so the demo's history is in the audit trail like any other.
+`seed_demo` is idempotent; `demo.seed.seed_all` runs the parts in order. Everything is written
+through the services as the system (`actor=None`), so the demo's history is in the audit trail
+like any other.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
-from .models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
+from accounts import services
+from accounts.models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
 
 # Shown in the README and printed by `make run`: these accounts exist only in the demo.
 DEMO_PASSWORD = "accord-demo-password"  # noqa: S105  # nosec B105
@@ -275,36 +274,3 @@ def seed_pending_approval(logins: list[DemoLogin]) -> None:
     for login in logins:
         if login.email == alice.email:
             login.notes.append("SECRET pending approval by oscar@")
-
-
-def seed_all() -> list[DemoLogin]:
-    """The whole demo, in order. Later parts add their steps here."""
-    with transaction.atomic():
-        orgs = seed_organisations()
-        compartments = seed_compartments(orgs)
-        logins = seed_people(orgs, compartments)
-        seed_pending_approval(logins)
-        seed_sharing(orgs)
-    return logins
-
-
-def seed_sharing(orgs: dict[str, Organisation]) -> None:
-    """Findings at every tier, a live UK-US agreement with approved releases, Canada with none,
-    and Inspect eval logs on three UK findings."""
-    from sharing.demo import seed_documents
-    from sharing.demo_agreements import seed_demo_agreements
-    from sharing.demo_evals import seed_eval_logs
-
-    people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
-    documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
-    seed_demo_agreements(
-        portal_admin=people["admin@accord.example"],
-        uk=orgs["ukasi"],
-        us=orgs["caisi"],
-        canada=orgs["cais"],
-        uk_signatory=people["olivia@ukasi.example"],
-        us_signatory=people["ursula@caisi.example"],
-        uk_release_officer=people["rachel@ukasi.example"],
-        documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
-    )
-    seed_eval_logs(originator=orgs["ukasi"])

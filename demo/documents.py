@@ -10,9 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Compartment, Country, ReadIn, Tier, User, clearance_of
-
-from .models import Caveat, Document, RiskDomain
-from .services import document_create, document_publish, document_update, document_withdraw
+from sharing.models import Caveat, Document, RiskDomain
+from sharing.services import document_create, document_publish, document_update, document_withdraw
 
 COMPARTMENTS = [
     ("joint-ex-1", "Joint testing exercise 1", "The first joint pre-deployment testing exercise."),

@@ -14,11 +14,10 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Country, Organisation, Tier
-
-from . import scope
-from .models import Document, Release, RiskDomain, SharingAgreement
-from .services.agreements import agreement_create, agreement_sign
-from .services.releases import release_approve, release_request
+from sharing import scope
+from sharing.models import Document, Release, RiskDomain, SharingAgreement
+from sharing.services.agreements import agreement_create, agreement_sign
+from sharing.services.releases import release_approve, release_request
 
 REFERENCE = "UK-US-MOU-2026-01"
 

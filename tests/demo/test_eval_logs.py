@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import demo
 from accounts.models import User
+from demo import seed
+from demo.eval_logs import DEMO_DATA, LOGS
 from evals.models import EvalRun
 from evals.selectors import readable_runs
-from sharing.demo_evals import DEMO_DATA, LOGS
 from sharing.models import Attachment
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def test_demo_logs_become_results_once_and_follow_the_access_rules(
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     with django_capture_on_commit_callbacks(execute=True):
-        demo.seed_all()
+        seed.seed_all()
     logs = Attachment.objects.filter(filename__in=[name for _, name in LOGS])
     assert logs.count() == len(LOGS)
     assert set(logs.values_list("scan_status", flat=True)) == {Attachment.ScanStatus.CLEAN}
@@ -34,7 +34,7 @@ def test_demo_logs_become_results_once_and_follow_the_access_rules(
     assert not readable_runs(carl).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        demo.seed_all()
+        seed.seed_all()
     assert Attachment.objects.filter(filename__in=[name for _, name in LOGS]).count() == len(LOGS)
     assert EvalRun.objects.count() == len(LOGS)
 

@@ -1,0 +1,45 @@
+"""The whole demo, in order: people first, then findings, agreements and releases, then eval logs.
+
+`demo` is the only package allowed to import every app (see docs/ARCHITECTURE.md), so the steps
+that need several apps at once are put together here.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Organisation, User
+
+from .agreements import seed_demo_agreements
+from .documents import seed_documents
+from .eval_logs import seed_eval_logs
+from .people import PEOPLE, DemoLogin, seed_compartments, seed_organisations, seed_pending_approval, seed_people
+
+
+def seed_all() -> list[DemoLogin]:
+    """The whole demo, in order. Later parts add their steps here."""
+    with transaction.atomic():
+        orgs = seed_organisations()
+        compartments = seed_compartments(orgs)
+        logins = seed_people(orgs, compartments)
+        seed_pending_approval(logins)
+        seed_sharing(orgs)
+    return logins
+
+
+def seed_sharing(orgs: dict[str, Organisation]) -> None:
+    """Findings at every tier, a live UK-US agreement with approved releases, Canada with none,
+    and Inspect eval logs on three UK findings."""
+    people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
+    documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
+    seed_demo_agreements(
+        portal_admin=people["admin@accord.example"],
+        uk=orgs["ukasi"],
+        us=orgs["caisi"],
+        canada=orgs["cais"],
+        uk_signatory=people["olivia@ukasi.example"],
+        us_signatory=people["ursula@caisi.example"],
+        uk_release_officer=people["rachel@ukasi.example"],
+        documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
+    )
+    seed_eval_logs(originator=orgs["ukasi"])
