@@ -62,7 +62,7 @@ def reseal(sealed: SealedBlob, *, org_id: int) -> SealedBlob:
     del dek
     if resealed.sha256 != sealed.sha256 or resealed.size != sealed.size:  # pragma: no cover - a broken cipher
         resealed.discard()
-        raise crypto.IntegrityError("re-sealed MoU differs from the upload")
+        raise crypto.TamperedCiphertext("re-sealed MoU differs from the upload")
     sealed.discard()
     return resealed
 

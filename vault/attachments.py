@@ -29,7 +29,7 @@ from audit.services import record
 from sharing.models import Attachment
 
 from . import crypto, keys
-from .crypto import IntegrityError
+from .crypto import TamperedCiphertext
 
 logger = logging.getLogger("accord.attachments")
 
@@ -236,7 +236,7 @@ def _dek_of(attachment: Attachment) -> bytes:
 
 def _check_header(attachment: Attachment, header: crypto.Header) -> None:
     if header.org_id != attachment.organisation_id or header.segment_size != attachment.segment_size:
-        raise IntegrityError("attachment blob header does not belong to this attachment")
+        raise TamperedCiphertext("attachment blob header does not belong to this attachment")
 
 
 @contextmanager
@@ -244,7 +244,7 @@ def open_plaintext(attachment_code) -> Iterator[io.BufferedReader]:
     """A seekable binary stream of the decrypted file, for tasks that read attachments.
 
     No access check: callers (tasks, gated views) decide who may read. Raises
-    Attachment.DoesNotExist, AttachmentDestroyed, or IntegrityError (at open, or on the read
+    Attachment.DoesNotExist, AttachmentDestroyed, or TamperedCiphertext (at open, or on the read
     that reaches a tampered segment).
     """
     attachment = Attachment.objects.get(code=attachment_code)
@@ -279,10 +279,10 @@ def attachment_stream(*, actor, attachment: Attachment) -> Iterator[bytes]:
         if storage.size(attachment.blob_name) != crypto.ciphertext_size(
             attachment.size, header.segment_size, header.size
         ):
-            raise IntegrityError("attachment blob length does not match its recorded size")
+            raise TamperedCiphertext("attachment blob length does not match its recorded size")
         segments = crypto.decrypt_segments(raw, dek=dek, attachment_code=attachment.code, header=header)
         first = next(segments)
-    except IntegrityError as exc:
+    except TamperedCiphertext as exc:
         raw.close()
         integrity_failed(actor=actor, attachment=attachment, error=str(exc))
         raise
@@ -297,7 +297,7 @@ def _continue(first: bytes, segments: Iterator[bytes], raw, actor, attachment: A
     try:
         yield first
         yield from segments
-    except IntegrityError as exc:
+    except TamperedCiphertext as exc:
         integrity_failed(actor=actor, attachment=attachment, error=str(exc))
     finally:
         raw.close()

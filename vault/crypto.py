@@ -53,7 +53,7 @@ _FIXED = struct.Struct(">6sBQII32s7sH")
 HKDF_INFO = b"accord attachment segment key v1"
 
 
-class IntegrityError(Exception):
+class TamperedCiphertext(Exception):
     """The blob is not what was sealed for this attachment: tampered, truncated, swapped."""
 
 
@@ -83,17 +83,17 @@ def build_header(*, org_id: int, kek_version: int, segment_size: int, wrapped_de
 def read_header(stream: BinaryIO) -> Header:
     fixed = _read_exactly(stream, _FIXED.size)
     if len(fixed) != _FIXED.size:
-        raise IntegrityError("attachment blob is shorter than its header")
+        raise TamperedCiphertext("attachment blob is shorter than its header")
     magic, version, org_id, kek_version, segment_size, salt, prefix, dek_len = _FIXED.unpack(fixed)
     if magic != MAGIC:
-        raise IntegrityError("attachment blob has the wrong magic number")
+        raise TamperedCiphertext("attachment blob has the wrong magic number")
     if version != FORMAT_VERSION:
-        raise IntegrityError(f"attachment blob has unknown format version {version}")
+        raise TamperedCiphertext(f"attachment blob has unknown format version {version}")
     if not MIN_SEGMENT <= segment_size <= MAX_SEGMENT:
-        raise IntegrityError("attachment blob header has an invalid segment size")
+        raise TamperedCiphertext("attachment blob header has an invalid segment size")
     wrapped_dek = _read_exactly(stream, dek_len)
     if len(wrapped_dek) != dek_len:
-        raise IntegrityError("attachment blob header is truncated")
+        raise TamperedCiphertext("attachment blob header is truncated")
     return Header(org_id, kek_version, segment_size, salt, prefix, wrapped_dek, fixed + wrapped_dek)
 
 
@@ -131,11 +131,11 @@ class _SegmentCipher:
 
     def open(self, counter: int, ciphertext: bytes, *, last: bool) -> bytes:
         if len(ciphertext) < TAG_SIZE:
-            raise IntegrityError(f"segment {counter} is truncated")
+            raise TamperedCiphertext(f"segment {counter} is truncated")
         try:
             return self._aead.decrypt(self._nonce(counter, last), ciphertext, self._ad)
         except InvalidTag:
-            raise IntegrityError(f"segment {counter} failed authentication") from None
+            raise TamperedCiphertext(f"segment {counter} failed authentication") from None
 
 
 class Encryptor:
@@ -204,7 +204,7 @@ def segment_count(blob_body_size: int, segment_size: int) -> int:
 def decrypt_segments(
     stream: BinaryIO, *, dek: bytes, attachment_code: uuid.UUID | str, header: Header | None = None
 ) -> Iterator[bytes]:
-    """Yield plaintext segment by segment; raise IntegrityError at the first bad one.
+    """Yield plaintext segment by segment; raise TamperedCiphertext at the first bad one.
 
     Reads one segment ahead so the last segment is opened with the last flag, which is what
     detects truncation at a segment boundary and trailing data.
@@ -251,7 +251,7 @@ class PlaintextReader(io.RawIOBase):
         raw.seek(0, io.SEEK_END)
         expected = ciphertext_size(plaintext_size, self._segment, self._header.size)
         if raw.tell() != expected:
-            raise IntegrityError("attachment blob length does not match its recorded size")
+            raise TamperedCiphertext("attachment blob length does not match its recorded size")
         if plaintext_size == 0:
             self._load(0)  # an empty file is still one sealed segment: authenticate it
 

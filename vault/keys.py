@@ -14,8 +14,7 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import IntegrityError as DBIntegrityError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -72,7 +71,7 @@ def current_kek_for(org_id: int) -> tuple[int, bytes]:
         try:
             with transaction.atomic():
                 key = _create_kek(org_id, 1)
-        except DBIntegrityError:  # a concurrent upload created it first
+        except IntegrityError:  # a concurrent upload created it first
             key = OrganisationKey.objects.get(organisation_id=org_id, version=1)
     return key.version, _open(_master_key(), key.wrapped_key, _kek_ad(org_id, key.version))
 

@@ -23,7 +23,7 @@ from audit.services import record
 from sharing.models import Attachment
 
 from .attachments import AttachmentDestroyed, integrity_failed, open_plaintext
-from .crypto import IntegrityError
+from .crypto import TamperedCiphertext
 
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
 _ZIP = {"application/zip", "application/x-zip-compressed"}
@@ -181,7 +181,7 @@ def attachment_scan(*, code) -> Attachment | None:
         kind, reason = _inspect(attachment)
     except AttachmentDestroyed:
         return attachment
-    except IntegrityError as exc:
+    except TamperedCiphertext as exc:
         integrity_failed(actor=None, attachment=attachment, error=str(exc))
         kind, reason = "", "the stored file failed its integrity check"
     with transaction.atomic():

@@ -20,7 +20,7 @@ from sharing.attachments import attachment_create_from_stream, upload_rejected
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
 from vault.attachments import AttachmentTooLarge, attachment_stream, content_disposition, max_bytes
-from vault.crypto import IntegrityError
+from vault.crypto import TamperedCiphertext
 from vault.scan import served_type
 
 from ..parsers import PayloadTooLarge
@@ -156,7 +156,7 @@ class AttachmentDownloadView(APIView):
         attachment = attachment_for_download(request.user, code)
         try:
             segments = attachment_stream(actor=request.user, attachment=attachment)
-        except IntegrityError:
+        except TamperedCiphertext:
             raise IntegrityFailed() from None
         response = StreamingHttpResponse(segments, content_type=served_type(attachment.filename))
         response["Content-Length"] = str(attachment.size)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.models import Action
 from audit.services import record_denial
 from vault.attachments import StorageUnavailable, attachment_destroy, attachment_stream, content_disposition
-from vault.crypto import IntegrityError
+from vault.crypto import TamperedCiphertext
 from vault.scan import served_type
 from vault.uploads import EncryptingUploadHandler
 
@@ -74,7 +74,7 @@ def attachment_response(request, attachment: Attachment):
     """The decrypted file, streamed, for an attachment a gate has already allowed (audited)."""
     try:
         segments = attachment_stream(actor=request.user, attachment=attachment)
-    except IntegrityError:
+    except TamperedCiphertext:
         return HttpResponse(
             "This file failed its integrity check and cannot be served. The failure has been recorded.",
             status=409,

@@ -13,7 +13,7 @@ from sharing.models import Attachment
 from tests.factories import UserFactory, grant_clearance
 from tests.sharing.conftest import blob_path
 from vault.attachments import AttachmentDestroyed, attachment_destroy, open_plaintext
-from vault.crypto import IntegrityError
+from vault.crypto import TamperedCiphertext
 
 SEG = 64 * 1024
 
@@ -93,7 +93,7 @@ def test_blob_swapped_between_attachments_is_refused_and_audited(make_attachment
     response = verified_client(alice).get(download_url(a))
     assert response.status_code == 409
     assert AuditEvent.objects.filter(action=Action.ATTACHMENT_INTEGRITY_FAILED, target_id=str(a.code)).exists()
-    with pytest.raises(IntegrityError), open_plaintext(a.code) as stream:
+    with pytest.raises(TamperedCiphertext), open_plaintext(a.code) as stream:
         stream.read()
 
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from vault import crypto
-from vault.crypto import TAG_SIZE, IntegrityError
+from vault.crypto import TAG_SIZE, TamperedCiphertext
 
 SEG = crypto.MIN_SEGMENT
 CODE = uuid.uuid4()
@@ -97,7 +97,7 @@ def test_bit_flip_in_header_is_refused(three_segments, where):
         "prefix": 60,
         "wrapped dek": header.size - 1,
     }
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(flip(blob, offsets[where]), dek)
 
 
@@ -108,34 +108,34 @@ def test_bit_flip_in_segment_body_or_tag_is_refused(three_segments, segment, par
     segs = segments_of(blob, header)
     start = header.size + sum(len(s) for s in segs[:segment])
     index = start + (5 if part == "body" else len(segs[segment]) - 3)
-    with pytest.raises(IntegrityError, match=f"segment {segment}"):
+    with pytest.raises(TamperedCiphertext, match=f"segment {segment}"):
         unseal(flip(blob, index), dek)
 
 
 def test_truncation_at_a_segment_boundary_is_refused(three_segments):
     _, dek, header, blob = three_segments
     segs = segments_of(blob, header)
-    with pytest.raises(IntegrityError, match="segment 1"):
+    with pytest.raises(TamperedCiphertext, match="segment 1"):
         unseal(blob[: header.size] + b"".join(segs[:2]), dek)
 
 
 @pytest.mark.parametrize("cut", [1, TAG_SIZE, 1000])
 def test_truncation_inside_a_segment_is_refused(three_segments, cut):
     _, dek, _, blob = three_segments
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(blob[:-cut], dek)
 
 
 def test_header_only_blob_is_refused(three_segments):
     _, dek, header, blob = three_segments
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(blob[: header.size], dek)
 
 
 @pytest.mark.parametrize("extra", [b"\x00", os.urandom(SEG + TAG_SIZE)])
 def test_extension_is_refused(three_segments, extra):
     _, dek, _, blob = three_segments
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(blob + extra, dek)
 
 
@@ -143,26 +143,26 @@ def test_appending_a_copy_of_a_full_segment_is_refused():
     data = os.urandom(2 * SEG)  # two full segments; the second is the last
     dek, header, blob = seal(data)
     segs = segments_of(blob, header)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(blob[: header.size] + segs[0] + segs[0] + segs[1], dek)
 
 
 def test_reordered_segments_are_refused(three_segments):
     _, dek, header, blob = three_segments
     s = segments_of(blob, header)
-    with pytest.raises(IntegrityError, match="segment 0"):
+    with pytest.raises(TamperedCiphertext, match="segment 0"):
         unseal(blob[: header.size] + s[1] + s[0] + s[2], dek)
 
 
 def test_blob_bound_to_its_attachment_code(three_segments):
     _, dek, _, blob = three_segments
-    with pytest.raises(IntegrityError, match="segment 0"):
+    with pytest.raises(TamperedCiphertext, match="segment 0"):
         unseal(blob, dek, code=uuid.uuid4())
 
 
 def test_wrong_key_is_refused(three_segments):
     _, _, _, blob = three_segments
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(blob, os.urandom(32))
 
 
@@ -171,7 +171,7 @@ def test_header_of_another_blob_with_same_key_is_refused():
     _, _, blob_a = seal(b"a" * 100, dek=dek)
     _, header_b, blob_b = seal(b"b" * 100, dek=dek)
     header_a = crypto.read_header(io.BytesIO(blob_a))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(TamperedCiphertext):
         unseal(header_a.raw + blob_b[header_b.size :], dek)
 
 
@@ -197,13 +197,13 @@ class TestPlaintextReader:
 
     def test_recorded_size_mismatch_is_refused_at_open(self, three_segments):
         data, dek, _, blob = three_segments
-        with pytest.raises(IntegrityError, match="length"):
+        with pytest.raises(TamperedCiphertext, match="length"):
             self.reader(blob, dek, len(data) - 1)
 
     def test_empty_file_is_authenticated(self):
         dek, _, blob = seal(b"")
         assert self.reader(blob, dek, 0).read() == b""
-        with pytest.raises(IntegrityError):
+        with pytest.raises(TamperedCiphertext):
             self.reader(blob, dek, 0, code=uuid.uuid4())
 
     def test_truncated_last_segment_detected_on_seek(self):
@@ -213,5 +213,5 @@ class TestPlaintextReader:
         # Drop the last segment and claim the file is one segment long: the remaining segment
         # was sealed "not last", so reading it as the last fails.
         reader = self.reader(blob[: header.size] + segs[0], dek, SEG)
-        with pytest.raises(IntegrityError):
+        with pytest.raises(TamperedCiphertext):
             reader.read(10)
