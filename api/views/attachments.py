@@ -8,7 +8,6 @@ a time: plaintext never reaches disk, and memory stays flat whatever the size.
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from django.utils.http import parse_header_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -19,9 +18,9 @@ from rest_framework.views import APIView
 from sharing.attachments import attachment_create_from_stream, upload_rejected
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
-from vault.attachments import AttachmentTooLarge, attachment_stream, content_disposition, max_bytes
+from vault.attachments import AttachmentTooLarge, max_bytes
 from vault.crypto import TamperedCiphertext
-from vault.scan import served_type
+from vault.downloads import INTEGRITY_FAILED, download_response
 
 from ..parsers import PayloadTooLarge
 from ..schema import ErrorSerializer
@@ -36,7 +35,7 @@ class LengthRequired(exceptions.APIException):
 
 class IntegrityFailed(exceptions.APIException):
     status_code = 409
-    default_detail = "This file failed its integrity check and cannot be served. The failure has been recorded."
+    default_detail = INTEGRITY_FAILED
     default_code = "integrity_failed"
 
 
@@ -155,15 +154,10 @@ class AttachmentDownloadView(APIView):
         """The decrypted file, streamed segment by segment. Only clean files are served."""
         attachment = attachment_for_download(request.user, code)
         try:
-            segments = attachment_stream(actor=request.user, attachment=attachment)
+            response = download_response(actor=request.user, attachment=attachment)
         except TamperedCiphertext:
             raise IntegrityFailed() from None
-        response = StreamingHttpResponse(segments, content_type=served_type(attachment.filename))
-        response["Content-Length"] = str(attachment.size)
-        response["Content-Disposition"] = content_disposition(attachment.filename)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "no-store"
+        response["Cache-Control"] = "no-store"  # the portal's download says so through never_cache
         return response
 
     def perform_content_negotiation(self, request, force=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
 from audit.services import record_denial
-from vault.attachments import StorageUnavailable, attachment_destroy, attachment_stream, content_disposition
+from vault.attachments import StorageUnavailable, attachment_destroy
 from vault.crypto import TamperedCiphertext
-from vault.scan import served_type
+from vault.downloads import INTEGRITY_FAILED, download_response
 from vault.uploads import EncryptingUploadHandler
 
 from ..attachments import attachment_create, upload_rejected
@@ -73,20 +73,9 @@ def attachment_download(request, code):
 def attachment_response(request, attachment: Attachment):
     """The decrypted file, streamed, for an attachment a gate has already allowed (audited)."""
     try:
-        segments = attachment_stream(actor=request.user, attachment=attachment)
+        return download_response(actor=request.user, attachment=attachment)
     except TamperedCiphertext:
-        return HttpResponse(
-            "This file failed its integrity check and cannot be served. The failure has been recorded.",
-            status=409,
-            content_type="text/plain; charset=utf-8",
-        )
-    response = StreamingHttpResponse(segments, content_type=served_type(attachment.filename))
-    response["Content-Length"] = str(attachment.size)
-    response["Content-Disposition"] = content_disposition(attachment.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
+        return HttpResponse(INTEGRITY_FAILED, status=409, content_type="text/plain; charset=utf-8")
 
 
 @require_POST

@@ -127,6 +127,17 @@ def test_download_sends_the_file_whatever_the_client_accepts(as_user, alice, dra
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"hello, world\n"
 
 
+def test_download_carries_the_portal_download_headers(as_user, alice, draft):
+    """One response builder serves both: the API once lacked Cross-Origin-Resource-Policy."""
+    attachment = clean_attachment(alice, draft)
+    response = as_user(alice).get(reverse("api:attachment_download", args=[attachment.code]))
+    assert response.status_code == 200
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response["Cache-Control"] == "no-store"
+
+
 # -- eval results ------------------------------------------------------------------------------
 
 
