@@ -17,17 +17,16 @@ from audit.models import Action
 from audit.services import record_denial
 
 from .models import ClearanceGrant, Organisation, ReadIn, User
-
-MANAGE_MEMBERS = "accounts.manage_members"
+from .roles import Role, has_role
 
 
 def is_org_admin(user: User, organisation: Organisation | None = None) -> bool:
-    """True when `user` is active and holds the manage-members role on `organisation`
+    """True when `user` is active and holds the organisation-admin role on `organisation`
     (default: their own organisation)."""
     organisation = organisation or getattr(user, "organisation", None)
-    if not user.is_authenticated or not user.is_active or organisation is None:
+    if not user.is_authenticated:
         return False
-    return user.has_perm(MANAGE_MEMBERS, organisation)
+    return has_role(user, Role.ORG_ADMIN, organisation)
 
 
 def organisation_for_admin(user: User) -> Organisation:

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
+from .roles import is_portal_admin
+
 
 class AccordAdminSite(OTPAdminSite):
     site_header = "Accord portal administration"
@@ -16,6 +18,10 @@ class AccordAdminSite(OTPAdminSite):
     def __init__(self, name: str = "admin") -> None:
         # OTPAdminSite defaults to the name "otpadmin"; the URL names stay "admin:…".
         super().__init__(name)
+
+    def has_permission(self, request) -> bool:
+        # OTPAdminSite's own rule (active, staff, verified), stated once in roles.py.
+        return is_portal_admin(request.user)
 
     def login(self, request, extra_context=None):
         # One sign-in journey for everyone (password, then TOTP, with lockout and audit), never

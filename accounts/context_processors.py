@@ -3,8 +3,12 @@ from __future__ import annotations
 from django.utils.functional import SimpleLazyObject
 
 from .access import is_org_admin
+from .roles import is_portal_admin
 
 
 def navigation(request) -> dict:
     # Lazy: the permission query runs only on pages whose template asks.
-    return {"is_org_admin": SimpleLazyObject(lambda: is_org_admin(request.user))}
+    return {
+        "is_org_admin": SimpleLazyObject(lambda: is_org_admin(request.user)),
+        "is_portal_admin": SimpleLazyObject(lambda: is_portal_admin(request.user)),
+    }

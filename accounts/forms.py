@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from .models import Compartment, Country, Tier, User
+from .roles import Role
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -36,13 +37,6 @@ class TokenForm(forms.Form):
 
 # Organisation-admin forms. Dates are whole days: a clearance "until 31 March" lasts through
 # that day and ends at midnight UTC after it.
-
-ROLE_LABELS = {
-    "author": "Author (writes findings)",
-    "release_officer": "Release officer (approves releases)",
-    "org_admin": "Organisation admin (manages members)",
-    "signatory": "Signatory (signs agreements)",
-}
 
 
 def end_of_day(day: date) -> datetime:
@@ -84,7 +78,7 @@ class ReadInForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=list(ROLE_LABELS.items()))
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
 
 
 class MemberCreateForm(forms.Form):

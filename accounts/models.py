@@ -32,7 +32,7 @@ class Country(models.Model):
 
 
 class Organisation(models.Model):
-    """A participating institute. Its roles are django-guardian permissions on this object."""
+    """A participating institute. Its roles are django-guardian permissions on this object (`roles.py`)."""
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200, unique=True)
@@ -68,14 +68,6 @@ class OrganisationUserObjectPermission(UserObjectPermissionBase):
 
 class OrganisationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
-
-
-ROLE_PERMISSIONS = {
-    "author": "author_document",
-    "release_officer": "approve_release",
-    "org_admin": "manage_members",
-    "signatory": "sign_agreement",
-}
 
 
 class UserManager(BaseUserManager["User"]):

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import access, selectors, services
 from .forms import (
-    ROLE_LABELS,
     ClearanceGrantForm,
     ClearanceRenewForm,
     MemberCreateForm,
@@ -47,7 +46,6 @@ def _member_page(request: HttpRequest, member: User, *, status: int = 200, **for
     context = {
         "member": member,
         "roles": selectors.roles_by_user(member.organisation).get(member.pk, []),
-        "role_labels": ROLE_LABELS,
         "is_self": member.pk == request.user.pk,
         "grant_form": forms.get("grant_form") or ClearanceGrantForm(prefix="grant"),
         "readin_form": forms.get("readin_form") or ReadInForm(prefix="readin"),
@@ -71,7 +69,6 @@ def members(request: HttpRequest) -> HttpResponse:
         "organisation": organisation,
         "members": selectors.members_with_access(organisation),
         "pending": selectors.pending_grants(organisation),
-        "role_labels": ROLE_LABELS,
     }
     return render(request, "accounts/org/members.html", context)
 

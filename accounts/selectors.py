@@ -7,10 +7,10 @@ from datetime import timedelta
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import ROLE_PERMISSIONS, ClearanceGrant, Organisation, OrganisationUserObjectPermission, ReadIn, User
+from .models import ClearanceGrant, Organisation, OrganisationUserObjectPermission, ReadIn, User
+from .roles import ROLE_OF_CODENAME
 
 EXPIRY_WARNING = timedelta(days=30)
-_ROLE_BY_CODENAME = {codename: role for role, codename in ROLE_PERMISSIONS.items()}
 
 
 def roles_by_user(organisation: Organisation) -> dict[int, list[str]]:
@@ -19,8 +19,8 @@ def roles_by_user(organisation: Organisation) -> dict[int, list[str]]:
         "user_id", "permission__codename"
     )
     for user_id, codename in rows:
-        if codename in _ROLE_BY_CODENAME:
-            roles.setdefault(user_id, []).append(_ROLE_BY_CODENAME[codename])
+        if codename in ROLE_OF_CODENAME:
+            roles.setdefault(user_id, []).append(ROLE_OF_CODENAME[codename])
     return {user_id: sorted(names) for user_id, names in roles.items()}
 
 

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import is_portal_admin
 from audit.models import Action
 from audit.services import record, record_denial
 
@@ -98,7 +99,7 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
 
 def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke at once; the next request with it answers 401. Revoking twice changes nothing."""
-    if actor is not None and actor.pk != token.user_id and not actor.is_staff:
+    if actor is not None and actor.pk != token.user_id and not is_portal_admin(actor):
         record_denial(Action.API_TOKEN_REVOKED, actor=actor, target=token, details={"reason": "not their own"})
         raise PermissionDenied("Not your token.")
     with transaction.atomic():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import Http404
-from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Organisation
+from accounts.roles import Role, is_portal_admin, organisations_where
 
 from .models import Action
 from .services import record_denial
@@ -28,15 +28,14 @@ class ViewerScope:
 
 
 def managed_organisation_ids(user) -> frozenset[int]:
-    orgs = get_objects_for_user(user, "accounts.manage_members", klass=Organisation, accept_global_perms=False)
-    return frozenset(orgs.values_list("pk", flat=True))
+    return frozenset(organisations_where(user, Role.ORG_ADMIN).values_list("pk", flat=True))
 
 
 def audit_viewer_scope(user, *, path: str = "") -> ViewerScope:
     """The audit trail is read by portal admins (all of it) and by organisation admins (events
     by or about their own organisation's people). Anyone else gets the same 404 as a page that
     does not exist — the viewer's existence is not advertised — and the attempt is audited."""
-    if user.is_active and user.is_staff:
+    if is_portal_admin(user):
         return ViewerScope(everything=True, organisation_ids=frozenset())
     org_ids = managed_organisation_ids(user) if user.is_active else frozenset()
     if org_ids:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from accounts.models import Country, Organisation, Tier
+from accounts.roles import Role, grant_role
 from sharing import scope
 from sharing.models import Document, Release, RiskDomain, SharingAgreement
 from sharing.services.agreements import agreement_create, agreement_sign
@@ -64,9 +64,9 @@ def seed_demo_agreements(
         )
     for org, signer in ((uk, uk_signatory), (us, us_signatory)):
         if agreement.party_rows.filter(organisation=org, signed_at__isnull=True).exists():
-            assign_perm("accounts.sign_agreement", signer, org)
+            grant_role(signer, Role.SIGNATORY, org)
             agreement = agreement_sign(actor=signer, agreement=agreement, organisation=org)
-    assign_perm("accounts.approve_release", uk_release_officer, uk)
+    grant_role(uk_release_officer, Role.RELEASE_OFFICER, uk)
     result = DemoSharing(agreement=agreement, canada=canada)
     parties = scope.party_ids(agreement)
     for document in documents:
@@ -80,7 +80,7 @@ def seed_demo_agreements(
         if live.exists():
             result.releases.extend(live)
             continue
-        assign_perm("accounts.author_document", document.author, uk)
+        grant_role(document.author, Role.AUTHOR, uk)
         [release] = release_request(
             actor=document.author,
             document=document,

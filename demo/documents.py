@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Compartment, Country, ReadIn, Tier, User, clearance_of
+from accounts.roles import Role, has_role
 from sharing.models import Caveat, Document, RiskDomain
 from sharing.services import document_create, document_publish, document_update, document_withdraw
 
@@ -117,7 +118,7 @@ WITHDRAWN_TITLE = "Early read-out: tool-use evaluation (superseded)"
 def _ensure_ready(author: User, compartments: dict[str, Compartment]) -> None:
     secret = Tier.objects.order_by("-rank").first()
     clearance = clearance_of(author)
-    if not author.has_perm("accounts.author_document", author.organisation):
+    if not has_role(author, Role.AUTHOR, author.organisation):
         raise ValueError(f"{author} needs the author role on {author.organisation} to seed documents")
     if clearance is None or secret is None or clearance.rank < secret.rank:
         raise ValueError(f"{author} needs a clearance at the highest tier to seed documents at every tier")

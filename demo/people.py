@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
+from accounts.roles import is_granted
 
 # Shown in the README and printed by `make run`: these accounts exist only in the demo.
 DEMO_PASSWORD = "accord-demo-password"  # noqa: S105  # nosec B105
@@ -217,7 +218,7 @@ def _authenticator(user: User) -> str:
 
 def _access(user: User, person: Person, compartments: dict[str, Compartment]) -> None:
     for role in person.roles:
-        if not services.has_role(user, role):
+        if not is_granted(user, role, user.organisation):
             services.role_grant(actor=None, user=user, role=role)
     if person.tier and not ClearanceGrant.objects.valid_now().filter(user=user, tier__code=person.tier).exists():
         services.clearance_grant(

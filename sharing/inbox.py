@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import ClearanceGrant
+from accounts.roles import Role, has_role
 from sharing.models import Document, Release, SharingAgreement
 from sharing.policy import readable_documents
 from sharing.views.banners import MARKING_PREFETCH, MARKING_SELECT
@@ -56,9 +57,9 @@ def inbox_for(user) -> Inbox:
     inbox = Inbox()
     if organisation is None:
         return inbox
-    inbox.is_release_officer = user.has_perm("accounts.approve_release", organisation)
-    inbox.is_org_admin = user.has_perm("accounts.manage_members", organisation)
-    inbox.is_author = user.has_perm("accounts.author_document", organisation)
+    inbox.is_release_officer = has_role(user, Role.RELEASE_OFFICER, organisation)
+    inbox.is_org_admin = has_role(user, Role.ORG_ADMIN, organisation)
+    inbox.is_author = has_role(user, Role.AUTHOR, organisation)
     inbox.new_releases = list(
         _releases(user, readable)
         .filter(

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db.models import Q
 
-from accounts.models import OrganisationUserObjectPermission, User
+from accounts.models import User
+from accounts.roles import Role, holders
 
 from .models import Release, SharingAgreement
 from .policy import can_read
@@ -39,12 +40,9 @@ def notify_release_approved(release: Release) -> int:
 
 def agreement_owners(agreement: SharingAgreement) -> list[User]:
     """Whoever answers for the agreement: its drafter and each party's signatories."""
-    party_orgs = agreement.party_rows.values("organisation_id")
-    signatory_ids = OrganisationUserObjectPermission.objects.filter(
-        content_object_id__in=party_orgs, permission__codename="sign_agreement"
-    ).values("user_id")
+    signatories = holders(Role.SIGNATORY, agreement.party_rows.values("organisation_id"))
     return list(
-        User.objects.filter(Q(pk=agreement.created_by_id) | Q(pk__in=signatory_ids), is_active=True).order_by("email")
+        User.objects.filter(Q(pk=agreement.created_by_id) | Q(pk__in=signatories), is_active=True).order_by("email")
     )
 
 

@@ -38,6 +38,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation, ReadIn, clearance_of
+from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
 from audit.services import record_denial
 
@@ -173,7 +174,7 @@ def can_edit(user, document: Document) -> Decision:
     decision = can_read(user, document)
     if not decision:
         return decision
-    if not user.has_perm("accounts.author_document", document.originator):
+    if not has_role(user, Role.AUTHOR, document.originator):
         return deny("not an author")
     return ALLOW
 
@@ -198,7 +199,7 @@ def can_request_release(user, document: Document, agreement=None) -> Decision:
         return decision
     if document.status != Document.Status.PUBLISHED:
         return deny("document not published")
-    if not user.has_perm("accounts.author_document", user.organisation):
+    if not has_role(user, Role.AUTHOR, user.organisation):
         return deny("not an author")
     if user.organisation_id == document.originator_id:
         return ALLOW
@@ -229,22 +230,23 @@ def can_approve_release(user, release: Release) -> Decision:
     document = release.document
     if user.organisation_id != document.originator_id:
         return deny("not of the originating organisation")
-    if not user.has_perm("accounts.approve_release", document.originator):
+    if not has_role(user, Role.RELEASE_OFFICER, document.originator):
         return deny("not a release officer")
     return can_read(user, document)
 
 
 def can_revoke_release(user, release: Release) -> Decision:
     """A release officer of the originator (or a portal admin) may revoke an approved release."""
-    decision = _account(user) if not getattr(user, "is_staff", False) else ALLOW
+    portal_admin = is_portal_admin(user)
+    decision = ALLOW if portal_admin else _account(user)
     if not decision:
         return decision
     if release.status != Release.Status.APPROVED:
         return deny(f"release {release.status}, not approved")
-    if user.is_staff:
+    if portal_admin:
         return ALLOW
     originator = release.document.originator
-    if user.organisation_id != originator.pk or not user.has_perm("accounts.approve_release", originator):
+    if user.organisation_id != originator.pk or not has_role(user, Role.RELEASE_OFFICER, originator):
         return deny("not a release officer of the originator")
     return ALLOW
 
@@ -273,12 +275,12 @@ def _file_usable(attachment: Attachment) -> Decision:
 def _can_download_mou(user, attachment: Attachment) -> Decision:
     decision = _account(user)
     # A portal admin need not belong to an institute to keep the agreements' papers.
-    if not decision and not (decision.reason == "no organisation" and user.is_staff):
+    if not decision and not (decision.reason == "no organisation" and is_portal_admin(user)):
         return decision
     agreement = getattr(attachment, "agreement", None)
     if agreement is None:
         return deny("not a document attachment")
-    if not (user.is_staff or scope.party_ids(agreement) & {user.organisation_id}):
+    if not (is_portal_admin(user) or scope.party_ids(agreement) & {user.organisation_id}):
         return deny("not a party to the agreement")
     return _file_usable(attachment)
 
@@ -403,7 +405,7 @@ def release_for_user(user, code) -> Release:
 def visible_agreements(user) -> QuerySet[SharingAgreement]:
     if not getattr(user, "is_authenticated", False):
         return SharingAgreement.objects.none()
-    if user.is_staff:
+    if is_portal_admin(user):
         return SharingAgreement.objects.all()
     if user.organisation_id is None:
         return SharingAgreement.objects.none()

@@ -7,9 +7,9 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.shortcuts import assign_perm
 
-from accounts.models import ROLE_PERMISSIONS, ClearanceGrant, Country, Organisation, Tier, User
+from accounts.models import ClearanceGrant, Country, Organisation, Tier, User
+from accounts.roles import grant_role
 
 PASSWORD = "correct horse battery staple"
 
@@ -60,7 +60,7 @@ def grant_clearance(user: User, tier_code: str, *, days: int = 365, by: User | N
 
 
 def give_role(user: User, role: str, organisation: Organisation | None = None) -> None:
-    assign_perm(f"accounts.{ROLE_PERMISSIONS[role]}", user, organisation or user.organisation)
+    grant_role(user, role, organisation or user.organisation)
 
 
 def totp_device(user: User) -> TOTPDevice:

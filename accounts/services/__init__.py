@@ -16,7 +16,6 @@ from .clearances import (
     readin_revoke,
 )
 from .people import (
-    has_role,
     mfa_reset,
     organisation_create,
     role_grant,
@@ -31,7 +30,6 @@ __all__ = [
     "clearance_refuse",
     "clearance_renew",
     "clearance_revoke",
-    "has_role",
     "mfa_reset",
     "organisation_create",
     "readin_grant",

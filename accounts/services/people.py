@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.models import Action
 from audit.services import record
 
 from ..access import is_org_admin
-from ..models import ROLE_PERMISSIONS, Country, Organisation, OrganisationUserObjectPermission, User
+from ..models import Country, Organisation, User
+from ..roles import Role, grant_role, is_granted, is_portal_admin, revoke_role
 from ._rules import authorise_member_admin, clean_or_refuse, refuse
-
-
-def has_role(user: User, role: str, organisation: Organisation | None = None) -> bool:
-    """A role held directly by the user on the organisation (superuser status does not count)."""
-    organisation = organisation or user.organisation
-    return OrganisationUserObjectPermission.objects.filter(
-        user=user, content_object=organisation, permission__codename=ROLE_PERMISSIONS[role]
-    ).exists()
 
 
 def _check_role(action: str, *, actor: User | None, user: User, role: str) -> None:
     authorise_member_admin(action, actor=actor, member=user)
-    if role not in ROLE_PERMISSIONS:
+    if role not in Role.values:
         refuse(action, actor=actor, target=user, message="Choose a role.", code="unknown_role", field="role")
     if user.organisation is None:
         refuse(
@@ -38,10 +30,10 @@ def role_grant(*, actor: User | None, user: User, role: str) -> None:
     _check_role(action, actor=actor, user=user, role=role)
     if not user.is_active:
         refuse(action, actor=actor, target=user, message="This account is deactivated.", code="inactive")
-    if has_role(user, role):
+    if is_granted(user, role, user.organisation):
         refuse(action, actor=actor, target=user, message="They already have this role.", code="duplicate", field="role")
     with transaction.atomic():
-        assign_perm(f"accounts.{ROLE_PERMISSIONS[role]}", user, user.organisation)
+        grant_role(user, role, user.organisation)
         record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
 
 
@@ -49,10 +41,10 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
     """Take a role away from `user`."""
     action = Action.ROLE_REVOKED
     _check_role(action, actor=actor, user=user, role=role)
-    if not has_role(user, role):
+    if not is_granted(user, role, user.organisation):
         refuse(action, actor=actor, target=user, message="They do not have this role.", code="missing", field="role")
     with transaction.atomic():
-        remove_perm(f"accounts.{ROLE_PERMISSIONS[role]}", user, user.organisation)
+        revoke_role(user, role, user.organisation)
         record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
 
 
@@ -146,7 +138,7 @@ def organisation_create(*, actor: User | None, name: str, short_name: str, count
     """A new participating institute, with its members' group. Portal admins only."""
     action = Action.ORG_CREATED
     target = ("accounts.organisation", "", short_name)
-    if actor is not None and not (actor.is_active and actor.is_staff):
+    if actor is not None and not is_portal_admin(actor):
         refuse(
             action,
             actor=actor,

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django import template
 
-from accounts.forms import ROLE_LABELS
+from accounts.roles import Role
 
 register = template.Library()
 
 
 @register.filter
 def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
+    return Role(role).label if role in Role.values else role
 
 
 @register.inclusion_tag("accounts/org/_tier.html")

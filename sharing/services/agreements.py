@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, Tier
+from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
 from audit.services import record, record_denial
 
@@ -30,7 +31,7 @@ def _refuse(action: str, actor, target, reason: str, exc: type[Exception] = Vali
 
 
 def _require_portal_admin(action: str, actor, target) -> None:
-    if not (actor is not None and actor.is_authenticated and actor.is_active and actor.is_staff):
+    if not is_portal_admin(actor):
         _refuse(action, actor, target, "only a portal admin may do this", PermissionDenied)
 
 
@@ -98,7 +99,7 @@ def agreement_create(
 def agreement_sign(*, actor, agreement: SharingAgreement, organisation: Organisation) -> SharingAgreement:
     """Sign for `organisation` (the actor holds its sign_agreement role). Active once all have signed."""
     action = Action.AGREEMENT_SIGNED
-    if not (actor.is_active and actor.has_perm("accounts.sign_agreement", organisation)):
+    if not has_role(actor, Role.SIGNATORY, organisation):
         _refuse(action, actor, agreement, f"not a signatory of {organisation}", PermissionDenied)
     # Refusals are raised after the transaction closes, so the audited denial is not rolled back.
     reason = None

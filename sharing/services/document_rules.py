@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
+from accounts.roles import Role, has_role
 from audit.services import record_denial
 
 from .. import policy
@@ -58,7 +59,7 @@ def require_author(actor: User, *, action: str, target: Any) -> Organisation:
         reason = "account inactive"
     elif organisation is None or not organisation.is_active:
         reason = "no active organisation"
-    elif not actor.has_perm("accounts.author_document", organisation):
+    elif not has_role(actor, Role.AUTHOR, organisation):
         reason = "not an author"
     else:
         return organisation

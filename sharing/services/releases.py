@@ -30,7 +30,7 @@ from ..models import (
     Release,
     SharingAgreement,
 )
-from ..policy import can_approve_release, can_request_release, can_revoke_release
+from ..policy import VIEW_DOCUMENT, can_approve_release, can_request_release, can_revoke_release
 
 Status = Release.Status
 # Releases that keep their grants: approved under an agreement that has not ended. A suspended
@@ -39,7 +39,7 @@ SUPPORTING = Q(status=Status.APPROVED, agreement__status__in=[SharingAgreement.S
 
 
 def _view_permission() -> Permission:
-    return Permission.objects.get(codename="view_document", content_type__app_label="sharing")
+    return Permission.objects.get(codename=VIEW_DOCUMENT, content_type__app_label="sharing")
 
 
 def _refuse(action: str, actor, target, reason: str, details: dict | None = None, exc=ValidationError):

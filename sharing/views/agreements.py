@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.roles import Role, has_role, is_portal_admin, require_role
 from audit.models import Action
 from audit.services import record_denial
 from sharing.forms import AgreementForm
@@ -64,9 +65,9 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         own_party is not None
         and own_party.signed_at is None
         and agreement.status == SharingAgreement.Status.DRAFT
-        and user.has_perm("accounts.sign_agreement", user.organisation)
+        and has_role(user, Role.SIGNATORY, user.organisation)
     )
-    may_manage = user.is_staff
+    may_manage = is_portal_admin(user)
     mou = agreement.mou
     context = {
         "mou": mou,
@@ -92,7 +93,7 @@ def agreement_mou(request: HttpRequest, code) -> HttpResponse:
 
 
 def _refuse_non_staff(user) -> None:
-    if not user.is_staff:
+    if not is_portal_admin(user):
         record_denial(
             Action.ACCESS_DENIED,
             actor=user,
@@ -185,7 +186,7 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
     """Suspend, resume or terminate: portal admins only, with a reason for the record."""
     user = request.user
     agreement = agreement_for_party(user, code)
-    if not user.is_staff:
+    if not is_portal_admin(user):
         record_denial(
             Action.ACCESS_DENIED,
             actor=user,
@@ -211,11 +212,7 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
 def agreement_sign(request: HttpRequest, code) -> HttpResponse:
     user = request.user
     agreement = agreement_for_party(user, code)
-    if user.organisation is None or not user.has_perm("accounts.sign_agreement", user.organisation):
-        record_denial(
-            Action.ACCESS_DENIED, actor=user, target=agreement, details={"reason": "not a signatory", "wanted": "sign"}
-        )
-        raise PermissionDenied("signatory role needed")
+    require_role(user, Role.SIGNATORY, user.organisation, target=agreement, wanted="sign")
     try:
         services.agreement_sign(actor=user, agreement=agreement, organisation=user.organisation)
     except ValidationError as exc:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.roles import Role, require_role
 from audit.models import Action
-from audit.services import record, record_denial
+from audit.services import record
 from evals.selectors import runs_of_document, with_details
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
@@ -89,17 +90,11 @@ def document_detail(request: HttpRequest, code) -> HttpResponse:
     return render(request, "sharing/documents/detail.html", context)
 
 
-def _may_author(user) -> bool:
-    return user.organisation is not None and user.has_perm("accounts.author_document", user.organisation)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def document_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not _may_author(user):
-        record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not an author", "wanted": "create"})
-        raise PermissionDenied("author role needed")
+    require_role(user, Role.AUTHOR, user.organisation, wanted="create")
     form = DocumentForm(request.POST or None, author=user)
     if request.method == "POST" and form.is_valid():
         try:

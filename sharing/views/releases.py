@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organisation, User
+from accounts.roles import Role, require_role
 from audit.models import Action
 from audit.services import record_denial
 from sharing.models import Release, SharingAgreement
@@ -175,10 +176,7 @@ def release_request(request: HttpRequest, code) -> HttpResponse:
 
 
 def _officer_org(user) -> Organisation:
-    if user.organisation is None or not user.has_perm("accounts.approve_release", user.organisation):
-        record_denial(Action.ACCESS_DENIED, actor=user, details={"reason": "not a release officer", "wanted": "queue"})
-        raise PermissionDenied("release officer role needed")
-    return user.organisation
+    return require_role(user, Role.RELEASE_OFFICER, user.organisation, wanted="queue")
 
 
 @require_GET

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ClearanceGrant, ReadIn, User
-from accounts.services import has_role
+from accounts.roles import Role, is_granted
 from audit.models import Action, AuditEvent, Outcome
 from tests.factories import login_verified, tier, totp_device
 
@@ -243,7 +243,7 @@ def test_refuse_revoke_renew_read_in_role_mfa_and_deactivate_through_the_pages(c
     assert client.post(reverse("accounts:org_member_deactivate", kwargs={"code": alice.code})).status_code == 302
     alice.refresh_from_db()
     assert not alice.is_active
-    assert not has_role(alice, "release_officer")
+    assert not is_granted(alice, Role.RELEASE_OFFICER, alice.organisation)
     assert not TOTPDevice.objects.filter(user=alice).exists()
     grant.refresh_from_db()
     assert grant.status == ClearanceGrant.Status.REFUSED

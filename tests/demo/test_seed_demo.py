@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 
 from accounts.models import ClearanceGrant, Compartment, Organisation, ReadIn, User, clearance_of
-from accounts.services import has_role
+from accounts.roles import Role, is_granted
 from audit.models import AuditEvent
 from demo import people, seed
 
@@ -37,8 +37,9 @@ def test_demo_world_has_the_variety_the_rules_need():
     uma = User.objects.get(email="uma@ukasi.example")
     assert uma.organisation.country_id == "GBR" and uma.nationality_id == "USA"
     olivia = User.objects.get(email="olivia@ukasi.example")
-    assert has_role(olivia, "org_admin") and clearance_of(olivia).code == "secret"
-    assert has_role(User.objects.get(email="rachel@ukasi.example"), "release_officer")
+    assert is_granted(olivia, Role.ORG_ADMIN, olivia.organisation) and clearance_of(olivia).code == "secret"
+    rachel = User.objects.get(email="rachel@ukasi.example")
+    assert is_granted(rachel, Role.RELEASE_OFFICER, rachel.organisation)
     assert clearance_of(User.objects.get(email="nadia@ukasi.example")) is None
     alice = User.objects.get(email="alice@ukasi.example")
     assert ClearanceGrant.objects.get(user=alice, tier__code="secret").status == ClearanceGrant.Status.PENDING

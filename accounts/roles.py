@@ -1,0 +1,143 @@
+"""The roles people hold, how each is held, and the one test for each.
+
+Organisation roles are django-guardian object permissions on an `Organisation` (the codenames
+are declared in `Organisation.Meta.permissions`, so they are data a migration created):
+
+| role              | guardian codename on the Organisation | lets its holder                          |
+|-------------------|---------------------------------------|------------------------------------------|
+| `author`          | `author_document`                     | write findings and ask for their release |
+| `release_officer` | `approve_release`                     | decide and revoke the releases of its documents |
+| `org_admin`       | `manage_members`                      | manage members, clearances and read-ins  |
+| `signatory`       | `sign_agreement`                      | sign sharing agreements for it           |
+
+A partner *reviewer* holds no role: being a member (the organisation's group) is enough, and
+what a member may read is the access policy's business (`sharing/policy.py`), through document
+audiences (`view_document` on documents), not through roles.
+
+A *portal admin* is not an organisation role: it is the staff flag, on an active account whose
+session, when it has one, is MFA-verified — the Django admin's own rule (`OTPAdminSite`), and
+the one meaning of "portal admin" everywhere.
+
+Every check goes through `has_role` / `require_role` / `is_portal_admin`; no other module types
+a role's codename or reads `is_staff` to decide anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import QuerySet
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from audit.models import Action
+from audit.services import record_denial
+
+from .models import Organisation, OrganisationUserObjectPermission, User
+
+
+class Role(models.TextChoices):
+    """The stored names (forms, audit details) and how the pages name them."""
+
+    AUTHOR = "author", "Author (writes findings)"
+    RELEASE_OFFICER = "release_officer", "Release officer (approves releases)"
+    ORG_ADMIN = "org_admin", "Organisation admin (manages members)"
+    SIGNATORY = "signatory", "Signatory (signs agreements)"
+
+
+CODENAMES: dict[str, str] = {
+    Role.AUTHOR: "author_document",
+    Role.RELEASE_OFFICER: "approve_release",
+    Role.ORG_ADMIN: "manage_members",
+    Role.SIGNATORY: "sign_agreement",
+}
+ROLE_OF_CODENAME: dict[str, Role] = {codename: Role(role) for role, codename in CODENAMES.items()}
+
+# What a refusal for want of the role says in the audit trail, and to the caller.
+_REFUSAL = {
+    Role.AUTHOR: ("not an author", "author role needed"),
+    Role.RELEASE_OFFICER: ("not a release officer", "release officer role needed"),
+    Role.ORG_ADMIN: ("not an organisation admin", "organisation admin role needed"),
+    Role.SIGNATORY: ("not a signatory", "signatory role needed"),
+}
+
+
+def permission(role: str) -> str:
+    """The guardian permission (`app_label.codename`) that carries `role`."""
+    return f"accounts.{CODENAMES[role]}"
+
+
+def has_role(user: Any, role: str, organisation: Organisation | None) -> bool:
+    """Does `user` hold `role` on `organisation`, now?
+
+    Guardian's answer: the account is active, and the role is granted to the user by name or to
+    a group of theirs, or the user is a superuser. No organisation means no role (never a global
+    permission: roles exist only on an organisation).
+    """
+    if organisation is None:
+        return False
+    return user.has_perm(permission(role), organisation)
+
+
+def require_role(
+    user: Any, role: str, organisation: Organisation | None, *, target: Any = None, wanted: str = ""
+) -> Organisation:
+    """`organisation` if `user` holds `role` on it; otherwise the refusal is audited and
+    PermissionDenied (403) raised: a person may know which roles they lack."""
+    if has_role(user, role, organisation):
+        return organisation
+    reason, message = _REFUSAL[role]
+    record_denial(Action.ACCESS_DENIED, actor=user, target=target, details={"reason": reason, "wanted": wanted})
+    raise PermissionDenied(message)
+
+
+def is_granted(user: User, role: str, organisation: Organisation) -> bool:
+    """Is `role` granted to `user` by name on `organisation`?
+
+    What `grant_role` and `revoke_role` change, so what the role services ask before they do
+    (superuser status and group grants do not count); gates ask `has_role`.
+    """
+    return OrganisationUserObjectPermission.objects.filter(
+        user=user, content_object=organisation, permission__codename=CODENAMES[role]
+    ).exists()
+
+
+def grant_role(user: User, role: str, organisation: Organisation) -> None:
+    """Grant `role` on `organisation` to `user` by name. Not audited: people are given roles
+    through `accounts.services.role_grant`; this is the storage it writes."""
+    assign_perm(permission(role), user, organisation)
+
+
+def revoke_role(user: User, role: str, organisation: Organisation) -> None:
+    """Take back a role granted by name (the storage `accounts.services.role_revoke` writes)."""
+    remove_perm(permission(role), user, organisation)
+
+
+def holders(role: str, organisations: Organisation | QuerySet) -> QuerySet[User]:
+    """The people `role` is granted to by name on `organisation` (or on any of a queryset of
+    organisations or their ids), as one query: who an inbox or a notification is for."""
+    if isinstance(organisations, Organisation):
+        organisations = [organisations.pk]
+    granted = OrganisationUserObjectPermission.objects.filter(
+        content_object_id__in=organisations, permission__codename=CODENAMES[role]
+    )
+    return User.objects.filter(pk__in=granted.values("user_id"))
+
+
+def organisations_where(user: Any, role: str) -> QuerySet[Organisation]:
+    """The organisations on which `user` holds `role`, granted by name or to a group of theirs
+    (a superuser: all of them)."""
+    return get_objects_for_user(user, permission(role), klass=Organisation, accept_global_perms=False)
+
+
+def is_portal_admin(user: Any) -> bool:
+    """A portal admin: signed in, active, staff, and — when the user comes from a request, which
+    carries OTP's `is_verified` — with a session verified by a second factor. API requests say
+    so for themselves (the token is the second factor); users loaded by tasks carry no session."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not (user.is_active and user.is_staff):
+        return False
+    verified = getattr(user, "is_verified", None)
+    return not callable(verified) or bool(verified())
