@@ -8,5 +8,9 @@ class SharingConfig(AppConfig):
     verbose_name = "Documents and sharing"
 
     def ready(self) -> None:
+        from vault.registry import register_attachment_model
+
+        # The vault seals, scans and shreds the files; the rows that describe them are ours.
+        register_attachment_model(self.get_model("Attachment"))
         # Celery's autodiscovery loads only `tasks` modules; the policy's tasks live apart.
         from . import housekeeping_tasks  # noqa: F401

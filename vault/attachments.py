@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from audit.models import Action, Outcome
 from audit.services import record
-from sharing.models import Attachment
 
 from . import crypto, keys
 from .crypto import TamperedCiphertext
+from .registry import SealedFile, attachment_model
 
 logger = logging.getLogger("accord.attachments")
 
@@ -223,7 +223,7 @@ class BlobWriter:
 # -- reading and destroying ---------------------------------------------------------------------
 
 
-def _dek_of(attachment: Attachment) -> bytes:
+def _dek_of(attachment: SealedFile) -> bytes:
     if attachment.is_destroyed or attachment.wrapped_dek is None:
         raise AttachmentDestroyed(f"attachment {attachment.code} was destroyed")
     return keys.unwrap_dek(
@@ -234,7 +234,7 @@ def _dek_of(attachment: Attachment) -> bytes:
     )
 
 
-def _check_header(attachment: Attachment, header: crypto.Header) -> None:
+def _check_header(attachment: SealedFile, header: crypto.Header) -> None:
     if header.org_id != attachment.organisation_id or header.segment_size != attachment.segment_size:
         raise TamperedCiphertext("attachment blob header does not belong to this attachment")
 
@@ -244,10 +244,10 @@ def open_plaintext(attachment_code) -> Iterator[io.BufferedReader]:
     """A seekable binary stream of the decrypted file, for tasks that read attachments.
 
     No access check: callers (tasks, gated views) decide who may read. Raises
-    Attachment.DoesNotExist, AttachmentDestroyed, or TamperedCiphertext (at open, or on the read
+    the model's DoesNotExist, AttachmentDestroyed, or TamperedCiphertext (at open, or on the read
     that reaches a tampered segment).
     """
-    attachment = Attachment.objects.get(code=attachment_code)
+    attachment = attachment_model().objects.get(code=attachment_code)
     dek = _dek_of(attachment)
     raw = attachment_storage().open(attachment.blob_name, "rb")
     try:
@@ -263,7 +263,7 @@ def open_plaintext(attachment_code) -> Iterator[io.BufferedReader]:
         stream.close()
 
 
-def attachment_stream(*, actor, attachment: Attachment) -> Iterator[bytes]:
+def attachment_stream(*, actor, attachment: SealedFile) -> Iterator[bytes]:
     """Decrypted segments for a download, audited; the first is decrypted before returning.
 
     Opening eagerly means a blob that is already wrong (swapped, header or first segment
@@ -293,7 +293,7 @@ def attachment_stream(*, actor, attachment: Attachment) -> Iterator[bytes]:
     return _continue(first, segments, raw, actor, attachment)
 
 
-def _continue(first: bytes, segments: Iterator[bytes], raw, actor, attachment: Attachment) -> Iterator[bytes]:
+def _continue(first: bytes, segments: Iterator[bytes], raw, actor, attachment: SealedFile) -> Iterator[bytes]:
     try:
         yield first
         yield from segments
@@ -303,7 +303,7 @@ def _continue(first: bytes, segments: Iterator[bytes], raw, actor, attachment: A
         raw.close()
 
 
-def integrity_failed(*, actor, attachment: Attachment, error: str) -> None:
+def integrity_failed(*, actor, attachment: SealedFile, error: str) -> None:
     record(
         Action.ATTACHMENT_INTEGRITY_FAILED,
         actor=actor,
@@ -313,10 +313,10 @@ def integrity_failed(*, actor, attachment: Attachment, error: str) -> None:
     )
 
 
-def attachment_destroy(*, actor, attachment: Attachment) -> Attachment:
+def attachment_destroy(*, actor, attachment: SealedFile) -> SealedFile:
     """Crypto-shred: delete the wrapped data key (and the blob). The row stays as the record."""
     with transaction.atomic():
-        attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+        attachment = attachment_model().objects.select_for_update().get(pk=attachment.pk)
         if attachment.is_destroyed:
             return attachment
         attachment.wrapped_dek = None

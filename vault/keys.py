@@ -21,7 +21,9 @@ from django.utils import timezone
 from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
-from sharing.models import OrganisationKey
+
+from .models import OrganisationKey
+from .registry import attachment_model
 
 _NONCE = 12
 
@@ -127,14 +129,13 @@ def rewrap_organisation(org_id: int, *, batch: int = 500) -> int:
     Idempotent: rows already under the newest version are skipped, so a second run (or a retry
     after a crash half-way) changes nothing more. Destroyed rows (no DEK) are never touched.
     """
-    from sharing.models import Attachment
-
     version, new_key = current_kek_for(org_id)
     moved = 0
     while True:
         with transaction.atomic():
             rows = list(
-                Attachment.objects.select_for_update()
+                attachment_model()
+                .objects.select_for_update()
                 .filter(organisation_id=org_id, wrapped_dek__isnull=False)
                 .exclude(kek_version=version)
                 .order_by("pk")[:batch]

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
-from sharing.models import Attachment
 
 from .attachments import AttachmentDestroyed, integrity_failed, open_plaintext
 from .crypto import TamperedCiphertext
+from .registry import SealedFile, attachment_model
 
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
 _ZIP = {"application/zip", "application/x-zip-compressed"}
@@ -159,7 +159,7 @@ def clamd_instream(chunks: Iterable[bytes], *, chunk_limit: int = 64 * 1024) -> 
     return True, text
 
 
-def _inspect(attachment: Attachment) -> tuple[str, str]:
+def _inspect(attachment: SealedFile) -> tuple[str, str]:
     """(sniffed kind, rejection reason or '') — decrypts in memory only."""
     with open_plaintext(attachment.code) as stream:
         head = stream.read(SNIFF_BYTES)
@@ -172,10 +172,11 @@ def _inspect(attachment: Attachment) -> tuple[str, str]:
     return kind, (f"virus scanner: {answer}"[:300] if infected else "")
 
 
-def attachment_scan(*, code) -> Attachment | None:
+def attachment_scan(*, code) -> SealedFile | None:
     """Decide pending → clean / rejected. Idempotent: a decided or destroyed attachment is left."""
-    attachment = Attachment.objects.filter(code=code).first()
-    if attachment is None or attachment.scan_status != Attachment.ScanStatus.PENDING or attachment.is_destroyed:
+    model = attachment_model()
+    attachment = model.objects.filter(code=code).first()
+    if attachment is None or attachment.scan_status != model.ScanStatus.PENDING or attachment.is_destroyed:
         return attachment
     try:
         kind, reason = _inspect(attachment)
@@ -185,11 +186,11 @@ def attachment_scan(*, code) -> Attachment | None:
         integrity_failed(actor=None, attachment=attachment, error=str(exc))
         kind, reason = "", "the stored file failed its integrity check"
     with transaction.atomic():
-        attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
-        if attachment.scan_status != Attachment.ScanStatus.PENDING:
+        attachment = model.objects.select_for_update().get(pk=attachment.pk)
+        if attachment.scan_status != model.ScanStatus.PENDING:
             return attachment
         attachment.sniffed_type = KIND_TYPES.get(kind, "")
-        attachment.scan_status = Attachment.ScanStatus.REJECTED if reason else Attachment.ScanStatus.CLEAN
+        attachment.scan_status = model.ScanStatus.REJECTED if reason else model.ScanStatus.CLEAN
         attachment.scan_reason = reason
         attachment.scanned_at = timezone.now()
         attachment.save(update_fields=["sniffed_type", "scan_status", "scan_reason", "scanned_at"])
@@ -207,12 +208,12 @@ def attachment_scan(*, code) -> Attachment | None:
 EVAL_LOG_SUFFIXES = (".eval", ".json")
 
 
-def is_eval_log_candidate(attachment: Attachment) -> bool:
+def is_eval_log_candidate(attachment: SealedFile) -> bool:
     """Inspect logs are `.eval` zips or `.json` documents; the parser decides which really are."""
     return attachment.filename.lower().endswith(EVAL_LOG_SUFFIXES)
 
 
-def _queue_eval_parse(attachment: Attachment) -> None:
+def _queue_eval_parse(attachment: SealedFile) -> None:
     # Only clean files are parsed; the run is marked pending in the same transaction as the
     # verdict, and the task is queued once that commits.
     from evals.services import eval_run_mark_pending

@@ -1,9 +1,9 @@
-"""Documents, their marking and attachments, the keys that protect them, agreements and releases."""
+"""Documents, their marking and attachments, agreements and releases."""
 
 from __future__ import annotations
 
 from .agreements import AgreementParty, Release, SharingAgreement
-from .attachments import Attachment, OrganisationKey
+from .attachments import Attachment
 from .documents import (
     Caveat,
     Document,
@@ -21,7 +21,6 @@ __all__ = [
     "DocumentGroupObjectPermission",
     "DocumentRevision",
     "DocumentUserObjectPermission",
-    "OrganisationKey",
     "Release",
     "RiskDomain",
     "SharingAgreement",

@@ -1,4 +1,4 @@
-"""Encrypted evidence files and the organisation keys that wrap their data keys."""
+"""Encrypted evidence files (their organisation keys are the vault's: vault/models.py)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,6 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organisation
-
-
-class OrganisationKey(models.Model):
-    """A versioned key-encryption key (KEK) of an organisation, itself wrapped by the master key."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="keys")
-    version = models.PositiveIntegerField()
-    wrapped_key = models.BinaryField()
-    created_at = models.DateTimeField(default=timezone.now)
-    retired_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["organisation", "-version"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "version"], name="orgkey_version_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.organisation} KEK v{self.version}"
 
 
 class Attachment(models.Model):

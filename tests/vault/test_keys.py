@@ -6,10 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import Action, AuditEvent
-from sharing.models import Attachment, OrganisationKey
+from sharing.models import Attachment
 from tests.factories import OrganisationFactory
 from vault import keys
 from vault.attachments import open_plaintext
+from vault.models import OrganisationKey
 
 
 def test_rotation_rewraps_every_dek_and_leaves_payloads_alone(
