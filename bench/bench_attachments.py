@@ -77,11 +77,11 @@ def setup(var_dir: Path) -> dict:
 
     from accounts.models import Country, Tier
     from sharing.models import Document
-    from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance, login_verified
+    from tests.factories import OrganisationFactory, PersonFactory, give_role, grant_clearance, login_verified
 
     call_command("migrate", verbosity=0)
     org = OrganisationFactory(short_name="benchorg", country=Country.objects.get(code="GBR"))
-    user = UserFactory(organisation=org)
+    user = PersonFactory(organisation=org)
     give_role(user, "author")
     grant_clearance(user, "official")
     document = Document.objects.create(

@@ -1,30 +1,168 @@
-"""Factories for test data. Countries and tiers come from the seed migration."""
+"""Factories for test data: people, documents, agreements, releases and attachments.
+
+Countries, tiers, caveats and risk domains come from the seed migration; every factory takes
+their codes (`tier="secret"`, `releasable_to=["USA"]`) as well as the objects. A test states only
+what its story varies:
+
+    bob = PersonFactory(organisation=usaisi, clearance="official-sensitive", read_ins=["joint-ex-1"])
+    finding = DocumentFactory(author=alice, releasable_to=["USA"], compartments=["joint-ex-1"])
+    release = ReleaseFactory(document=finding, agreement=uk_us, recipient=usaisi)
+
+Rows are written straight to the database (the services have their own tests), except an
+attachment, which is encrypted and stored through the real service so its ciphertext is real.
+"""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from datetime import timedelta
 
 import factory
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ClearanceGrant, Country, Organisation, Tier, User
+from accounts.models import (
+    ClearanceGrant,
+    Compartment,
+    Country,
+    Organisation,
+    ReadIn,
+    Tier,
+    User,
+)
 from accounts.roles import grant_role
+from sharing.attachments import attachment_create_from_stream
+from sharing.models import (
+    AgreementParty,
+    Attachment,
+    Caveat,
+    Document,
+    DocumentRevision,
+    Release,
+    RiskDomain,
+    SharingAgreement,
+)
+from sharing.services.documents import snapshot_of
+from sharing.services.releases import sync_grants
+from vault.attachments import attachment_destroy
+from vault.tasks import scan_attachment
 
 PASSWORD = "correct horse battery staple"
+DAY = timedelta(days=1)
+
+
+# -- seeded reference data, by code ------------------------------------------------------------
+
+
+def country(code: str | Country) -> Country:
+    return code if isinstance(code, Country) else Country.objects.get(code=code)
+
+
+def countries(*codes: str) -> list[Country]:
+    return list(Country.objects.filter(code__in=codes))
+
+
+def tier(code: str | Tier) -> Tier:
+    return code if isinstance(code, Tier) else Tier.objects.get(code=code)
+
+
+def caveat(code: str = "orcon") -> Caveat:
+    return Caveat.objects.get(code=code)
+
+
+def domains(*codes: str) -> list[RiskDomain]:
+    return list(RiskDomain.objects.filter(code__in=codes))
+
+
+def compartment(code: str | Compartment = "joint-ex-1", *, owner: Organisation | None = None) -> Compartment:
+    """The compartment `code`, made on first use (owned by `owner` when one is named)."""
+    if isinstance(code, Compartment):
+        return code
+    defaults = {"name": code.replace("-", " ").title(), "owner": owner}
+    return Compartment.objects.get_or_create(code=code, defaults=defaults)[0]
+
+
+def _each(values: Iterable, lookup) -> list:
+    return [lookup(value) if isinstance(value, str) else value for value in values]
+
+
+# -- people ------------------------------------------------------------------------------------
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
+    """An institute; `OrganisationFactory(short_name="ukasi", country="GBR")` returns the one
+    already made under that short name."""
+
     class Meta:
         model = Organisation
         django_get_or_create = ("short_name",)
 
-    name = factory.Sequence(lambda n: f"Institute {n}")
     short_name = factory.Sequence(lambda n: f"inst{n}")
-    country = factory.LazyFunction(lambda: Country.objects.get(code="GBR"))
+    name = factory.LazyAttribute(lambda o: f"{o.short_name} institute")
+    country = "GBR"
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["country"] = country(kwargs["country"])
+        return kwargs
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+def give_role(user: User, role: str, organisation: Organisation | None = None) -> None:
+    """Hold `role` for `organisation` (default: the user's own), as an organisation admin grants it."""
+    grant_role(user, role, organisation or user.organisation)
+
+
+class ClearanceGrantFactory(factory.django.DjangoModelFactory):
+    """A clearance valid from a minute ago for a year; move the dates or revoke it to say otherwise."""
+
+    class Meta:
+        model = ClearanceGrant
+
+    user = factory.SubFactory("tests.factories.PersonFactory")
+    tier = "official-sensitive"
+    valid_from = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
+    valid_until = factory.LazyFunction(lambda: timezone.now() + 365 * DAY)
+    reason = "test"
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["tier"] = tier(kwargs["tier"])
+        return kwargs
+
+
+def grant_clearance(user: User, tier_code: str, *, days: int = 365, by: User | None = None) -> ClearanceGrant:
+    """Clear `user` to `tier_code` for `days` from now."""
+    return ClearanceGrantFactory(
+        user=user, tier=tier_code, valid_until=timezone.now() + timedelta(days=days), granted_by=by
+    )
+
+
+class ReadInFactory(factory.django.DjangoModelFactory):
+    """A read-in granted yesterday, open-ended unless it expires or is revoked."""
+
+    class Meta:
+        model = ReadIn
+
+    user = factory.SubFactory("tests.factories.PersonFactory")
+    compartment = "joint-ex-1"
+    granted_at = factory.LazyFunction(lambda: timezone.now() - DAY)
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["compartment"] = compartment(kwargs["compartment"])
+        return kwargs
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    """A user of `organisation` (a national of its country unless `nationality` says otherwise)
+    with, on request, roles, a clearance and read-ins:
+
+        PersonFactory(organisation=ukasi, roles=["author"], clearance="official-sensitive")
+        PersonFactory(organisation=usaisi, clearance="secret", clearance__valid_until=yesterday)
+        PersonFactory(organisation=usaisi, nationality="FRA", read_ins=["joint-ex-1"])
+    """
+
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -32,9 +170,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     display_name = factory.Sequence(lambda n: f"Person {n}")
     organisation = factory.SubFactory(OrganisationFactory)
-    nationality = factory.LazyAttribute(
-        lambda o: o.organisation.country if o.organisation else Country.objects.get(code="GBR")
-    )
+    nationality = factory.LazyAttribute(lambda o: o.organisation.country if o.organisation else "GBR")
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["nationality"] = country(kwargs["nationality"])
+        return kwargs
 
     @factory.post_generation
     def password(obj, create, extracted, **kwargs):
@@ -42,25 +183,240 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save(update_fields=["password"])
 
+    @factory.post_generation
+    def roles(obj, create, extracted, **kwargs):
+        for role in [extracted] if isinstance(extracted, str) else extracted or ():
+            give_role(obj, role)
 
-def tier(code: str) -> Tier:
-    return Tier.objects.get(code=code)
+    @factory.post_generation
+    def clearance(obj, create, extracted, **kwargs):
+        """`clearance="secret"`; `clearance__valid_until=…`, `clearance__revoked_at=…` and the
+        other grant fields move its dates or end it."""
+        if extracted:
+            ClearanceGrantFactory(user=obj, tier=extracted, **kwargs)
+
+    @factory.post_generation
+    def read_ins(obj, create, extracted, **kwargs):
+        """`read_ins=["joint-ex-1"]`; `read_ins__expires_at=…` or `read_ins__revoked_at=…` apply to each."""
+        for code in extracted or ():
+            ReadInFactory(user=obj, compartment=code, **kwargs)
 
 
-def grant_clearance(user: User, tier_code: str, *, days: int = 365, by: User | None = None) -> ClearanceGrant:
-    now = timezone.now()
-    return ClearanceGrant.objects.create(
-        user=user,
-        tier=tier(tier_code),
-        valid_from=now - timedelta(minutes=1),
-        valid_until=now + timedelta(days=days),
-        reason="test",
-        granted_by=by,
+def portal_admin_person(**kwargs) -> User:
+    """A portal administrator: staff, of no organisation."""
+    return PersonFactory(organisation=None, is_staff=True, **kwargs)
+
+
+# -- documents ---------------------------------------------------------------------------------
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    """A finding with its marking, and revision 1 as the create service writes it.
+
+    Name the `author` (the originator is theirs) or the `originator` (an author of it is made).
+    The marking defaults to OFFICIAL-SENSITIVE, eyes only for the originator's country, with no
+    compartment, caveat or topic; `releasable_to` always keeps the originator's country, as the
+    service does. `revisions=3` writes revisions 1 to 3.
+    """
+
+    class Meta:
+        model = Document
+        skip_postgeneration_save = True
+
+    title = "Jailbreak transfer across model versions"
+    summary = "Short summary."
+    body = "The **body** of the finding."
+    author = factory.SubFactory(PersonFactory, roles=["author"], clearance="secret")
+    originator = factory.SelfAttribute("author.organisation")
+    tier = "official-sensitive"
+    status = Document.Status.PUBLISHED
+    published_at = factory.LazyAttribute(lambda o: None if o.status == Document.Status.DRAFT else timezone.now())
+    withdrawn_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Document.Status.WITHDRAWN else None)
+
+    @classmethod
+    def create(cls, **kwargs):
+        if "originator" in kwargs and "author" not in kwargs:
+            kwargs["author"] = PersonFactory(organisation=kwargs["originator"], roles=["author"], clearance="secret")
+        return super().create(**kwargs)
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["tier"] = tier(kwargs["tier"])
+        return kwargs
+
+    @factory.post_generation
+    def releasable_to(obj, create, extracted, **kwargs):
+        chosen = _each(extracted or (), country)
+        obj.releasable_to.set({*chosen, obj.originator.country})
+
+    @factory.post_generation
+    def compartments(obj, create, extracted, **kwargs):
+        obj.compartments.set(_each(extracted or (), compartment))
+
+    @factory.post_generation
+    def caveats(obj, create, extracted, **kwargs):
+        obj.caveats.set(_each(extracted or (), caveat))
+
+    @factory.post_generation
+    def risk_domains(obj, create, extracted, **kwargs):
+        obj.risk_domains.set(_each(extracted or (), lambda code: RiskDomain.objects.get(code=code)))
+
+    @factory.post_generation
+    def revisions(obj, create, extracted, **kwargs):
+        # After the marking (declared above), so the snapshot holds it.
+        last = max(extracted or 1, 1)
+        for number in range(1, last + 1):
+            DocumentRevision.objects.create(
+                document=obj,
+                number=number,
+                author=obj.author,
+                created_at=obj.updated_at,
+                snapshot=snapshot_of(obj),
+                changed_fields=["title", "tier"] if number == 1 else [],
+                note="created" if number == 1 else "",
+            )
+        if obj.revision != last:
+            obj.revision = last
+            obj.save(update_fields=["revision"])
+
+
+# -- agreements and releases -------------------------------------------------------------------
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    """A sharing agreement in force since ten days ago for a year, up to OFFICIAL-SENSITIVE, on
+    cyber offence and autonomy, signed by every party unless it is a draft.
+
+        AgreementFactory(parties=[ukasi, usaisi], ceiling="secret", topics=["cbrn"], status="suspended")
+    """
+
+    class Meta:
+        model = SharingAgreement
+        skip_postgeneration_save = True
+
+    reference = factory.Sequence(lambda n: f"MOU-{n + 1}")
+    title = "Joint evaluation exchange"
+    effective_from = factory.LazyFunction(lambda: timezone.now() - 10 * DAY)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + 365 * DAY)
+    tier_ceiling = "official-sensitive"
+    onward_sharing = False
+    status = SharingAgreement.Status.ACTIVE
+    created_by = factory.LazyFunction(portal_admin_person)
+    activated_at = factory.LazyAttribute(
+        lambda o: None if o.status == SharingAgreement.Status.DRAFT else timezone.now()
+    )
+    suspended_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status == SharingAgreement.Status.SUSPENDED else None
+    )
+    terminated_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status == SharingAgreement.Status.TERMINATED else None
     )
 
+    class Params:
+        ceiling = None
 
-def give_role(user: User, role: str, organisation: Organisation | None = None) -> None:
-    grant_role(user, role, organisation or user.organisation)
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["tier_ceiling"] = tier(kwargs.pop("ceiling", None) or kwargs["tier_ceiling"])
+        return kwargs
+
+    @factory.post_generation
+    def parties(obj, create, extracted, **kwargs):
+        signed = obj.status != SharingAgreement.Status.DRAFT
+        for party in extracted or ():
+            AgreementParty.objects.create(
+                agreement=obj,
+                organisation=party,
+                signed_by=obj.created_by if signed else None,
+                signed_at=obj.activated_at if signed else None,
+            )
+
+    @factory.post_generation
+    def topics(obj, create, extracted, **kwargs):
+        codes = ("cyber-offence", "autonomy") if extracted is None else extracted
+        obj.risk_domains.set(_each(codes, lambda code: RiskDomain.objects.get(code=code)))
+
+
+class ReleaseFactory(factory.django.DjangoModelFactory):
+    """A release of `document` to `recipient` under `agreement`, approved unless `status` says
+    otherwise, with the audience's view grants in place as approval leaves them (`grant=False`
+    leaves them out). A release past its `expires_at` is expired whatever its status.
+
+        ReleaseFactory(document=finding, agreement=uk_us, recipient=usaisi, status="requested")
+    """
+
+    class Meta:
+        model = Release
+        skip_postgeneration_save = True
+
+    document = factory.SubFactory(DocumentFactory)
+    recipient = factory.SubFactory(OrganisationFactory, country="USA")
+    agreement = factory.LazyAttribute(lambda o: AgreementFactory(parties=[o.document.originator, o.recipient]))
+    justification = "test"
+    requested_by = factory.SelfAttribute("document.author")
+    status = Release.Status.APPROVED
+    decided_at = factory.LazyAttribute(lambda o: None if o.status == Release.Status.REQUESTED else timezone.now())
+    revoked_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Release.Status.REVOKED else None)
+
+    @factory.post_generation
+    def audience(obj, create, extracted, **kwargs):
+        obj.audience.set(list(extracted or ()))
+
+    @factory.post_generation
+    def grant(obj, create, extracted, **kwargs):
+        if extracted is None or extracted:
+            sync_grants(document_ids=[obj.document_id])
+
+
+# -- attachments -------------------------------------------------------------------------------
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    """An attachment of `document`, encrypted and stored through the upload service (so the
+    ciphertext, its key and its audit event are real) and scanned clean unless `scan=False`
+    (it stays pending, as before the worker runs). `destroyed=True` crypto-shreds it.
+
+    Store into a test's own folder (`settings.MEDIA_ROOT`): the sharing and API conftests do.
+    """
+
+    class Meta:
+        model = Attachment
+        skip_postgeneration_save = True
+
+    document = factory.SubFactory(DocumentFactory)
+    uploaded_by = factory.SelfAttribute("document.author")
+    data = b"hello, world\n"
+    filename = "notes.txt"
+    content_type = "text/plain"
+    scan = True
+
+    @classmethod
+    def _create(cls, model_class, *, document, uploaded_by, data, filename, content_type, scan, **kwargs):
+        attachment = attachment_create_from_stream(
+            actor=uploaded_by,
+            document=document,
+            stream=io.BytesIO(data),
+            filename=filename,
+            content_type=content_type,
+            **kwargs,
+        )
+        if scan:
+            # Tests run inside a transaction that never commits, so do what the worker would.
+            scan_attachment(str(attachment.code))
+        return model_class.objects.get(pk=attachment.pk)
+
+    @factory.post_generation
+    def destroyed(obj, create, extracted, **kwargs):
+        if extracted:
+            destroyed = attachment_destroy(actor=obj.uploaded_by, attachment=obj)
+            obj.wrapped_dek, obj.destroyed_at, obj.destroyed_by = (
+                destroyed.wrapped_dek,
+                destroyed.destroyed_at,
+                destroyed.destroyed_by,
+            )
+
+
+# -- signing in --------------------------------------------------------------------------------
 
 
 def totp_device(user: User) -> TOTPDevice:

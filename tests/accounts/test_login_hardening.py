@@ -13,7 +13,7 @@ from django_otp.oath import totp
 
 from accounts.middleware import SESSION_SEEN, SESSION_STARTED
 from audit.models import Action, AuditEvent, Outcome
-from tests.factories import PASSWORD, UserFactory, login_verified, totp_device
+from tests.factories import PASSWORD, PersonFactory, login_verified, totp_device
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
@@ -124,7 +124,7 @@ def test_repeated_failures_lock_the_account_from_that_address(client, alice, set
 
 
 def test_lockout_is_per_account_and_address(client, alice, settings):
-    other = UserFactory(email="other@ukasi.example", organisation=alice.organisation)
+    other = PersonFactory(email="other@ukasi.example", organisation=alice.organisation)
     _fail(client, alice.email, settings.AXES_FAILURE_LIMIT, REMOTE_ADDR="10.0.0.1")
     assert _sign_in(client, alice, REMOTE_ADDR="10.0.0.1").status_code == 429
     assert _sign_in(client, alice, REMOTE_ADDR="10.0.0.2").status_code == 302  # same account, other address
@@ -275,7 +275,7 @@ def test_password_reset_sends_nothing_to_a_deactivated_account(client, alice):
 
 
 def test_django_admin_needs_staff_and_a_verified_second_factor(client, alice):
-    admin = UserFactory(email="admin@accord.example", organisation=None, is_staff=True, is_superuser=True)
+    admin = PersonFactory(email="admin@accord.example", organisation=None, is_staff=True, is_superuser=True)
     response = client.get("/admin/", follow=True)
     assert response.redirect_chain[-1][0].startswith(LOGIN)
     totp_device(admin)
@@ -295,7 +295,7 @@ def test_admin_site_refuses_an_unverified_staff_request(rf):
     from django.contrib import admin
     from django.contrib.auth.models import AnonymousUser
 
-    staff = UserFactory(is_staff=True, is_superuser=True, organisation=None)
+    staff = PersonFactory(is_staff=True, is_superuser=True, organisation=None)
     request = rf.get("/admin/")
     request.user = staff
     staff.is_verified = lambda: False

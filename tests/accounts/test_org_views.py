@@ -89,9 +89,9 @@ def test_outsider_admin_gets_404_and_is_audited(client, world, ursula, name, met
 @pytest.mark.parametrize(("name", "method", "kind"), VIEWS)
 def test_member_without_the_admin_role_gets_403(client, world, bob, name, method, kind):
     # alice is the member named in URLs; a fellow UK member without the role is the reader here.
-    from tests.factories import UserFactory
+    from tests.factories import PersonFactory
 
-    reader = UserFactory(organisation=world["member"].organisation)
+    reader = PersonFactory(organisation=world["member"].organisation)
     login_verified(client, reader)
     before = _state()
     response = getattr(client, method)(_url(world, name, kind))
@@ -129,7 +129,7 @@ def test_member_list_shows_clearance_expiry_read_ins_and_pending(client, world, 
 
 
 def test_member_list_costs_the_same_for_more_members(client, olivia, ukasi, django_assert_num_queries):
-    from tests.factories import UserFactory, grant_clearance
+    from tests.factories import PersonFactory, grant_clearance
 
     login_verified(client, olivia)
     url = reverse("accounts:org_members")
@@ -140,7 +140,7 @@ def test_member_list_costs_the_same_for_more_members(client, olivia, ukasi, djan
     with django_assert_num_queries(13):
         assert client.get(url).status_code == 200
     for _ in range(15):
-        grant_clearance(UserFactory(organisation=ukasi), "official")
+        grant_clearance(PersonFactory(organisation=ukasi), "official")
     with django_assert_num_queries(13):
         assert client.get(url).status_code == 200
 

@@ -28,7 +28,7 @@ from accounts.roles import (
     revoke_role,
 )
 from audit.models import Action, AuditEvent
-from tests.factories import UserFactory, give_role
+from tests.factories import PersonFactory, give_role
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ ROLES = list(Role)
 @pytest.fixture
 def member(ukasi):
     """A UK member holding no role."""
-    return UserFactory(organisation=ukasi)
+    return PersonFactory(organisation=ukasi)
 
 
 def test_every_role_is_a_permission_declared_on_organisation_and_every_such_permission_a_role():
@@ -106,7 +106,7 @@ def test_a_role_granted_to_the_organisations_group_counts_for_its_members(role, 
 
 
 def test_a_superuser_holds_every_role_without_a_grant(ukasi):
-    root = UserFactory(organisation=None, is_staff=True, is_superuser=True)
+    root = PersonFactory(organisation=None, is_staff=True, is_superuser=True)
     assert all(has_role(root, role, ukasi) for role in ROLES)
     assert not any(is_granted(root, role, ukasi) for role in ROLES)
 
@@ -145,7 +145,7 @@ def test_require_role_refuses_with_403_and_records_it(role, reason, member, ukas
 
 
 def test_holders_are_the_people_granted_the_role_on_the_organisation(ukasi, usaisi):
-    uk_signatory, us_signatory, uk_author = (UserFactory(organisation=o) for o in (ukasi, usaisi, ukasi))
+    uk_signatory, us_signatory, uk_author = (PersonFactory(organisation=o) for o in (ukasi, usaisi, ukasi))
     give_role(uk_signatory, Role.SIGNATORY)
     give_role(us_signatory, Role.SIGNATORY)
     give_role(uk_author, Role.AUTHOR)
@@ -165,11 +165,11 @@ def test_organisations_where_a_person_holds_a_role(member, ukasi, usaisi):
 
 
 def test_an_active_staff_account_is_a_portal_admin():
-    assert is_portal_admin(UserFactory(organisation=None, is_staff=True))
+    assert is_portal_admin(PersonFactory(organisation=None, is_staff=True))
 
 
 def test_an_inactive_staff_account_is_not_a_portal_admin():
-    assert not is_portal_admin(UserFactory(organisation=None, is_staff=True, is_active=False))
+    assert not is_portal_admin(PersonFactory(organisation=None, is_staff=True, is_active=False))
 
 
 def test_a_member_who_is_not_staff_is_not_a_portal_admin(member, ukasi):
@@ -184,7 +184,7 @@ def test_nobody_signed_in_is_not_a_portal_admin():
 
 
 def test_a_staff_session_not_yet_past_its_second_factor_is_not_a_portal_admin():
-    staff = UserFactory(organisation=None, is_staff=True)
+    staff = PersonFactory(organisation=None, is_staff=True)
     staff.is_verified = lambda: False  # as OTPMiddleware marks a request's user before TOTP
     assert not is_portal_admin(staff)
     staff.is_verified = lambda: True

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import ClearanceGrant, ReadIn, clearance_of
 from audit.models import Action, AuditEvent, Outcome
-from tests.factories import UserFactory, tier
+from tests.factories import PersonFactory, ReadInFactory, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +210,7 @@ def test_deactivated_member_gets_no_new_clearance(olivia, alice):
 
 
 def test_system_grants_at_a_two_person_tier_are_active_at_once(ukasi):
-    member = UserFactory(organisation=ukasi)
+    member = PersonFactory(organisation=ukasi)
     grant = services.clearance_grant(actor=None, user=member, tier=tier("secret"), valid_until=_in(), reason="seed")
     assert grant.status == ClearanceGrant.Status.ACTIVE
     assert AuditEvent.objects.get(action=Action.CLEARANCE_GRANTED).actor_label == "system"
@@ -219,12 +219,8 @@ def test_system_grants_at_a_two_person_tier_are_active_at_once(ukasi):
 # Read-ins
 
 
-def _read_in(user, compartment):
-    return ReadIn.objects.create(user=user, compartment=compartment)
-
-
 def test_admin_reads_a_member_in_and_out(olivia, alice, compartment):
-    _read_in(olivia, compartment)
+    ReadInFactory(user=olivia, compartment=compartment)
     readin = services.readin_grant(actor=olivia, user=alice, compartment=compartment, expires_at=_in(90))
     assert ReadIn.objects.valid_now().filter(user=alice, compartment=compartment).exists()
     services.readin_revoke(actor=olivia, readin=readin)
@@ -244,9 +240,9 @@ def test_admin_not_read_in_cannot_read_others_in(olivia, alice, compartment):
 
 @pytest.mark.parametrize(("case", "message"), [("duplicate", "Already read in"), ("past", "future")])
 def test_duplicate_or_past_read_in_is_refused(olivia, alice, compartment, case, message):
-    _read_in(olivia, compartment)
+    ReadInFactory(user=olivia, compartment=compartment)
     if case == "duplicate":
-        _read_in(alice, compartment)
+        ReadInFactory(user=alice, compartment=compartment)
     before = _snapshot()
     with pytest.raises(ValidationError, match=message):
         services.readin_grant(
@@ -256,13 +252,13 @@ def test_duplicate_or_past_read_in_is_refused(olivia, alice, compartment, case, 
 
 
 def test_read_in_refused_for_outsider_and_self(olivia, ursula, bob, alice, compartment):
-    _read_in(olivia, compartment)
-    _read_in(ursula, compartment)
+    ReadInFactory(user=olivia, compartment=compartment)
+    ReadInFactory(user=ursula, compartment=compartment)
     with pytest.raises(PermissionDenied):
         services.readin_grant(actor=ursula, user=alice, compartment=compartment)
     with pytest.raises(ValidationError, match="your own access"):
         services.readin_grant(actor=olivia, user=olivia, compartment=compartment)
-    readin = _read_in(bob, compartment)
+    readin = ReadInFactory(user=bob, compartment=compartment)
     with pytest.raises(PermissionDenied):
         services.readin_revoke(actor=olivia, readin=readin)
     assert ReadIn.objects.get(pk=readin.pk).revoked_at is None

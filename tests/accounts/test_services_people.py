@@ -9,7 +9,7 @@ from accounts.access import is_org_admin
 from accounts.models import Country, Organisation, User
 from accounts.roles import Role, has_role
 from audit.models import Action, AuditEvent, Outcome
-from tests.factories import UserFactory, totp_device
+from tests.factories import PersonFactory, totp_device
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +142,7 @@ def test_mfa_reset_refused_to_outsider_non_admin_and_self(olivia, ursula, alice)
 
 
 def test_portal_admin_creates_an_organisation_with_its_group(db):
-    admin = UserFactory(organisation=None, is_staff=True)
+    admin = PersonFactory(organisation=None, is_staff=True)
     org = services.organisation_create(
         actor=admin, name="Canadian AI Safety Institute", short_name="cais", country=Country.objects.get(code="CAN")
     )
@@ -154,7 +154,7 @@ def test_organisation_create_refused_to_non_staff_and_on_bad_input(olivia):
     country = Country.objects.get(code="CAN")
     with pytest.raises(PermissionDenied):
         services.organisation_create(actor=olivia, name="X", short_name="x", country=country)
-    admin = UserFactory(organisation=None, is_staff=True)
+    admin = PersonFactory(organisation=None, is_staff=True)
     with pytest.raises(ValidationError):
         services.organisation_create(actor=admin, name="Y", short_name="not a slug!", country=country)
     assert not Organisation.objects.filter(short_name__in=["x", "not a slug!"]).exists()

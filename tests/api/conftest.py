@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from api.tokens import token_create
-from tests.factories import UserFactory, grant_clearance
-from tests.sharing.documents_support import domains, new_document
+from tests.factories import PersonFactory, domains
+from tests.sharing.documents_support import new_document
 
 
 @pytest.fixture(autouse=True)
@@ -35,9 +35,9 @@ def media(settings, tmp_path):
 @pytest.fixture
 def ursula(ukasi):
     """A UK member who may read UK documents up to OFFICIAL-SENSITIVE but not write them."""
-    user = UserFactory(email="ursula@ukasi.example", display_name="Ursula Reader", organisation=ukasi)
-    grant_clearance(user, "official-sensitive")
-    return user
+    return PersonFactory(
+        email="ursula@ukasi.example", display_name="Ursula Reader", organisation=ukasi, clearance="official-sensitive"
+    )
 
 
 def make_token(user, scopes="read,write", days=30, name="pipeline") -> str:
@@ -97,43 +97,12 @@ def draft(alice):
 
 
 @pytest.fixture
-def carl(db):
+def carl(canada):
     """A Canadian analyst: his institute is party to no agreement — the outsider."""
-    from tests.factories import give_role
-    from tests.sharing import world
-
-    user = UserFactory(email="carl@cais.example", display_name="Carl Outsider", organisation=world.org("cais", "CAN"))
-    give_role(user, "author")
-    grant_clearance(user, "secret")
-    return user
-
-
-@pytest.fixture
-def rita(ukasi):
-    """The UK release officer, cleared to SECRET."""
-    from tests.factories import give_role
-
-    user = UserFactory(email="rita@ukasi.example", display_name="Rita Releaser", organisation=ukasi)
-    give_role(user, "release_officer")
-    grant_clearance(user, "secret")
-    return user
-
-
-@pytest.fixture
-def uk_us_agreement(ukasi, usaisi):
-    from tests.sharing import world
-
-    admin = UserFactory(email="pat@accord.example", display_name="Pat Portaladmin", organisation=None, is_staff=True)
-    return world.agreement(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-1")
-
-
-@pytest.fixture
-def finding(alice):
-    """A published UK finding at OFFICIAL-SENSITIVE, releasable to the US, about cyber offence."""
-    from sharing.services import document_publish
-    from tests.factories import tier
-
-    document = new_document(
-        alice, title="Cyber uplift finding", tier=tier("official-sensitive"), risk_domains=domains("cyber-offence")
+    return PersonFactory(
+        email="carl@cais.example",
+        display_name="Carl Outsider",
+        organisation=canada,
+        roles=["author"],
+        clearance="secret",
     )
-    return document_publish(actor=alice, document=document)

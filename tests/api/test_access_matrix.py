@@ -61,8 +61,8 @@ def world(alice, rita, finding, uk_us_agreement, usaisi):
     """A UK draft with a clean attachment and a parsed log; a published UK finding with a
     release to the US awaiting decision; another, approved and in force."""
     from sharing.services.releases import release_approve, release_request
-    from tests.factories import tier
-    from tests.sharing.documents_support import domains, new_document
+    from tests.factories import domains, tier
+    from tests.sharing.documents_support import new_document
 
     document = new_document(alice, risk_domains=domains("cbrn"))
     attachment = clean_attachment(alice, document)

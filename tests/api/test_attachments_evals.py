@@ -12,7 +12,8 @@ from django.urls import reverse
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
-from tests.sharing.documents_support import domains, new_document
+from tests.factories import domains
+from tests.sharing.documents_support import new_document
 from vault.tasks import scan_attachment
 
 pytestmark = pytest.mark.django_db

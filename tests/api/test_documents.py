@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Document, DocumentRevision
-from tests.sharing.documents_support import countries, domains, new_document
+from tests.factories import countries, domains
+from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent, Outcome
 from sharing.models import Release
+from tests.factories import AgreementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,8 @@ def test_revoking_ends_the_partners_access_on_the_next_request(as_user, rita, bo
 
 def test_a_request_the_agreement_cannot_carry_is_a_400_naming_why(as_user, alice, uk_us_agreement):
     from sharing.services import document_publish
-    from tests.sharing.documents_support import domains, new_document
+    from tests.factories import domains
+    from tests.sharing.documents_support import new_document
 
     cbrn = document_publish(actor=alice, document=new_document(alice, risk_domains=domains("cbrn")))
     response = as_user(alice).post(
@@ -96,13 +98,16 @@ def test_a_request_the_agreement_cannot_carry_is_a_400_naming_why(as_user, alice
 
 
 def test_a_request_under_an_agreement_of_others_is_a_400(as_user, carl, alice, finding, uk_us_agreement):
-    from tests.sharing import world
-
-    foreign = world.agreement(parties=[carl.organisation, finding.originator], created_by=alice, reference="X")
+    foreign = AgreementFactory(parties=[carl.organisation, finding.originator], created_by=alice, reference="X")
     foreign.party_rows.filter(organisation=finding.originator).delete()
     response = as_user(alice).post(
         reverse("api:release_list"),
-        {"document": str(finding.code), "agreement": str(foreign.code), "recipients": ["cais"], "justification": "x"},
+        {
+            "document": str(finding.code),
+            "agreement": str(foreign.code),
+            "recipients": [carl.organisation.short_name],
+            "justification": "x",
+        },
         format="json",
     )
     assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"agreement"}

@@ -19,7 +19,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.conftest import make_token
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
-from tests.sharing.documents_support import domains, new_document
+from tests.factories import domains
+from tests.sharing.documents_support import new_document
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

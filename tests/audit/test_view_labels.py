@@ -13,8 +13,7 @@ from django.urls import reverse
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import record
 from sharing.models import Attachment
-from tests.factories import UserFactory
-from tests.sharing import world
+from tests.factories import AgreementFactory, DocumentFactory, PersonFactory, ReadInFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +23,18 @@ EVENTS = reverse("audit:events")
 @pytest.fixture
 def portal_admin(ukasi):
     """Staff, in the UK institute, cleared to nothing: staff status is no licence to read."""
-    return UserFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
+    return PersonFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
 
 
 @pytest.fixture
 def documents(ukasi, usaisi, alice, bob):
     """An open UK finding Olivia may read, a compartmented one she is not read in to, and a US
     finding Alice was refused."""
-    open_doc = world.document(originator=ukasi, author=alice, title="Open uplift finding")
-    closed_doc = world.document(
-        originator=ukasi, author=alice, title="Compartmented jailbreak finding", compartments=["joint-ex-1"]
+    open_doc = DocumentFactory(author=alice, title="Open uplift finding", releasable_to=["USA"])
+    closed_doc = DocumentFactory(
+        author=alice, title="Compartmented jailbreak finding", compartments=["joint-ex-1"], releasable_to=["USA"]
     )
-    us_doc = world.document(originator=usaisi, author=bob, title="US pathogen screening gap")
+    us_doc = DocumentFactory(author=bob, title="US pathogen screening gap", releasable_to=["GBR"])
     return open_doc, closed_doc, us_doc
 
 
@@ -56,8 +55,8 @@ def trail(documents, alice, ukasi, usaisi, portal_admin):
     record(Action.DOCUMENT_VIEWED, actor=alice, target=open_doc)
     record(Action.DOCUMENT_VIEWED, actor=alice, target=closed_doc)
     record(Action.ACCESS_DENIED, actor=alice, target=us_doc, outcome=Outcome.DENIED)
-    ag = world.agreement(parties=[ukasi, usaisi], created_by=portal_admin)
-    release = world.release(doc=closed_doc, ag=ag, recipient=usaisi, requested_by=alice, grant=False)
+    ag = AgreementFactory(parties=[ukasi, usaisi], created_by=portal_admin)
+    release = ReleaseFactory(document=closed_doc, agreement=ag, recipient=usaisi, grant=False)
     record(Action.RELEASE_REQUESTED, actor=alice, target=release)
     record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(closed_doc, alice, "jailbreak-prompts.txt"))
     record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(open_doc, alice, "open-notes.txt"))
@@ -89,7 +88,7 @@ def test_org_admin_sees_titles_only_of_documents_they_can_read(verified_client, 
 
 def test_read_in_reveals_the_title_on_the_next_page_load(verified_client, olivia, trail):
     _, closed_doc, _, release = trail
-    world.read_in(olivia, "joint-ex-1")
+    ReadInFactory(user=olivia, compartment="joint-ex-1")
     response = verified_client(olivia).get(EVENTS)
     body = response.content.decode()
     assert "Compartmented jailbreak finding" in body and "jailbreak-prompts.txt" in body
@@ -133,7 +132,7 @@ def test_labels_cost_the_same_queries_for_a_small_and_a_full_page(verified_clien
 
     small = queries()
     for i in range(30):
-        doc = world.document(originator=ukasi, author=alice, title=f"Finding {i}", compartments=[f"c{i % 3}"])
+        doc = DocumentFactory(author=alice, title=f"Finding {i}", compartments=[f"c{i % 3}"], releasable_to=["USA"])
         record(Action.DOCUMENT_VIEWED, actor=alice, target=doc)
         record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(doc, alice, f"f{i}.txt"))
     record(Action.RELEASE_APPROVED, actor=alice, target=release)

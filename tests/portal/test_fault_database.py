@@ -36,13 +36,13 @@ pytestmark = pytest.mark.services
 SEED = r"""
 import json
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, PersonFactory
 from accounts.models import Country
 uk = OrganisationFactory(short_name="ukasi", country=Country.objects.get(code="GBR"))
 us = OrganisationFactory(short_name="caisi", country=Country.objects.get(code="USA"))
 keys = {}
 for email, org in (("alice@ukasi.example", uk), ("bob@caisi.example", us)):
-    user = UserFactory(email=email, organisation=org)
+    user = PersonFactory(email=email, organisation=org)
     keys[email] = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True).key
 print("JSON " + json.dumps(keys))
 """
@@ -142,14 +142,12 @@ def test_database_outage_answers_503_writes_nothing_and_recovers(scratch_db, tmp
 SEED_AUTHOR = r"""
 import json
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance
-from tests.sharing import world
-from accounts.models import Country
-uk = OrganisationFactory(short_name="ukasi", country=Country.objects.get(code="GBR"))
-alice = UserFactory(email="alice@ukasi.example", organisation=uk)
-give_role(alice, "author")
-grant_clearance(alice, "official-sensitive")
-document = world.document(originator=uk, author=alice, title="Cyber uplift finding")
+from tests.factories import DocumentFactory, OrganisationFactory, PersonFactory
+uk = OrganisationFactory(short_name="ukasi", country="GBR")
+alice = PersonFactory(
+    email="alice@ukasi.example", organisation=uk, roles=["author"], clearance="official-sensitive"
+)
+document = DocumentFactory(author=alice, title="Cyber uplift finding", releasable_to=["USA"], risk_domains=["cyber-offence"])
 key = TOTPDevice.objects.create(user=alice, name="Authenticator", confirmed=True).key
 print("JSON " + json.dumps({"key": key, "document": str(document.code)}))
 """

@@ -22,8 +22,7 @@ from accounts.models import Tier
 from audit.models import Action, AuditEvent
 from portal.logs import JsonFormatter, RequestIdFilter
 from sharing.models import Document, Release, RiskDomain
-from tests.factories import PASSWORD, UserFactory, give_role, grant_clearance
-from tests.sharing import world
+from tests.factories import PASSWORD, AgreementFactory, PersonFactory, give_role, grant_clearance
 
 pytestmark = pytest.mark.django_db
 
@@ -102,16 +101,16 @@ def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_row
 ):
     marker = f"ATTACHMENT-MARKER-{uuid.uuid4().hex}"
     body_marker = f"BODY-MARKER-{uuid.uuid4().hex}"
-    alice = UserFactory(email="alice@ukasi.example", organisation=ukasi)
+    alice = PersonFactory(email="alice@ukasi.example", organisation=ukasi)
     give_role(alice, "author")
     grant_clearance(alice, "official-sensitive")
-    rita = UserFactory(email="rita@ukasi.example", organisation=ukasi)
+    rita = PersonFactory(email="rita@ukasi.example", organisation=ukasi)
     give_role(rita, "release_officer")
     grant_clearance(rita, "secret")
-    bob = UserFactory(email="bob@caisi.example", organisation=usaisi)
+    bob = PersonFactory(email="bob@caisi.example", organisation=usaisi)
     grant_clearance(bob, "official-sensitive")
-    admin = UserFactory(email="pat@accord.example", organisation=None, is_staff=True)
-    agreement = world.agreement(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-LOGS")
+    admin = PersonFactory(email="pat@accord.example", organisation=None, is_staff=True)
+    agreement = AgreementFactory(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-LOGS")
     devices = {u: TOTPDevice.objects.create(user=u, name="Authenticator", confirmed=True) for u in (alice, rita, bob)}
     secrets = {"password": PASSWORD}
 

@@ -18,8 +18,7 @@ from sharing.services.agreements import (
     agreement_suspend,
     agreement_terminate,
 )
-from tests.factories import UserFactory, give_role
-from tests.sharing import world
+from tests.factories import PersonFactory, ReleaseFactory, give_role
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def draft(actor, parties=None, **overrides):
 
 
 def signatory(org):
-    user = UserFactory(organisation=org)
+    user = PersonFactory(organisation=org)
     give_role(user, "signatory")
     return user
 
@@ -115,7 +114,7 @@ def test_signing_twice_or_for_an_outsider_is_refused(portal_admin, ukasi, usaisi
 
 
 def test_suspend_and_resume_switch_access_off_and_on(portal_admin, uk_us_agreement, finding, bob, alice, usaisi):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert can_read(bob, finding)
     agreement_suspend(actor=portal_admin, agreement=uk_us_agreement, reason="review")
     assert can_read(bob, finding).reason == "agreement suspended"
@@ -136,7 +135,7 @@ def test_only_a_portal_admin_may_suspend(uk_us_agreement, olivia):
 
 
 def test_terminate_ends_releases_and_removes_grants(portal_admin, uk_us_agreement, finding, bob, alice, usaisi):
-    release = world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    release = ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     agreement_terminate(actor=portal_admin, agreement=uk_us_agreement, reason="ended")
     release.refresh_from_db()
     assert release.status == Release.Status.EXPIRED
@@ -148,7 +147,7 @@ def test_terminate_ends_releases_and_removes_grants(portal_admin, uk_us_agreemen
 
 
 def test_access_ends_at_the_expiry_date_before_any_job_runs(uk_us_agreement, finding, bob, alice, usaisi):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert can_read(bob, finding)
     SharingAgreement.objects.filter(pk=uk_us_agreement.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert can_read(bob, finding).reason == "agreement past its expiry date"
@@ -157,7 +156,7 @@ def test_access_ends_at_the_expiry_date_before_any_job_runs(uk_us_agreement, fin
 
 
 def test_expire_is_idempotent(uk_us_agreement, finding, alice, usaisi):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert agreement_expire(agreement=uk_us_agreement) is False  # not due yet
     SharingAgreement.objects.filter(pk=uk_us_agreement.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert agreement_expire(agreement=uk_us_agreement) is True

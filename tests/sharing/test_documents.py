@@ -12,17 +12,18 @@ from audit.models import Action, AuditEvent, Outcome
 from sharing.marking import marking_of
 from sharing.models import Document, DocumentRevision
 from sharing.services import document_create
-from tests.factories import UserFactory, give_role, grant_clearance, tier
-from tests.sharing.documents_support import (
-    author_of,
+from tests.factories import (
+    PersonFactory,
+    ReadInFactory,
     caveat,
     compartment,
     countries,
     domains,
-    last_event,
-    new_document,
-    read_in,
+    give_role,
+    grant_clearance,
+    tier,
 )
+from tests.sharing.documents_support import last_event, new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,7 @@ def test_marking_above_own_clearance_is_refused_and_audited(alice, ukasi):
 
 
 def test_author_whose_clearance_was_revoked_cannot_mark_at_all(ukasi):
-    author = author_of(ukasi, "secret")
+    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
     author.clearance_grants.update(revoked_at=timezone.now())
     before = AuditEvent.objects.count()
 
@@ -129,16 +130,10 @@ def test_compartment_the_author_is_not_read_in_to_is_refused(alice, ukasi):
     assert last_event().details["compartments"] == ["JOINT-EX-1"]
 
 
-@pytest.mark.parametrize(
-    "read_in_kwargs",
-    [
-        pytest.param({"revoked": True}, id="revoked"),
-        pytest.param({"expires_in": -timedelta(seconds=1)}, id="expired"),
-    ],
-)
-def test_a_read_in_that_no_longer_holds_does_not_count(alice, read_in_kwargs):
+@pytest.mark.parametrize("ended", [pytest.param("revoked_at", id="revoked"), pytest.param("expires_at", id="expired")])
+def test_a_read_in_that_no_longer_holds_does_not_count(alice, ended):
     joint = compartment("joint-ex-1")
-    read_in(alice, joint, **read_in_kwargs)
+    ReadInFactory(user=alice, compartment=joint, **{ended: timezone.now() - timedelta(seconds=1)})
     with pytest.raises(ValidationError, match="not read in to JOINT-EX-1"):
         new_document(alice, compartments=[joint])
     assert Document.objects.count() == 0
@@ -146,7 +141,7 @@ def test_a_read_in_that_no_longer_holds_does_not_count(alice, read_in_kwargs):
 
 def test_author_read_in_to_the_compartment_may_use_it(alice):
     joint = compartment("joint-ex-1")
-    read_in(alice, joint)
+    ReadInFactory(user=alice, compartment=joint)
     document = new_document(alice, compartments=[joint], tier=tier("official-sensitive"))
     assert marking_of(document).banner() == "OFFICIAL-SENSITIVE // REL TO USA, GBR // JOINT-EX-1"
 
@@ -166,7 +161,7 @@ def test_author_role_on_another_organisation_does_not_count(bob, ukasi):
 
 
 def test_user_without_an_organisation_is_refused():
-    loner = UserFactory(organisation=None)
+    loner = PersonFactory(organisation=None)
     grant_clearance(loner, "secret")
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
@@ -202,6 +197,6 @@ def test_body_over_the_limit_is_refused(alice):
 
 
 def test_secret_author_may_mark_secret_eyes_only(ukasi):
-    sam = author_of(ukasi, "secret")
+    sam = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
     document = new_document(sam, tier=tier("secret"), releasable_to=[])
     assert marking_of(document).banner() == "SECRET // GBR EYES ONLY"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Country
 from demo.documents import seed_documents
@@ -11,8 +12,8 @@ from sharing.marking import marking_of
 from sharing.models import Document
 from sharing.selectors import revision_history
 from sharing.services import document_create, document_update
-from tests.factories import tier
-from tests.sharing.documents_support import author_of, compartment, new_document, read_in
+from tests.factories import PersonFactory, ReadInFactory, compartment, tier
+from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,8 @@ def test_tier_choices_stop_at_the_authors_clearance(alice):
 
 def test_compartment_choices_are_the_authors_current_read_ins(alice):
     joint, cbrn, old = compartment("joint-ex-1"), compartment("cbrn-stream"), compartment("old-ex")
-    read_in(alice, joint)
-    read_in(alice, old, revoked=True)
+    ReadInFactory(user=alice, compartment=joint)
+    ReadInFactory(user=alice, compartment=old, revoked_at=timezone.now())
     assert cbrn.pk
     form = DocumentForm(author=alice)
     assert list(form.fields["compartments"].queryset) == [joint]
@@ -95,8 +96,8 @@ def test_withdraw_form_needs_a_reason():
 
 
 def test_demo_documents_cover_every_tier_and_marking(ukasi, usaisi):
-    uk = author_of(ukasi, "secret", email="demo-uk@example.org")
-    us = author_of(usaisi, "secret", email="demo-us@example.org")
+    uk = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret", email="demo-uk@example.org")
+    us = PersonFactory(organisation=usaisi, roles=["author"], clearance="secret", email="demo-us@example.org")
 
     created = seed_documents(uk_author=uk, us_author=us)
 

@@ -10,17 +10,8 @@ from sharing.marking import marking_of
 from sharing.models import Document, DocumentRevision
 from sharing.selectors import marking_changes, revision_history
 from sharing.services import document_publish, document_update, document_withdraw
-from tests.factories import tier
-from tests.sharing.documents_support import (
-    author_of,
-    caveat,
-    compartment,
-    countries,
-    domains,
-    last_event,
-    new_document,
-    read_in,
-)
+from tests.factories import PersonFactory, ReadInFactory, caveat, compartment, countries, domains, tier
+from tests.sharing.documents_support import last_event, new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +106,7 @@ def test_a_marking_change_is_flagged(alice, draft, change, field):
 
 def test_compartment_change_is_flagged(alice, draft):
     joint = compartment("joint-ex-1")
-    read_in(alice, joint)
+    ReadInFactory(user=alice, compartment=joint)
     updated = document_update(actor=alice, document=draft, compartments=[joint])
     assert updated.revisions.get(number=2).marking_changed is True
     assert marking_of(updated).banner() == "OFFICIAL // REL TO USA, GBR // JOINT-EX-1"
@@ -180,7 +171,7 @@ def test_originator_country_cannot_be_removed(alice, draft):
 
 
 def test_another_author_of_the_originator_may_edit(alice, draft, ukasi):
-    colleague = author_of(ukasi, "official-sensitive")
+    colleague = PersonFactory(organisation=ukasi, roles=["author"], clearance="official-sensitive")
     updated = document_update(actor=colleague, document=draft, title="Colleague's fix")
     assert updated.revisions.get(number=2).author == colleague
 
@@ -199,7 +190,7 @@ def test_member_without_author_role_cannot_edit(olivia, draft, ukasi):
 
 
 def test_author_of_another_organisation_cannot_edit_publish_or_withdraw(usaisi, draft, ukasi):
-    uma = author_of(usaisi, "secret")
+    uma = PersonFactory(organisation=usaisi, roles=["author"], clearance="secret")
     before = _state(draft)
     for attempt in (
         lambda: document_update(actor=uma, document=draft, title="Foreign edit"),

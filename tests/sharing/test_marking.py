@@ -16,8 +16,8 @@ from sharing.marking import (
 )
 from sharing.models import Document
 from sharing.selectors import with_marking
-from tests.factories import tier
-from tests.sharing.documents_support import author_of, caveat, compartment, countries, new_document, read_in
+from tests.factories import PersonFactory, ReadInFactory, caveat, compartment, countries, tier
+from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -106,9 +106,9 @@ def test_colour_is_the_tiers():
 
 
 def test_marking_of_a_saved_document(ukasi):
-    author = author_of(ukasi, "secret")
+    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
     joint = compartment("joint-ex-1")
-    read_in(author, joint)
+    ReadInFactory(user=author, compartment=joint)
     document = new_document(
         author,
         tier=tier("official-sensitive"),
@@ -160,7 +160,7 @@ def test_highest_marking_of_nothing_is_none():
 
 
 def test_highest_marking_of_a_list_costs_the_same_for_any_length(ukasi, django_assert_num_queries):
-    author = author_of(ukasi, "secret")
+    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
     for n in range(6):
         new_document(author, title=f"Finding {n}", tier=tier("secret" if n == 3 else "official"))
     # 1 documents with tier, originator and author; 4 prefetches: releasable_to, compartments,

@@ -24,15 +24,14 @@ from sharing.policy import (
 )
 from sharing.services.agreements import agreement_suspend
 from sharing.services.releases import release_revoke
-from tests.factories import UserFactory, grant_clearance
-from tests.sharing import world
+from tests.factories import DocumentFactory, PersonFactory, ReadInFactory, ReleaseFactory, compartment, grant_clearance
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def released(finding, uk_us_agreement, usaisi, alice):
-    return world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    return ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
 
 
 def denials():
@@ -67,7 +66,7 @@ def test_an_author_of_the_originator_gets_the_editor_gate(alice, finding):
 
 
 def test_an_outsider_gets_404_not_403_from_the_editor_gate(finding, canada):
-    outsider = UserFactory(organisation=canada)
+    outsider = PersonFactory(organisation=canada)
     grant_clearance(outsider, "secret")
     with pytest.raises(Http404):
         document_for_editor(outsider, finding.code)
@@ -95,8 +94,8 @@ def test_readable_documents_costs_one_query_whatever_the_size(
 ):
     def add(count):
         for _ in range(count):
-            doc = world.document(originator=ukasi, author=alice)
-            world.release(doc=doc, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+            doc = DocumentFactory(author=alice, releasable_to=["USA"])
+            ReleaseFactory(document=doc, agreement=uk_us_agreement, recipient=usaisi)
 
     add(3)
     # One query: SELECT documents WHERE (originator = my org OR (published AND id IN my group's or
@@ -139,8 +138,8 @@ def test_a_clearance_ends_at_its_second(bob, finding, released):
 
 
 def test_a_read_in_ends_at_its_second(bob, finding, released):
-    finding.compartments.set([world.compartment("joint-ex-1")])
-    world.read_in(bob, "joint-ex-1", expires_at=timezone.now() + timedelta(hours=1))
+    finding.compartments.set([compartment("joint-ex-1")])
+    ReadInFactory(user=bob, compartment="joint-ex-1", expires_at=timezone.now() + timedelta(hours=1))
     assert document_for_reader(bob, finding.code)
     ReadIn.objects.filter(user=bob).update(expires_at=timezone.now())
     with pytest.raises(Http404):

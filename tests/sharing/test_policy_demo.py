@@ -5,23 +5,22 @@ import pytest
 from demo.agreements import seed_demo_agreements
 from sharing.models import Release, SharingAgreement
 from sharing.policy import can_read, readable_documents
-from tests.factories import UserFactory, grant_clearance
-from tests.sharing import world
+from tests.factories import DocumentFactory, PersonFactory, grant_clearance
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_sharing_world(ukasi, usaisi, alice, bob, rita, portal_admin):
-    shareable = world.document(originator=ukasi, author=alice, title="Shareable")
-    eyes_only = world.document(originator=ukasi, author=alice, releasable=["GBR"], title="UK eyes only")
-    secret = world.document(originator=ukasi, author=alice, tier="secret", title="Secret")
-    orcon = world.document(originator=ukasi, author=alice, caveats=["orcon"], title="Orcon")
+    shareable = DocumentFactory(author=alice, title="Shareable", releasable_to=["USA"])
+    eyes_only = DocumentFactory(author=alice, title="UK eyes only", releasable_to=["GBR"])
+    secret = DocumentFactory(author=alice, tier="secret", title="Secret", releasable_to=["USA"])
+    orcon = DocumentFactory(author=alice, caveats=["orcon"], title="Orcon", releasable_to=["USA"])
     kwargs = {
         "portal_admin": portal_admin,
         "uk": ukasi,
         "us": usaisi,
-        "uk_signatory": UserFactory(organisation=ukasi),
-        "us_signatory": UserFactory(organisation=usaisi),
+        "uk_signatory": PersonFactory(organisation=ukasi),
+        "us_signatory": PersonFactory(organisation=usaisi),
         "uk_release_officer": rita,
         "documents": [shareable, eyes_only, secret, orcon],
     }
@@ -30,7 +29,7 @@ def test_demo_sharing_world(ukasi, usaisi, alice, bob, rita, portal_admin):
     assert {r.document for r in demo.releases} == {shareable, orcon}
     assert set(demo.not_released) == {"UK eyes only", "Secret"}
     assert set(readable_documents(bob)) == {shareable, orcon}
-    canadian = UserFactory(organisation=demo.canada)
+    canadian = PersonFactory(organisation=demo.canada)
     grant_clearance(canadian, "secret")
     assert not can_read(canadian, shareable)
     # Seeding twice changes nothing.

@@ -15,8 +15,7 @@ from audit.models import Action, AuditEvent
 from portal.celery import app
 from sharing.housekeeping import tidy
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release, SharingAgreement
-from tests.factories import UserFactory, give_role
-from tests.sharing import world
+from tests.factories import AgreementFactory, DocumentFactory, PersonFactory, ReleaseFactory, give_role
 
 pytestmark = pytest.mark.django_db
 
@@ -36,26 +35,26 @@ def test_tidy_expires_tidies_and_is_idempotent(
 ):
     now = timezone.now()
     # An agreement past its date, with a release under it.
-    old = world.agreement(parties=[ukasi, canada], created_by=portal_admin, reference="OLD")
+    old = AgreementFactory(parties=[ukasi, canada], created_by=portal_admin, reference="OLD")
     finding.releasable_to.add("CAN")
-    old_release = world.release(doc=finding, ag=old, recipient=canada, requested_by=alice)
+    old_release = ReleaseFactory(document=finding, agreement=old, recipient=canada)
     SharingAgreement.objects.filter(pk=old.pk).update(expires_at=now - timedelta(seconds=1))
     # A release past its own date under a live agreement.
-    lapsed = world.release(
-        doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice, expires_at=now + timedelta(days=1)
+    lapsed = ReleaseFactory(
+        document=finding, agreement=uk_us_agreement, recipient=usaisi, expires_at=now + timedelta(days=1)
     )
     Release.objects.filter(pk=lapsed.pk).update(expires_at=now - timedelta(seconds=1))
     # A stray grant no release supports, on a document nothing else touches.
     view = Permission.objects.get(codename="view_document", content_type__app_label="sharing")
-    untouched = world.document(originator=ukasi, author=alice)
+    untouched = DocumentFactory(author=alice, releasable_to=["USA"])
     DocumentUserObjectPermission.objects.create(
-        user=UserFactory(organisation=usaisi), permission=view, content_object=untouched
+        user=PersonFactory(organisation=usaisi), permission=view, content_object=untouched
     )
     # An agreement entering its notice window, with a signatory to warn.
-    soon = world.agreement(
+    soon = AgreementFactory(
         parties=[ukasi, usaisi], created_by=portal_admin, reference="SOON", expires_at=now + timedelta(days=3)
     )
-    signer = UserFactory(organisation=usaisi, email="sig@caisi.example")
+    signer = PersonFactory(organisation=usaisi, email="sig@caisi.example")
     give_role(signer, "signatory")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -93,7 +92,7 @@ def test_tidy_expires_tidies_and_is_idempotent(
 
 
 def test_tidy_keeps_grants_of_live_and_suspended_releases(alice, finding, uk_us_agreement, usaisi):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     SharingAgreement.objects.filter(pk=uk_us_agreement.pk).update(status="suspended")
     assert tidy().grants_removed == 0
     assert DocumentGroupObjectPermission.objects.filter(content_object=finding, group=usaisi.group).exists()
@@ -111,9 +110,7 @@ def test_the_tidy_task_is_registered_and_scheduled():
 def test_the_tidy_task_runs_the_job(alice, finding, uk_us_agreement, usaisi):
     from sharing.housekeeping_tasks import tidy_sharing
 
-    release = world.release(
-        doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice, expires_at=timezone.now()
-    )
+    release = ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi, expires_at=timezone.now())
     assert tidy_sharing.delay().get()["releases_expired"] == 1
     release.refresh_from_db()
     assert release.status == "expired"

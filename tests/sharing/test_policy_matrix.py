@@ -14,8 +14,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from accounts.models import ClearanceGrant
-from sharing.models import Attachment, DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
+from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission
 from sharing.policy import (
     can_approve_release,
     can_download,
@@ -24,8 +23,14 @@ from sharing.policy import (
     can_request_release,
     readable_documents,
 )
-from tests.factories import UserFactory, give_role, grant_clearance
-from tests.sharing import world
+from tests.factories import (
+    AgreementFactory,
+    AttachmentFactory,
+    DocumentFactory,
+    OrganisationFactory,
+    PersonFactory,
+    ReleaseFactory,
+)
 
 BASELINE = {
     "relation": "partner",  # originator | partner | third | partner_in_audience | partner_outside_audience
@@ -146,55 +151,66 @@ MATRIX = [
 def build(factors: dict):
     """The world of one cell: returns (reader, document, attachment, pending release, agreement)."""
     f = {**BASELINE, **factors}
-    now = timezone.now()
-    uk, us, ca = world.org("ukasi", "GBR"), world.org("usaisi", "USA"), world.org("caaisi", "CAN")
-    admin = UserFactory(organisation=None, is_staff=True)
+    now, second = timezone.now(), timedelta(seconds=1)
+    uk = OrganisationFactory(short_name="ukasi", country="GBR")
+    us = OrganisationFactory(short_name="usaisi", country="USA")
+    ca = OrganisationFactory(short_name="caaisi", country="CAN")
     reader_org = {"originator": uk, "third": ca}.get(f["relation"], us)
-    reader = UserFactory(organisation=reader_org, nationality=reader_org.country)
-    if f["nationality"] == "not_releasable":
-        reader.nationality_id = "FRA"
-        reader.save(update_fields=["nationality"])
     role = {"requester": "release_officer"}.get(f["role"], f["role"])
-    if role != "reviewer":
-        give_role(reader, role)
+    reader = PersonFactory(
+        organisation=reader_org,
+        nationality="FRA" if f["nationality"] == "not_releasable" else reader_org.country,
+        is_active=f["account"] != "inactive",
+        roles=[] if role == "reviewer" else [role],
+        **_clearance(f["clearance"], now),
+        **_read_in(f["read_in"], now),
+    )
+    if f["account"] == "org_inactive":
+        reader_org.is_active = False
+        reader_org.save(update_fields=["is_active"])
 
-    doc = world.document(
+    doc = DocumentFactory(
         originator=uk,
         tier="secret" if f["scope"] == "tier_above_ceiling" else "official-sensitive",
         status=f["status"],
+        releasable_to=["USA"],
         compartments=() if f["read_in"] == "no_compartment" else ("joint-ex-1",),
         caveats=("orcon",) if f["caveat"] == "orcon" else (),
         risk_domains=("cbrn",) if f["scope"] == "topic_outside" else ("cyber-offence",),
     )
     state = f["agreement"]
-    parties = {"originator_not_party": [us, ca], "recipient_not_party": [uk, ca]}.get(state, [uk, us])
-    ag = world.agreement(
-        parties=parties,
-        created_by=admin,
+    ag = AgreementFactory(
+        parties={"originator_not_party": [us, ca], "recipient_not_party": [uk, ca]}.get(state, [uk, us]),
         status={
             "draft": "draft",
             "suspended": "suspended",
             "terminated": "terminated",
             "expired_status": "expired",
         }.get(state, "active"),
-        effective_from=now + timedelta(hours=1) if state == "not_yet_effective" else None,
-        expires_at=now - timedelta(seconds=1) if state == "past_expiry" else None,
         onward_sharing=f["onward"],
+        **{
+            "not_yet_effective": {"effective_from": now + timedelta(hours=1)},
+            "past_expiry": {"expires_at": now - second},
+        }.get(state, {}),
     )
     audience = {
         "partner_in_audience": [reader],
-        "partner_outside_audience": [UserFactory(organisation=us)],
+        "partner_outside_audience": [PersonFactory(organisation=us)],
     }.get(f["relation"], [])
     if f["release"] != "none":
-        world.release(
-            doc=doc,
-            ag=ag,
+        ReleaseFactory(
+            document=doc,
+            agreement=ag,
             recipient=us,
-            requested_by=doc.author,
             status={"past_expiry": "approved"}.get(f["release"], f["release"]),
-            expires_at=now - timedelta(seconds=1) if f["release"] == "past_expiry" else None,
+            expires_at=now - second if f["release"] == "past_expiry" else None,
             audience=audience,
         )
+    requester = reader if f["role"] == "requester" else doc.author
+    pending = ReleaseFactory(
+        document=doc, agreement=ag, recipient=ca, requested_by=requester, status="requested", grant=False
+    )
+
     view = Permission.objects.get(codename="view_document", content_type__app_label="sharing")
     if f["grant"] == "missing":
         DocumentGroupObjectPermission.objects.filter(content_object=doc).delete()
@@ -204,51 +220,34 @@ def build(factors: dict):
         DocumentGroupObjectPermission.objects.filter(content_object=doc).delete()
         DocumentUserObjectPermission.objects.create(user=reader, permission=view, content_object=doc)
 
-    _clearance(reader, f["clearance"], now)
-    if f["read_in"] in ("read_in", "expired", "revoked"):
-        world.read_in(
-            reader,
-            "joint-ex-1",
-            expires_at=now - timedelta(seconds=1) if f["read_in"] == "expired" else None,
-            revoked=f["read_in"] == "revoked",
-        )
-    if f["account"] == "inactive":
-        reader.is_active = False
-        reader.save(update_fields=["is_active"])
-    elif f["account"] == "org_inactive":
-        reader_org.is_active = False
-        reader_org.save(update_fields=["is_active"])
-
-    attachment = Attachment.objects.create(
-        document=doc,
-        organisation=uk,
-        filename="evidence.pdf",
-        uploaded_by=doc.author,
-        blob_name=f"blob-{doc.code}",
-        segment_size=65536,
-        scan_status="pending" if f["attachment"] == "pending" else "clean",
-        destroyed_at=now if f["attachment"] == "destroyed" else None,
-    )
-    requester = reader if f["role"] == "requester" else doc.author
-    pending = Release.objects.create(
-        document=doc, agreement=ag, recipient=ca, justification="test", requested_by=requester
+    attachment = AttachmentFactory(
+        document=doc, scan=f["attachment"] != "pending", destroyed=f["attachment"] == "destroyed"
     )
     return reader, doc, attachment, pending, ag
 
 
-def _clearance(reader, state: str, now) -> None:
+def _clearance(state: str, now) -> dict:
+    """The reader's clearance as PersonFactory options: none, or a grant at a tier and in a state."""
     if state == "none":
-        return
+        return {}
     tier = {"above": "secret", "below": "official"}.get(state, "official-sensitive")
-    grant = grant_clearance(reader, tier)
-    if state == "expired":
-        ClearanceGrant.objects.filter(pk=grant.pk).update(
-            valid_from=now - timedelta(days=10), valid_until=now - timedelta(seconds=1)
-        )
-    elif state == "revoked":
-        ClearanceGrant.objects.filter(pk=grant.pk).update(revoked_at=now)
-    elif state == "future":
-        ClearanceGrant.objects.filter(pk=grant.pk).update(valid_from=now + timedelta(hours=1))
+    dates = {
+        "expired": {
+            "clearance__valid_from": now - timedelta(days=10),
+            "clearance__valid_until": now - timedelta(seconds=1),
+        },
+        "revoked": {"clearance__revoked_at": now},
+        "future": {"clearance__valid_from": now + timedelta(hours=1)},
+    }
+    return {"clearance": tier, **dates.get(state, {})}
+
+
+def _read_in(state: str, now) -> dict:
+    """The reader's read-in to JOINT-EX-1 as PersonFactory options."""
+    if state not in ("read_in", "expired", "revoked"):
+        return {}
+    ended = {"expired": {"read_ins__expires_at": now - timedelta(seconds=1)}, "revoked": {"read_ins__revoked_at": now}}
+    return {"read_ins": ["joint-ex-1"], **ended.get(state, {})}
 
 
 def decide(action: str, reader, doc, attachment, pending, ag):

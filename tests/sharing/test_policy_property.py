@@ -14,11 +14,17 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import ClearanceGrant, Tier
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import can_read, readable_documents
-from tests.factories import UserFactory
-from tests.sharing import world
+from tests.factories import (
+    AgreementFactory,
+    DocumentFactory,
+    OrganisationFactory,
+    PersonFactory,
+    ReadInFactory,
+    ReleaseFactory,
+    portal_admin_person,
+)
 
 COUNTRIES = ["GBR", "USA", "CAN"]
 TIERS = ["official", "official-sensitive", "secret"]
@@ -113,35 +119,40 @@ def _window(when: str, now):
 
 def build_world(spec: dict):
     now = timezone.now()
-    orgs = [world.org("ukasi", "GBR"), world.org("usaisi", "USA"), world.org("caaisi", "CAN")]
-    admin = UserFactory(organisation=None, is_staff=True)
+    orgs = [
+        OrganisationFactory(short_name="ukasi", country="GBR"),
+        OrganisationFactory(short_name="usaisi", country="USA"),
+        OrganisationFactory(short_name="caaisi", country="CAN"),
+    ]
+    admin = portal_admin_person()
     users = []
     for u in spec["users"]:
-        user = UserFactory(organisation=orgs[u["org"]], nationality_id=u["nationality"], is_active=u["active"])
+        clearance = {}
         if u["clearance"]:
             tier, when, revoked = u["clearance"]
             start, end = _window(when, now)
-            ClearanceGrant.objects.create(
-                user=user,
-                tier=Tier.objects.get(code=tier),
-                valid_from=start,
-                valid_until=end,
-                reason="test",
-                revoked_at=now if revoked else None,
-            )
+            clearance = {
+                "clearance": tier,
+                "clearance__valid_from": start,
+                "clearance__valid_until": end,
+                "clearance__revoked_at": now if revoked else None,
+            }
+        user = PersonFactory(
+            organisation=orgs[u["org"]], nationality=u["nationality"], is_active=u["active"], **clearance
+        )
         for code, when, revoked in u["read_ins"]:
             start, end = _window(when, now)
-            read_in = world.read_in(user, code, expires_at=end, revoked=revoked)
-            read_in.granted_at = start
-            read_in.save(update_fields=["granted_at"])
+            ReadInFactory(
+                user=user, compartment=code, granted_at=start, expires_at=end, revoked_at=now if revoked else None
+            )
         users.append(user)
     docs = [
-        world.document(
+        DocumentFactory(
             originator=orgs[d["org"]],
             author=admin,
             tier=d["tier"],
             status=d["status"],
-            releasable=d["releasable"],
+            releasable_to=d["releasable"],
             compartments=d["compartments"],
             risk_domains=d["domains"],
         )
@@ -151,7 +162,7 @@ def build_world(spec: dict):
     for a in spec["agreements"]:
         start, end = _window(a["when"], now)
         agreements.append(
-            world.agreement(
+            AgreementFactory(
                 parties=[orgs[i] for i in sorted(a["parties"])],
                 created_by=admin,
                 ceiling=a["ceiling"],
@@ -176,9 +187,9 @@ def build_world(spec: dict):
             continue
         expiry = {None: None, "past": now - timedelta(seconds=1), "future": now + timedelta(days=3)}[r["expiry"]]
         audience = [users[i] for i in r["audience"] if i < len(users) and users[i].organisation_id == recipient.pk]
-        world.release(
-            doc=doc,
-            ag=ag,
+        ReleaseFactory(
+            document=doc,
+            agreement=ag,
             recipient=recipient,
             requested_by=admin,
             status=r["status"],

@@ -16,8 +16,15 @@ from sharing.models import (
 from sharing.policy import can_read
 from sharing.services.agreements import agreement_suspend
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
-from tests.factories import UserFactory, give_role, grant_clearance
-from tests.sharing import world
+from tests.factories import (
+    AgreementFactory,
+    DocumentFactory,
+    PersonFactory,
+    ReleaseFactory,
+    caveat,
+    give_role,
+    grant_clearance,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,21 +72,19 @@ def test_a_request_the_agreement_cannot_carry_is_refused_at_once(
     alice, ukasi, usaisi, canada, portal_admin, change, reason
 ):
     now = timezone.now()
-    ag = world.agreement(
-        parties=[ukasi, usaisi],
-        created_by=portal_admin,
-        status="suspended" if change == "suspended" else "active",
-        expires_at=now - timedelta(seconds=1) if change == "past_expiry" else None,
-        effective_from=now + timedelta(hours=1) if change == "not_yet" else None,
-    )
+    dates = {
+        "past_expiry": {"expires_at": now - timedelta(seconds=1)},
+        "not_yet": {"effective_from": now + timedelta(hours=1)},
+    }.get(change, {})
+    status = "suspended" if change == "suspended" else "active"
+    ag = AgreementFactory(parties=[ukasi, usaisi], created_by=portal_admin, status=status, **dates)
     grant_clearance(alice, "secret")
-    doc = world.document(
-        originator=ukasi,
+    doc = DocumentFactory(
         author=alice,
         tier="secret" if change == "secret" else "official-sensitive",
         risk_domains=["cbrn"] if change == "cbrn" else ["cyber-offence"],
-        releasable=["GBR"] if change == "eyes_only" else ["GBR", "USA", "CAN"],
         status="draft" if change == "draft" else "published",
+        releasable_to=["GBR"] if change == "eyes_only" else ["GBR", "USA", "CAN"],
     )
     recipient = canada if change == "outsider" else usaisi
     with pytest.raises(ValidationError, match=reason):
@@ -89,7 +94,7 @@ def test_a_request_the_agreement_cannot_carry_is_refused_at_once(
 
 
 def test_a_partner_cannot_re_release_without_onward_sharing(bob, finding, uk_us_agreement, alice, usaisi, canada):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     give_role(bob, "author")
     with pytest.raises(ValidationError, match="onward sharing"):
         ask(bob, finding, uk_us_agreement, [canada])
@@ -98,11 +103,11 @@ def test_a_partner_cannot_re_release_without_onward_sharing(bob, finding, uk_us_
 
 def onward_world(ukasi, usaisi, canada, portal_admin, finding, alice, bob, orcon=False):
     """UK released the finding to the US under a three-party agreement that allows onward sharing."""
-    ag = world.agreement(parties=[ukasi, usaisi, canada], created_by=portal_admin, onward_sharing=True)
+    ag = AgreementFactory(parties=[ukasi, usaisi, canada], created_by=portal_admin, onward_sharing=True)
     finding.releasable_to.add("CAN")
     if orcon:
-        finding.caveats.set(world.Caveat.objects.filter(code="orcon"))
-    world.release(doc=finding, ag=ag, recipient=usaisi, requested_by=alice)
+        finding.caveats.set([caveat("orcon")])
+    ReleaseFactory(document=finding, agreement=ag, recipient=usaisi)
     give_role(bob, "author")
     return ag
 
@@ -114,7 +119,7 @@ def test_onward_sharing_lets_a_recipient_propose_a_further_release(
     [release] = ask(bob, finding, ag, [canada])
     # The originator's release officer still decides.
     with pytest.raises(PermissionDenied):
-        release_approve(actor=UserFactory(organisation=usaisi), release=release)
+        release_approve(actor=PersonFactory(organisation=usaisi), release=release)
     release_approve(actor=rita, release=release)
     assert release.status == Release.Status.APPROVED
 
@@ -130,7 +135,7 @@ def test_orcon_is_never_re_released_by_a_recipient(ukasi, usaisi, canada, portal
 def test_approval_grants_the_recipient_group_and_tells_its_readers(
     alice, rita, bob, finding, uk_us_agreement, usaisi, django_capture_on_commit_callbacks
 ):
-    uncleared = UserFactory(organisation=usaisi)
+    uncleared = PersonFactory(organisation=usaisi)
     [release] = ask(alice, finding, uk_us_agreement, [usaisi])
     assert not can_read(bob, finding)
     with django_capture_on_commit_callbacks(execute=True):
@@ -180,7 +185,7 @@ def test_refusal_needs_a_reason_and_grants_nothing(alice, rita, finding, uk_us_a
 
 
 def test_a_narrowed_release_grants_named_readers_only(alice, rita, bob, finding, uk_us_agreement, usaisi):
-    carol = UserFactory(organisation=usaisi)
+    carol = PersonFactory(organisation=usaisi)
     grant_clearance(carol, "secret")
     [release] = ask(alice, finding, uk_us_agreement, [usaisi], audience=[carol])
     release_approve(actor=rita, release=release)
@@ -192,7 +197,7 @@ def test_a_narrowed_release_grants_named_readers_only(alice, rita, bob, finding,
 
 def test_an_audience_outside_the_recipients_is_refused(alice, finding, uk_us_agreement, usaisi, ukasi):
     with pytest.raises(ValidationError, match="named reader"):
-        ask(alice, finding, uk_us_agreement, [usaisi], audience=[UserFactory(organisation=ukasi)])
+        ask(alice, finding, uk_us_agreement, [usaisi], audience=[PersonFactory(organisation=ukasi)])
 
 
 def test_a_second_live_request_for_the_same_recipient_is_refused(alice, finding, uk_us_agreement, usaisi):
@@ -217,9 +222,9 @@ def test_revocation_ends_access_at_once_and_removes_the_grant(alice, rita, bob, 
 def test_revoking_one_release_keeps_the_grant_another_live_release_needs(
     alice, rita, bob, finding, uk_us_agreement, ukasi, usaisi, portal_admin
 ):
-    other = world.agreement(parties=[ukasi, usaisi], created_by=portal_admin, reference="UK-US-2")
-    first = world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
-    world.release(doc=finding, ag=other, recipient=usaisi, requested_by=alice)
+    other = AgreementFactory(parties=[ukasi, usaisi], created_by=portal_admin, reference="UK-US-2")
+    first = ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
+    ReleaseFactory(document=finding, agreement=other, recipient=usaisi)
     release_revoke(actor=rita, release=first, reason="tidy")
     assert DocumentGroupObjectPermission.objects.filter(group=usaisi.group, content_object=finding).exists()
     assert can_read(bob, finding)
@@ -245,7 +250,7 @@ def test_a_release_cannot_outlive_its_agreement(alice, finding, uk_us_agreement,
 
 
 def test_withdrawing_the_document_ends_partner_access(alice, bob, finding, uk_us_agreement, usaisi):
-    world.release(doc=finding, ag=uk_us_agreement, recipient=usaisi, requested_by=alice)
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert can_read(bob, finding)
     finding.status = "withdrawn"
     finding.save(update_fields=["status"])

@@ -11,9 +11,8 @@ from sharing import policy
 from sharing.forms import DocumentFilterForm
 from sharing.models import Document
 from sharing.selectors import evaluated_models, filter_documents, search_documents, with_marking
-from sharing.services import document_publish
-from tests.factories import tier
-from tests.sharing.documents_support import author_of, domains, new_document
+from tests.factories import DocumentFactory, PersonFactory, tier
+from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -28,70 +27,79 @@ def at(day: str) -> dt.datetime:
 
 @pytest.fixture
 def library(ukasi, usaisi, alice):
-    """Five documents across two institutes, tiers, topics, models, statuses and dates."""
-    sam = author_of(ukasi, "secret")
-    uma = author_of(usaisi, "secret")
-    docs = {
-        "uk-jailbreak": new_document(
+    """Five documents across two institutes, tiers, topics, models, statuses and dates: two
+    published (dated by publication), three drafts (dated by creation)."""
+    sam = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
+    uma = PersonFactory(organisation=usaisi, roles=["author"], clearance="secret")
+
+    def finding(author, title, summary, body, *, topics, model, created, published=None, tier="official"):
+        return DocumentFactory(
+            author=author,
+            title=title,
+            summary=summary,
+            body=body,
+            tier=tier,
+            releasable_to=["USA"],
+            risk_domains=topics,
+            model_developer=model[0],
+            model_name=model[1],
+            model_version="2025-06",
+            status="published" if published else "draft",
+            created_at=at(created),
+            published_at=published and at(published),
+        )
+
+    return {
+        "uk-jailbreak": finding(
             alice,
-            title="Jailbreak robustness",
-            summary="Refusal training held under paraphrase.",
-            body="We measured refusal rates against adversarial prompts.",
-            risk_domains=domains("safeguards", "cbrn"),
-            model_developer="Example Labs",
-            model_name="Frontier-7",
+            "Jailbreak robustness",
+            "Refusal training held under paraphrase.",
+            "We measured refusal rates against adversarial prompts.",
+            topics=["safeguards", "cbrn"],
+            model=("Example Labs", "Frontier-7"),
+            created="2025-01-05",
+            published="2025-03-01T12:00",
         ),
-        "uk-cyber": new_document(
+        "uk-cyber": finding(
             sam,
-            title="Capture-the-flag uplift",
-            summary="Exploit development on ranges.",
-            body="The agent wrote a working exploit for a known vulnerability.",
-            tier=tier("secret"),
-            risk_domains=domains("cyber-offence"),
-            model_developer="Northwind AI",
-            model_name="Atlas",
+            "Capture-the-flag uplift",
+            "Exploit development on ranges.",
+            "The agent wrote a working exploit for a known vulnerability.",
+            tier="secret",
+            topics=["cyber-offence"],
+            model=("Northwind AI", "Atlas"),
+            created="2025-02-10",
         ),
-        "uk-persuasion": new_document(
+        "uk-persuasion": finding(
             alice,
-            title="Opinion shift in long conversations",
-            summary="Persuasion evaluations with human raters.",
-            body="Participants changed their stated views after extended dialogue.",
-            tier=tier("official-sensitive"),
-            risk_domains=domains("persuasion"),
-            model_developer="Northwind AI",
-            model_name="atlas",
+            "Opinion shift in long conversations",
+            "Persuasion evaluations with human raters.",
+            "Participants changed their stated views after extended dialogue.",
+            tier="official-sensitive",
+            topics=["persuasion"],
+            model=("Northwind AI", "atlas"),
+            created="2025-03-01T23:59:59",
         ),
-        "us-replication": new_document(
+        "us-replication": finding(
             uma,
-            title="Self-replication attempts",
-            summary="Sandbox escape evaluations.",
-            body="The model tried to copy its weights when told it would be replaced.",
-            risk_domains=domains("autonomy"),
-            model_developer="Example Labs",
-            model_name="Frontier-7",
+            "Self-replication attempts",
+            "Sandbox escape evaluations.",
+            "The model tried to copy its weights when told it would be replaced.",
+            topics=["autonomy"],
+            model=("Example Labs", "Frontier-7"),
+            created="2024-12-01",
+            published="2025-04-15",
         ),
-        "us-rnd": new_document(
+        "us-rnd": finding(
             uma,
-            title="Automated research agent benchmark",
-            summary="Kernel optimisation tasks.",
-            body="Agents matched junior engineers on exploit-free optimisation tasks.",
-            risk_domains=domains("ai-rnd"),
-            model_developer="",
-            model_name="",
+            "Automated research agent benchmark",
+            "Kernel optimisation tasks.",
+            "Agents matched junior engineers on exploit-free optimisation tasks.",
+            topics=["ai-rnd"],
+            model=("", ""),
+            created="2025-05-20",
         ),
     }
-    document_publish(actor=alice, document=docs["uk-jailbreak"])
-    document_publish(actor=uma, document=docs["us-replication"])
-    dates = {
-        "uk-jailbreak": (at("2025-01-05"), at("2025-03-01T12:00")),
-        "uk-cyber": (at("2025-02-10"), None),
-        "uk-persuasion": (at("2025-03-01T23:59:59"), None),
-        "us-replication": (at("2024-12-01"), at("2025-04-15")),
-        "us-rnd": (at("2025-05-20"), None),
-    }
-    for key, (created, published) in dates.items():
-        Document.objects.filter(pk=docs[key].pk).update(created_at=created, published_at=published)
-    return docs
 
 
 def test_filter_by_tier(library):

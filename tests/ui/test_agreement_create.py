@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment, RiskDomain, SharingAgreement
-from tests.factories import OrganisationFactory, UserFactory, tier
+from tests.factories import OrganisationFactory, PersonFactory, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def staff(ukasi):
-    return UserFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
+    return PersonFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_staff_drafts_an_agreement_with_an_encrypted_mou(
 def test_a_staff_member_outside_the_parties_seals_the_mou_under_a_partys_key(
     verified_client, ukasi, usaisi, canada, media, django_capture_on_commit_callbacks
 ):
-    admin = UserFactory(organisation=canada, is_staff=True)
+    admin = PersonFactory(organisation=canada, is_staff=True)
     data = form_data(ukasi, usaisi, mou=SimpleUploadedFile("mou.txt", MOU_BYTES, "text/plain"))
     assert _draft(verified_client(admin), data, django_capture_on_commit_callbacks).status_code == 302
     mou = SharingAgreement.objects.get().mou
@@ -187,7 +187,7 @@ def test_outsider_of_the_agreement_gets_404_for_its_mou_like_a_missing_one(
     data = form_data(ukasi, usaisi, mou=SimpleUploadedFile("mou.txt", MOU_BYTES, "text/plain"))
     _draft(verified_client(staff), data, django_capture_on_commit_callbacks)
     agreement = SharingAgreement.objects.get()
-    stranger = UserFactory(organisation=canada)
+    stranger = PersonFactory(organisation=canada)
     client = verified_client(stranger)
     assert client.get(reverse("sharing:agreement_mou", args=[agreement.code])).status_code == 404
     assert (

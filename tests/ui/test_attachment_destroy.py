@@ -12,8 +12,7 @@ from django.urls import reverse
 from audit.models import Action, AuditEvent
 from sharing.attachments import attachment_create_from_stream
 from sharing.models import Attachment
-from tests.factories import grant_clearance
-from tests.ui.conftest import make_agreement, make_document, make_release
+from tests.factories import AgreementFactory, DocumentFactory, ReleaseFactory, grant_clearance
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +26,9 @@ def media(settings, tmp_path):
 @pytest.fixture
 def shared(alice, bob, rory, ukasi, usaisi, gbr_usa, django_capture_on_commit_callbacks):
     """A UK finding released to the US, with one clean attachment."""
-    document = make_document(alice, releasable_to=gbr_usa)
-    agreement = make_agreement(rory, ukasi, usaisi, ceiling="secret")
-    make_release(document, agreement, usaisi, alice, status="approved")
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa)
+    agreement = AgreementFactory(parties=[ukasi, usaisi], ceiling="secret")
+    ReleaseFactory(document=document, agreement=agreement, recipient=usaisi, status="approved")
     from sharing.services.releases import sync_grants
 
     sync_grants(document_ids=[document.pk])

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Document
-from tests.factories import tier
-from tests.ui.conftest import make_document
+from tests.factories import DocumentFactory, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +89,7 @@ def test_edit_saves_a_new_revision(verified_client, alice):
 
 def test_publish_and_withdraw(verified_client, alice):
     client = verified_client(alice)
-    document = make_document(alice, status=Document.Status.DRAFT)
+    document = DocumentFactory(author=alice, status=Document.Status.DRAFT)
     client.post(reverse("sharing:document_publish", args=[document.code]))
     document.refresh_from_db()
     assert document.status == Document.Status.PUBLISHED
@@ -104,7 +103,7 @@ def test_publish_and_withdraw(verified_client, alice):
 
 
 def test_upload_page_points_at_the_streaming_upload_endpoint(verified_client, alice, settings):
-    document = make_document(alice, status=Document.Status.DRAFT)
+    document = DocumentFactory(author=alice, status=Document.Status.DRAFT)
     html = verified_client(alice).get(reverse("sharing:document_attachments", args=[document.code])).content.decode()
     assert f'data-upload-url="{reverse("sharing:attachment_upload", args=[document.code])}"' in html
     assert f'data-max-bytes="{settings.ACCORD_ATTACHMENT_MAX_BYTES}"' in html

@@ -14,8 +14,7 @@ from django.utils import timezone
 from accounts.models import Compartment, ReadIn, Tier
 from sharing.models import Caveat, Release, RiskDomain
 from sharing.views.tiers import text_colour_for
-from tests.factories import give_role, grant_clearance
-from tests.ui.conftest import make_agreement, make_document, make_release
+from tests.factories import AgreementFactory, DocumentFactory, ReleaseFactory, give_role, grant_clearance
 from tests.ui.support import assert_no_inline_code
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +25,7 @@ def _banners(html: str) -> list[str]:
 
 
 def test_detail_page_has_the_documents_banner_at_top_and_bottom(verified_client, alice, gbr_usa):
-    document = make_document(alice, releasable_to=gbr_usa)
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa)
     compartment = Compartment.objects.create(code="joint-ex-1", name="Joint exercise 1")
     ReadIn.objects.create(user=alice, compartment=compartment)
     document.compartments.add(compartment)
@@ -38,7 +37,7 @@ def test_detail_page_has_the_documents_banner_at_top_and_bottom(verified_client,
 
 
 def test_banner_uses_the_viewers_own_word_for_the_tier(verified_client, alice, bob, gbr_usa):
-    document = make_document(alice, releasable_to=gbr_usa)
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa)
     from sharing.views.banners import banner_for, mark_for
 
     assert banner_for([document], bob).text == "CUI // REL TO USA, GBR"
@@ -47,15 +46,15 @@ def test_banner_uses_the_viewers_own_word_for_the_tier(verified_client, alice, b
 
 
 def test_eyes_only_and_caveats_are_marked(verified_client, alice):
-    document = make_document(alice)
+    document = DocumentFactory(author=alice)
     document.caveats.add(Caveat.objects.get(code="orcon"))
     html = verified_client(alice).get(reverse("sharing:document_detail", args=[document.code])).content.decode()
     assert _banners(html)[0] == "OFFICIAL-SENSITIVE // GBR EYES ONLY // ORCON"
 
 
 def test_list_banner_reads_the_highest_marking_and_each_row_has_its_portion_mark(verified_client, olivia, gbr_usa):
-    make_document(olivia, title="Low finding", tier_code="official", releasable_to=gbr_usa)
-    make_document(olivia, title="High finding", tier_code="secret", releasable_to=gbr_usa)
+    DocumentFactory(author=olivia, title="Low finding", tier="official", releasable_to=gbr_usa)
+    DocumentFactory(author=olivia, title="High finding", tier="secret", releasable_to=gbr_usa)
     html = verified_client(olivia).get(reverse("sharing:document_list")).content.decode()
     assert _banners(html) == ["SECRET // REL TO USA, GBR"] * 2
     assert "(O//REL TO USA, GBR)" in html
@@ -63,8 +62,8 @@ def test_list_banner_reads_the_highest_marking_and_each_row_has_its_portion_mark
 
 
 def test_list_shows_only_readable_documents(verified_client, alice, olivia):
-    make_document(olivia, title="Above her clearance", tier_code="secret")
-    make_document(alice, title="Within her clearance")
+    DocumentFactory(author=olivia, title="Above her clearance", tier="secret")
+    DocumentFactory(author=alice, title="Within her clearance")
     html = verified_client(alice).get(reverse("sharing:document_list")).content.decode()
     assert "Within her clearance" in html
     assert "Above her clearance" not in html
@@ -73,11 +72,13 @@ def test_list_shows_only_readable_documents(verified_client, alice, olivia):
 
 def test_list_filters_and_search(verified_client, alice):
     cyber = RiskDomain.objects.get(code="cyber-offence")
-    make_document(alice, title="Exploit chains", body="autonomous exploitation of web services", model_name="Atlas")
-    make_document(alice, title="Persuasion study", tier_code="official", model_name="Borealis").risk_domains.add(
+    DocumentFactory(
+        author=alice, title="Exploit chains", body="autonomous exploitation of web services", model_name="Atlas"
+    )
+    DocumentFactory(author=alice, title="Persuasion study", tier="official", model_name="Borealis").risk_domains.add(
         RiskDomain.objects.get(code="persuasion")
     )
-    make_document(alice, title="Draft on cyber", status="draft").risk_domains.add(cyber)
+    DocumentFactory(author=alice, title="Draft on cyber", status="draft").risk_domains.add(cyber)
     client = verified_client(alice)
 
     def titles(**params):
@@ -95,7 +96,7 @@ def test_list_filters_and_search(verified_client, alice):
 
 def test_list_is_paginated(verified_client, alice):
     for n in range(27):
-        make_document(alice, title=f"Finding number {n:02d}")
+        DocumentFactory(author=alice, title=f"Finding number {n:02d}")
     client = verified_client(alice)
     first = client.get(reverse("sharing:document_list")).content.decode()
     second = client.get(reverse("sharing:document_list"), {"page": 2}).content.decode()
@@ -106,7 +107,7 @@ def test_list_is_paginated(verified_client, alice):
 def test_list_counts_exactly_up_to_the_cap(verified_client, alice, monkeypatch):
     monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 30)
     for n in range(27):
-        make_document(alice, title=f"Finding number {n:02d}")
+        DocumentFactory(author=alice, title=f"Finding number {n:02d}")
     page = verified_client(alice).get(reverse("sharing:document_list")).content.decode()
     assert "27 documents" in page
     assert "More than" not in page
@@ -115,7 +116,7 @@ def test_list_counts_exactly_up_to_the_cap(verified_client, alice, monkeypatch):
 def test_list_stops_counting_past_the_cap_and_asks_for_a_filter(verified_client, alice, monkeypatch):
     monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 26)
     for n in range(30):
-        make_document(alice, title=f"Finding number {n:02d}")
+        DocumentFactory(author=alice, title=f"Finding number {n:02d}")
     client = verified_client(alice)
     first = client.get(reverse("sharing:document_list")).content.decode()
     assert "More than 26 documents" in first
@@ -128,10 +129,10 @@ def test_list_stops_counting_past_the_cap_and_asks_for_a_filter(verified_client,
 
 
 def test_home_shows_what_needs_me_now(verified_client, alice, rory, bob, ukasi, usaisi, gbr_usa):
-    draft = make_document(alice, title="My unfinished draft", status="draft")
-    published = make_document(alice, title="Ready to share", releasable_to=gbr_usa)
-    agreement = make_agreement(rory, ukasi, usaisi)
-    make_release(published, agreement, usaisi, alice)
+    draft = DocumentFactory(author=alice, title="My unfinished draft", status="draft")
+    published = DocumentFactory(author=alice, title="Ready to share", releasable_to=gbr_usa)
+    agreement = AgreementFactory(parties=[ukasi, usaisi])
+    ReleaseFactory(document=published, agreement=agreement, recipient=usaisi, status="requested")
     alice_home = verified_client(alice).get(reverse("home")).content.decode()
     assert draft.title in alice_home
     assert "Releases awaiting your approval" not in alice_home
@@ -145,18 +146,18 @@ def test_home_shows_what_needs_me_now(verified_client, alice, rory, bob, ukasi, 
 def test_home_lists_new_releases_to_my_organisation_only_when_i_may_read_them(
     verified_client, alice, rory, bob, ukasi, usaisi, gbr_usa
 ):
-    readable = make_document(alice, title="Released and readable", releasable_to=gbr_usa)
-    eyes_only = make_document(alice, title="Released but eyes only")
-    agreement = make_agreement(rory, ukasi, usaisi)
-    make_release(readable, agreement, usaisi, alice, status=Release.Status.APPROVED)
-    make_release(eyes_only, agreement, usaisi, alice, status=Release.Status.APPROVED)
+    readable = DocumentFactory(author=alice, title="Released and readable", releasable_to=gbr_usa)
+    eyes_only = DocumentFactory(author=alice, title="Released but eyes only")
+    agreement = AgreementFactory(parties=[ukasi, usaisi])
+    ReleaseFactory(document=readable, agreement=agreement, recipient=usaisi, status=Release.Status.APPROVED)
+    ReleaseFactory(document=eyes_only, agreement=agreement, recipient=usaisi, status=Release.Status.APPROVED)
     html = verified_client(bob).get(reverse("home")).content.decode()
     assert "Released but eyes only" not in html
 
 
 def test_home_warns_about_expiring_clearances_and_agreements(verified_client, alice, olivia, ukasi, usaisi, rory):
     grant_clearance(alice, "official", days=5)
-    agreement = make_agreement(rory, ukasi, usaisi)
+    agreement = AgreementFactory(parties=[ukasi, usaisi])
     agreement.expires_at = timezone.now() + timedelta(days=20)
     agreement.save(update_fields=["expires_at"])
     html = verified_client(olivia).get(reverse("home")).content.decode()
@@ -200,7 +201,7 @@ def test_pages_carry_no_inline_code_and_a_strict_csp(verified_client, rory, name
 
 
 def test_detail_page_with_everything_carries_no_inline_code(verified_client, alice, gbr_usa):
-    document = make_document(alice, releasable_to=gbr_usa, body="<script>alert(1)</script> and *text*")
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa, body="<script>alert(1)</script> and *text*")
     html = verified_client(alice).get(reverse("sharing:document_detail", args=[document.code])).content.decode()
     assert "<script>alert" not in html
     assert not re.search(r"\son[a-z]+=", html)
@@ -217,7 +218,7 @@ def test_list_page_costs_the_same_queries_for_few_and_many_rows(verified_client,
     from django.test.utils import CaptureQueriesContext
 
     client = verified_client(alice)
-    make_document(alice, title="First", releasable_to=gbr_usa)
+    DocumentFactory(author=alice, title="First", releasable_to=gbr_usa)
     client.get(reverse("sharing:document_list"))  # warm the session and the tier cache
 
     def count() -> int:
@@ -227,5 +228,5 @@ def test_list_page_costs_the_same_queries_for_few_and_many_rows(verified_client,
 
     few = count()
     for n in range(24):
-        make_document(alice, title=f"More {n}", releasable_to=gbr_usa)
+        DocumentFactory(author=alice, title=f"More {n}", releasable_to=gbr_usa)
     assert count() == few

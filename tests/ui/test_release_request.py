@@ -12,8 +12,7 @@ from django.utils import timezone
 from accounts.models import Country
 from audit.models import Action, AuditEvent
 from sharing.models import Release
-from tests.factories import OrganisationFactory, UserFactory, grant_clearance
-from tests.ui.conftest import make_agreement, make_document
+from tests.factories import AgreementFactory, DocumentFactory, OrganisationFactory, PersonFactory, grant_clearance
 from tests.ui.support import assert_no_inline_code
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def carol(usaisi):
     """A second US reviewer, the one a narrowed release names."""
-    user = UserFactory(email="carol@caisi.example", display_name="Carol Named", organisation=usaisi)
+    user = PersonFactory(email="carol@caisi.example", display_name="Carol Named", organisation=usaisi)
     grant_clearance(user, "official-sensitive")
     return user
 
@@ -37,8 +36,8 @@ def cai():
 @pytest.fixture
 def world(alice, rory, ukasi, usaisi, cai):
     countries = list(Country.objects.filter(code__in=["GBR", "USA", "CAN"]))
-    document = make_document(alice, releasable_to=countries)
-    agreement = make_agreement(rory, ukasi, usaisi, cai)
+    document = DocumentFactory(author=alice, releasable_to=countries)
+    agreement = AgreementFactory(parties=[ukasi, usaisi, cai])
     return document, agreement
 
 
@@ -60,7 +59,7 @@ def test_the_form_lists_each_eligible_partners_active_members_by_name_only(
     verified_client, alice, bob, carol, usaisi, world
 ):
     document, agreement = world
-    UserFactory(display_name="Gone Former", organisation=usaisi, is_active=False)
+    PersonFactory(display_name="Gone Former", organisation=usaisi, is_active=False)
     grant_clearance(carol, "secret")
     response = verified_client(alice).get(_url(document), {"agreement": agreement.code})
     html = response.content.decode()
@@ -149,7 +148,7 @@ def test_an_expiry_the_service_refuses_is_a_form_error_and_nothing_is_created(
 
 def test_a_named_reader_of_a_partner_not_chosen_as_recipient_is_refused(verified_client, alice, usaisi, cai, world):
     document, agreement = world
-    outsider = UserFactory(display_name="Chris Canadian", organisation=cai)
+    outsider = PersonFactory(display_name="Chris Canadian", organisation=cai)
     response = _post(
         verified_client(alice),
         document,
@@ -166,8 +165,8 @@ def test_a_named_reader_of_a_partner_not_chosen_as_recipient_is_refused(verified
 
 def test_a_named_reader_from_outside_the_agreement_is_not_a_choice(verified_client, alice, ukasi, usaisi, world):
     document, agreement = world
-    stranger = UserFactory(organisation=OrganisationFactory(country=Country.objects.get(code="USA")))
-    colleague = UserFactory(organisation=ukasi)
+    stranger = PersonFactory(organisation=OrganisationFactory(country=Country.objects.get(code="USA")))
+    colleague = PersonFactory(organisation=ukasi)
     for person in (stranger, colleague):
         response = _post(
             verified_client(alice),

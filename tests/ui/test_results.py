@@ -20,8 +20,14 @@ from audit.models import Action, AuditEvent, Outcome
 from evals.models import EvalRun
 from sharing.models import Attachment, RiskDomain
 from sharing.services.releases import release_approve
-from tests.factories import OrganisationFactory, UserFactory, grant_clearance
-from tests.ui.conftest import make_agreement, make_document, make_release
+from tests.factories import (
+    AgreementFactory,
+    DocumentFactory,
+    OrganisationFactory,
+    PersonFactory,
+    ReleaseFactory,
+    grant_clearance,
+)
 from tests.ui.support import FIXTURES, assert_no_inline_code, store_run, upload
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +62,7 @@ def attach(django_capture_on_commit_callbacks):
 @pytest.fixture
 def outsider(db):
     """Cleared to SECRET, but in an institute with no agreement and no release."""
-    user = UserFactory(email="otto@elsewhere.example", organisation=OrganisationFactory(short_name="elsewhere"))
+    user = PersonFactory(email="otto@elsewhere.example", organisation=OrganisationFactory(short_name="elsewhere"))
     grant_clearance(user, "secret")
     return user
 
@@ -64,10 +70,14 @@ def outsider(db):
 @pytest.fixture
 def world(alice, bob, rory, ukasi, usaisi, gbr_usa, attach):
     """Two UK documents with runs of the same task: one released to the US, one kept at home."""
-    released = make_document(alice, title="Released arithmetic study", releasable_to=gbr_usa)
-    home = make_document(alice, title="Home-only arithmetic study", tier_code="official")
-    agreement = make_agreement(rory, ukasi, usaisi)
-    release_approve(actor=rory, release=make_release(released, agreement, usaisi, alice), reason="Within the MoU.")
+    released = DocumentFactory(author=alice, title="Released arithmetic study", releasable_to=gbr_usa)
+    home = DocumentFactory(author=alice, title="Home-only arithmetic study", tier="official")
+    agreement = AgreementFactory(parties=[ukasi, usaisi])
+    release_approve(
+        actor=rory,
+        release=ReleaseFactory(document=released, agreement=agreement, recipient=usaisi, status="requested"),
+        reason="Within the MoU.",
+    )
     runs = {
         "released_a": store_run(attach(released), model="lab/atlas", at=T0, value=0.5),
         "released_b": store_run(attach(released), model="lab/borealis", at=T0 + timedelta(days=1), value=0.7),
@@ -186,7 +196,7 @@ def test_results_are_paginated_at_a_constant_query_count(verified_client, alice,
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    document = make_document(alice, releasable_to=gbr_usa)
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa)
     client = verified_client(alice)
     store_run(attach(document), model="lab/model-00", at=T0, value=0.1)
     client.get(reverse(RESULTS))  # warm the session and caches
@@ -199,7 +209,7 @@ def test_results_are_paginated_at_a_constant_query_count(verified_client, alice,
     few = count()
     for n in range(1, 27):
         store_run(
-            attach(make_document(alice, title=f"Doc {n}")),
+            attach(DocumentFactory(author=alice, title=f"Doc {n}")),
             model=f"lab/model-{n:02d}",
             at=T0 + timedelta(hours=n),
             value=0.5,
@@ -249,7 +259,7 @@ def test_comparison_for_a_partner_plots_only_what_they_may_read(verified_client,
 
 
 def test_comparison_plots_the_chosen_score(verified_client, alice, attach):
-    document = make_document(alice)
+    document = DocumentFactory(author=alice)
     run = store_run(attach(document), model="lab/atlas", at=T0, value=0.5)
     run.scores.create(scorer_name="length", scorer="length", reducer="", metric="mean", value=42.0)
     store_run(attach(document), model="lab/borealis", at=T0, value=0.6)
@@ -265,7 +275,7 @@ def test_comparison_plots_the_chosen_score(verified_client, alice, attach):
 
 
 def test_comparison_with_nothing_to_plot_still_lists_the_runs(verified_client, alice, attach):
-    run = store_run(attach(make_document(alice)), model="lab/atlas", at=T0, value=None)
+    run = store_run(attach(DocumentFactory(author=alice)), model="lab/atlas", at=T0, value=None)
     html = verified_client(alice).get(reverse(COMPARE), {"task": run.task}).content.decode()
     assert "<svg" not in html and str(run.code) in html
 
@@ -274,7 +284,7 @@ def test_comparison_with_nothing_to_plot_still_lists_the_runs(verified_client, a
 
 
 def test_document_page_shows_each_logs_run_scores_and_usage(verified_client, alice, attach):
-    document = make_document(alice)
+    document = DocumentFactory(author=alice)
     attach(document, (FIXTURES / "multi_scorer.eval").read_bytes(), "multi_scorer.eval", "application/zip")
     attach(document, (FIXTURES / "error.json").read_bytes(), "error.json", "application/json")
     attach(document, b'{"rows": [1, 2]}', "not-a-log.json", "application/json")
@@ -298,7 +308,7 @@ def test_document_page_costs_the_same_queries_for_one_run_or_many(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    document = make_document(alice)
+    document = DocumentFactory(author=alice)
     store_run(attach(document), model="lab/a", at=T0, value=0.5)
     client = verified_client(alice)
     url = reverse("sharing:document_detail", args=[document.code])

@@ -10,16 +10,17 @@ import pytest
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent, Outcome
-from tests.ui.conftest import make_agreement, make_document, make_release
+from tests.factories import AgreementFactory, DocumentFactory, OrganisationFactory, PersonFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(alice, bob, rory, ukasi, usaisi):
-    document = make_document(alice)
-    agreement = make_agreement(rory, ukasi, usaisi)
-    release = make_release(document, agreement, usaisi, alice)
+    """Alice's UK finding, the UK-US agreement, and a release of it to the US awaiting Rory."""
+    document = DocumentFactory(author=alice)
+    agreement = AgreementFactory(parties=[ukasi, usaisi])
+    release = ReleaseFactory(document=document, agreement=agreement, recipient=usaisi, status="requested")
     return {"document": document, "agreement": agreement, "release": release}
 
 
@@ -95,12 +96,10 @@ def _unmasked(response) -> str:
 
 
 def test_outsider_gets_404_on_an_agreement_they_are_not_party_to(verified_client, world, rory, ukasi):
-    from tests.factories import OrganisationFactory, UserFactory
-
     other = OrganisationFactory(short_name="elsewhere")
-    stranger = UserFactory(organisation=other)
-    agreement = make_agreement(rory, ukasi, other)
-    response = verified_client(UserFactory(organisation=OrganisationFactory(short_name="third"))).get(
+    stranger = PersonFactory(organisation=other)
+    agreement = AgreementFactory(parties=[ukasi, other])
+    response = verified_client(PersonFactory(organisation=OrganisationFactory(short_name="third"))).get(
         reverse("sharing:agreement_detail", args=[agreement.code])
     )
     assert response.status_code == 404
@@ -108,10 +107,7 @@ def test_outsider_gets_404_on_an_agreement_they_are_not_party_to(verified_client
 
 
 def test_outsider_release_officer_gets_404_on_another_organisations_release(verified_client, world, usaisi):
-    from tests.factories import UserFactory, give_role
-
-    officer = UserFactory(organisation=usaisi)
-    give_role(officer, "release_officer")
+    officer = PersonFactory(organisation=usaisi, roles=["release_officer"])
     response = verified_client(officer).post(reverse("sharing:release_approve", args=[world["release"].code]))
     assert response.status_code == 404
 
@@ -148,13 +144,11 @@ def test_pages_render_for_someone_allowed(verified_client, alice, rory, world, n
 @pytest.fixture
 def stranger(world):
     """Every role, but in a third institute that is party to nothing of the world's."""
-    from tests.factories import OrganisationFactory, UserFactory, give_role, grant_clearance
-
-    user = UserFactory(organisation=OrganisationFactory(short_name="thirdinst"))
-    for role in ("author", "release_officer", "org_admin", "signatory"):
-        give_role(user, role)
-    grant_clearance(user, "secret")
-    return user
+    return PersonFactory(
+        organisation=OrganisationFactory(short_name="thirdinst"),
+        roles=["author", "release_officer", "org_admin", "signatory"],
+        clearance="secret",
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,9 +191,7 @@ def test_outsider_lists_show_nothing_of_other_organisations(verified_client, str
 
 
 def test_outsider_without_the_author_role_cannot_open_the_writing_page(verified_client, world):
-    from tests.factories import OrganisationFactory, UserFactory
-
-    outsider = UserFactory(organisation=OrganisationFactory(short_name="fourthinst"))
+    outsider = PersonFactory(organisation=OrganisationFactory(short_name="fourthinst"))
     assert verified_client(outsider).get(reverse("sharing:document_create")).status_code == 403
 
 
