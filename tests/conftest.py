@@ -5,6 +5,8 @@ needs someone else makes them the same way, in the open.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from tests.factories import (
@@ -44,48 +46,71 @@ def canada(db):
     return OrganisationFactory(name="Canadian AI Safety Institute", short_name="caaisi", country="CAN")
 
 
-@pytest.fixture
-def alice(ukasi):
-    """A UK analyst (author) cleared to OFFICIAL-SENSITIVE."""
-    return PersonFactory(
-        email="alice@ukasi.example",
-        display_name="Alice Analyst",
-        organisation=ukasi,
-        roles=["author"],
-        clearance="official-sensitive",
-    )
+@dataclass(frozen=True)
+class Persona:
+    """One of the cast: the fixture `name`, a member of the institute fixture `organisation`,
+    signing in as `name@<institute>.example`; `about` is the fixture's docstring."""
+
+    name: str
+    display_name: str
+    organisation: str
+    roles: tuple[str, ...]
+    clearance: str | None
+    about: str
 
 
-@pytest.fixture
-def olivia(ukasi):
-    """The UK organisation admin, cleared to SECRET."""
-    return PersonFactory(
-        email="olivia@ukasi.example",
-        display_name="Olivia Orgadmin",
-        organisation=ukasi,
-        roles=["org_admin"],
-        clearance="secret",
-    )
+# fmt: off
+CAST = (
+    Persona("alice", "Alice Analyst", "ukasi", ("author",), "official-sensitive",
+            "A UK analyst (author) cleared to OFFICIAL-SENSITIVE."),
+    Persona("sam", "Sam Senior", "ukasi", ("author",), "secret",
+            "A UK analyst (author) cleared to SECRET."),
+    Persona("olivia", "Olivia Orgadmin", "ukasi", ("org_admin",), "secret",
+            "The UK organisation admin, cleared to SECRET."),
+    Persona("oscar", "Oscar Orgadmin", "ukasi", ("org_admin",), "secret",
+            "A second UK organisation admin, cleared to SECRET: the other half of two-person grants."),
+    Persona("otto", "Otto Official", "ukasi", ("org_admin",), "official",
+            "A UK organisation admin cleared only to OFFICIAL."),
+    Persona("rita", "Rita Releaser", "ukasi", ("release_officer",), "secret",
+            "The UK release officer, cleared to SECRET."),
+    Persona("rory", "Rory Releaser", "ukasi", ("release_officer", "signatory"), "secret",
+            "A UK release officer and signatory, cleared to SECRET."),
+    Persona("uma", "Uma Member", "ukasi", (), "official-sensitive",
+            "A UK member cleared to OFFICIAL-SENSITIVE with no role at all: she reads, never writes."),
+    Persona("bob", "Bob Reviewer", "usaisi", (), "official-sensitive",
+            "A US partner reviewer cleared to OFFICIAL-SENSITIVE."),
+    Persona("carol", "Carol Named", "usaisi", (), "official-sensitive",
+            "A second US reviewer, the one a narrowed release names."),
+    Persona("hank", "Hank Author", "usaisi", ("author",), "secret",
+            "A US analyst (author) cleared to SECRET."),
+    Persona("ursula", "Ursula Admin", "usaisi", ("org_admin",), "secret",
+            "The US organisation admin, cleared to SECRET: an outsider to the UK organisation."),
+    Persona("carl", "Carl Outsider", "canada", ("author",), "secret",
+            "A Canadian analyst: his institute is party to no agreement, the outsider."),
+)
+# fmt: on
 
 
-@pytest.fixture
-def rita(ukasi):
-    """The UK release officer, cleared to SECRET."""
-    return PersonFactory(
-        email="rita@ukasi.example",
-        display_name="Rita Releaser",
-        organisation=ukasi,
-        roles=["release_officer"],
-        clearance="secret",
-    )
+def _persona_fixture(persona: Persona):
+    # `db` is named, not only reached through the institute's fixture, so pytest-django sees
+    # that a test using a persona needs the database and orders it with the other such tests.
+    @pytest.fixture(name=persona.name)
+    def person(request, db):
+        organisation = request.getfixturevalue(persona.organisation)
+        return PersonFactory(
+            email=f"{persona.name}@{organisation.short_name}.example",
+            display_name=persona.display_name,
+            organisation=organisation,
+            roles=persona.roles,
+            clearance=persona.clearance,
+        )
+
+    person.__doc__ = persona.about
+    return person
 
 
-@pytest.fixture
-def bob(usaisi):
-    """A US partner reviewer cleared to OFFICIAL-SENSITIVE."""
-    return PersonFactory(
-        email="bob@caisi.example", display_name="Bob Reviewer", organisation=usaisi, clearance="official-sensitive"
-    )
+for _persona in CAST:
+    globals()[f"_persona_{_persona.name}"] = _persona_fixture(_persona)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Everyone here holds a read+write token unless a test says otherwise, so a refusal is the
 policy's (or the scope's) doing, never a missing credential:
 - alice: UK analyst, author, OFFICIAL-SENSITIVE — the allowed case for UK documents;
-- ursula: UK member cleared to OFFICIAL-SENSITIVE but without the author role (reader, no write);
+- uma: UK member cleared to OFFICIAL-SENSITIVE but without the author role (reader, no write);
 - bob: US reviewer with no release of anything UK — the outsider.
 """
 
@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from api.tokens import token_create
-from tests.factories import PersonFactory, domains
+from tests.factories import domains
 from tests.sharing.documents_support import new_document
 
 
@@ -30,14 +30,6 @@ def media(settings, tmp_path):
     cache.clear()
     yield settings.MEDIA_ROOT
     cache.clear()
-
-
-@pytest.fixture
-def ursula(ukasi):
-    """A UK member who may read UK documents up to OFFICIAL-SENSITIVE but not write them."""
-    return PersonFactory(
-        email="ursula@ukasi.example", display_name="Ursula Reader", organisation=ukasi, clearance="official-sensitive"
-    )
 
 
 def make_token(user, scopes="read,write", days=30, name="pipeline") -> str:
@@ -94,15 +86,3 @@ def revoked_secret(alice):
 def draft(alice):
     """A UK draft by alice: OFFICIAL, releasable to the USA, about CBRN."""
     return new_document(alice, risk_domains=domains("cbrn"))
-
-
-@pytest.fixture
-def carl(canada):
-    """A Canadian analyst: his institute is party to no agreement — the outsider."""
-    return PersonFactory(
-        email="carl@cais.example",
-        display_name="Carl Outsider",
-        organisation=canada,
-        roles=["author"],
-        clearance="secret",
-    )

@@ -164,11 +164,11 @@ def test_outsider_without_author_role_cannot_create(as_user, bob, world):
 @pytest.mark.parametrize(
     ("name", "method", "kind", "write"), [e for e in WRITE_ENDPOINTS if e[0] != "api:document_list"]
 )
-def test_reader_without_write_gets_403(as_user, ursula, world, name, method, kind, write):
+def test_reader_without_write_gets_403(as_user, uma, world, name, method, kind, write):
     from sharing.models import Release
 
     document = world["document"]
-    assert_error(call(as_user(ursula), name, method, world, kind), 403, "permission_denied")
+    assert_error(call(as_user(uma), name, method, world, kind), 403, "permission_denied")
     document.refresh_from_db()
     assert document.title != "Renamed" and document.status == Document.Status.DRAFT
     assert document.attachments.count() == 2
@@ -176,8 +176,8 @@ def test_reader_without_write_gets_403(as_user, ursula, world, name, method, kin
     assert Release.objects.get(pk=world["approved_release"].pk).status == Release.Status.APPROVED
 
 
-def test_reader_without_write_can_read_what_the_policy_allows(as_user, ursula, world):
-    client = as_user(ursula)
+def test_reader_without_write_can_read_what_the_policy_allows(as_user, uma, world):
+    client = as_user(uma)
     document = world["document"]
     assert client.get(reverse("api:document_detail", args=[document.code])).json()["title"] == document.title
     listed = {d["code"] for d in client.get(reverse("api:document_list")).json()["results"]}

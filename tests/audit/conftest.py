@@ -8,6 +8,13 @@ from audit.chain import row_hash
 from audit.models import Action
 from audit.services import checkpoint_create, record
 from audit.verify import stream_rows
+from tests.factories import PersonFactory
+
+
+@pytest.fixture
+def portal_admin(ukasi):
+    """Staff, in the UK institute, cleared to nothing: staff status is no licence to read."""
+    return PersonFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
 
 
 @pytest.fixture(autouse=True)

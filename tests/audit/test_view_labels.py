@@ -13,17 +13,11 @@ from django.urls import reverse
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import record
 from sharing.models import Attachment
-from tests.factories import AgreementFactory, DocumentFactory, PersonFactory, ReadInFactory, ReleaseFactory
+from tests.factories import AgreementFactory, DocumentFactory, ReadInFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
 EVENTS = reverse("audit:events")
-
-
-@pytest.fixture
-def portal_admin(ukasi):
-    """Staff, in the UK institute, cleared to nothing: staff status is no licence to read."""
-    return PersonFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from accounts.models import Tier
 from audit.models import Action, AuditEvent
 from portal.logs import JsonFormatter, RequestIdFilter
 from sharing.models import Document, Release, RiskDomain
-from tests.factories import PASSWORD, AgreementFactory, PersonFactory, give_role, grant_clearance
+from tests.factories import PASSWORD, AgreementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,20 +97,11 @@ def sign_in(client: Client, email: str, device: TOTPDevice, secrets: dict[str, s
 
 
 def test_a_full_journey_logs_no_secret_or_content_and_ties_requests_to_audit_rows(
-    debug_logs, django_capture_on_commit_callbacks, ukasi, usaisi
+    debug_logs, django_capture_on_commit_callbacks, ukasi, usaisi, alice, rita, bob, portal_admin
 ):
     marker = f"ATTACHMENT-MARKER-{uuid.uuid4().hex}"
     body_marker = f"BODY-MARKER-{uuid.uuid4().hex}"
-    alice = PersonFactory(email="alice@ukasi.example", organisation=ukasi)
-    give_role(alice, "author")
-    grant_clearance(alice, "official-sensitive")
-    rita = PersonFactory(email="rita@ukasi.example", organisation=ukasi)
-    give_role(rita, "release_officer")
-    grant_clearance(rita, "secret")
-    bob = PersonFactory(email="bob@caisi.example", organisation=usaisi)
-    grant_clearance(bob, "official-sensitive")
-    admin = PersonFactory(email="pat@accord.example", organisation=None, is_staff=True)
-    agreement = AgreementFactory(parties=[ukasi, usaisi], created_by=admin, reference="UK-US-LOGS")
+    agreement = AgreementFactory(parties=[ukasi, usaisi], created_by=portal_admin, reference="UK-US-LOGS")
     devices = {u: TOTPDevice.objects.create(user=u, name="Authenticator", confirmed=True) for u in (alice, rita, bob)}
     secrets = {"password": PASSWORD}
 

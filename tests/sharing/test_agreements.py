@@ -18,7 +18,7 @@ from sharing.services.agreements import (
     agreement_suspend,
     agreement_terminate,
 )
-from tests.factories import PersonFactory, ReleaseFactory, give_role
+from tests.factories import PersonFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +38,7 @@ def draft(actor, parties=None, **overrides):
 
 
 def signatory(org):
-    user = PersonFactory(organisation=org)
-    give_role(user, "signatory")
+    user = PersonFactory(organisation=org, roles=["signatory"])
     return user
 
 

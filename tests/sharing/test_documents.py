@@ -20,7 +20,6 @@ from tests.factories import (
     countries,
     domains,
     give_role,
-    grant_clearance,
     tier,
 )
 from tests.sharing.documents_support import last_event, new_document
@@ -102,13 +101,12 @@ def test_marking_above_own_clearance_is_refused_and_audited(alice, ukasi):
     )
 
 
-def test_author_whose_clearance_was_revoked_cannot_mark_at_all(ukasi):
-    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
-    author.clearance_grants.update(revoked_at=timezone.now())
+def test_author_whose_clearance_was_revoked_cannot_mark_at_all(ukasi, sam):
+    sam.clearance_grants.update(revoked_at=timezone.now())
     before = AuditEvent.objects.count()
 
     with pytest.raises(ValidationError, match="cleared to no tier"):
-        new_document(author)
+        new_document(sam)
     _nothing_written(
         before, denied_action=Action.DOCUMENT_CREATED, reason="marking above clearance", organisation_id=ukasi.pk
     )
@@ -161,8 +159,7 @@ def test_author_role_on_another_organisation_does_not_count(bob, ukasi):
 
 
 def test_user_without_an_organisation_is_refused():
-    loner = PersonFactory(organisation=None)
-    grant_clearance(loner, "secret")
+    loner = PersonFactory(organisation=None, clearance="secret")
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
         new_document(loner)
@@ -196,7 +193,6 @@ def test_body_over_the_limit_is_refused(alice):
     assert Document.objects.count() == 0
 
 
-def test_secret_author_may_mark_secret_eyes_only(ukasi):
-    sam = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
+def test_secret_author_may_mark_secret_eyes_only(sam):
     document = new_document(sam, tier=tier("secret"), releasable_to=[])
     assert marking_of(document).banner() == "SECRET // GBR EYES ONLY"

@@ -16,7 +16,7 @@ from sharing.marking import (
 )
 from sharing.models import Document
 from sharing.selectors import with_marking
-from tests.factories import PersonFactory, ReadInFactory, caveat, compartment, countries, tier
+from tests.factories import ReadInFactory, caveat, compartment, countries, tier
 from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
@@ -105,8 +105,8 @@ def test_colour_is_the_tiers():
     assert mark("secret", {"GBR"}).colour == tier("secret").colour
 
 
-def test_marking_of_a_saved_document(ukasi):
-    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
+def test_marking_of_a_saved_document(sam):
+    author = sam
     joint = compartment("joint-ex-1")
     ReadInFactory(user=author, compartment=joint)
     document = new_document(
@@ -159,10 +159,9 @@ def test_highest_marking_of_nothing_is_none():
     assert highest_marking_of([]) is None
 
 
-def test_highest_marking_of_a_list_costs_the_same_for_any_length(ukasi, django_assert_num_queries):
-    author = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
+def test_highest_marking_of_a_list_costs_the_same_for_any_length(sam, django_assert_num_queries):
     for n in range(6):
-        new_document(author, title=f"Finding {n}", tier=tier("secret" if n == 3 else "official"))
+        new_document(sam, title=f"Finding {n}", tier=tier("secret" if n == 3 else "official"))
     # 1 documents with tier, originator and author; 4 prefetches: releasable_to, compartments,
     # caveats, risk_domains.
     with django_assert_num_queries(5):

@@ -66,8 +66,7 @@ def test_an_author_of_the_originator_gets_the_editor_gate(alice, finding):
 
 
 def test_an_outsider_gets_404_not_403_from_the_editor_gate(finding, canada):
-    outsider = PersonFactory(organisation=canada)
-    grant_clearance(outsider, "secret")
+    outsider = PersonFactory(organisation=canada, clearance="secret")
     with pytest.raises(Http404):
         document_for_editor(outsider, finding.code)
 

@@ -5,7 +5,7 @@ import pytest
 from demo.agreements import seed_demo_agreements
 from sharing.models import Release, SharingAgreement
 from sharing.policy import can_read, readable_documents
-from tests.factories import DocumentFactory, PersonFactory, grant_clearance
+from tests.factories import DocumentFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,7 @@ def test_demo_sharing_world(ukasi, usaisi, alice, bob, rita, portal_admin):
     assert {r.document for r in demo.releases} == {shareable, orcon}
     assert set(demo.not_released) == {"UK eyes only", "Secret"}
     assert set(readable_documents(bob)) == {shareable, orcon}
-    canadian = PersonFactory(organisation=demo.canada)
-    grant_clearance(canadian, "secret")
+    canadian = PersonFactory(organisation=demo.canada, clearance="secret")
     assert not can_read(canadian, shareable)
     # Seeding twice changes nothing.
     again = seed_demo_agreements(**kwargs)

@@ -15,7 +15,7 @@ from audit.models import Action, AuditEvent
 from portal.celery import app
 from sharing.housekeeping import tidy
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release, SharingAgreement
-from tests.factories import AgreementFactory, DocumentFactory, PersonFactory, ReleaseFactory, give_role
+from tests.factories import AgreementFactory, DocumentFactory, PersonFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +54,7 @@ def test_tidy_expires_tidies_and_is_idempotent(
     soon = AgreementFactory(
         parties=[ukasi, usaisi], created_by=portal_admin, reference="SOON", expires_at=now + timedelta(days=3)
     )
-    signer = PersonFactory(organisation=usaisi, email="sig@caisi.example")
-    give_role(signer, "signatory")
+    signer = PersonFactory(organisation=usaisi, email="sig@caisi.example", roles=["signatory"])
 
     with django_capture_on_commit_callbacks(execute=True):
         report = tidy()

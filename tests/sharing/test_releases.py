@@ -185,8 +185,7 @@ def test_refusal_needs_a_reason_and_grants_nothing(alice, rita, finding, uk_us_a
 
 
 def test_a_narrowed_release_grants_named_readers_only(alice, rita, bob, finding, uk_us_agreement, usaisi):
-    carol = PersonFactory(organisation=usaisi)
-    grant_clearance(carol, "secret")
+    carol = PersonFactory(organisation=usaisi, clearance="secret")
     [release] = ask(alice, finding, uk_us_agreement, [usaisi], audience=[carol])
     release_approve(actor=rita, release=release)
     assert not DocumentGroupObjectPermission.objects.exists()

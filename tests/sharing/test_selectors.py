@@ -11,7 +11,7 @@ from sharing import policy
 from sharing.forms import DocumentFilterForm
 from sharing.models import Document
 from sharing.selectors import evaluated_models, filter_documents, search_documents, with_marking
-from tests.factories import DocumentFactory, PersonFactory, tier
+from tests.factories import DocumentFactory, tier
 from tests.sharing.documents_support import new_document
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +26,9 @@ def at(day: str) -> dt.datetime:
 
 
 @pytest.fixture
-def library(ukasi, usaisi, alice):
+def library(alice, sam, hank):
     """Five documents across two institutes, tiers, topics, models, statuses and dates: two
     published (dated by publication), three drafts (dated by creation)."""
-    sam = PersonFactory(organisation=ukasi, roles=["author"], clearance="secret")
-    uma = PersonFactory(organisation=usaisi, roles=["author"], clearance="secret")
 
     def finding(author, title, summary, body, *, topics, model, created, published=None, tier="official"):
         return DocumentFactory(
@@ -81,7 +79,7 @@ def library(ukasi, usaisi, alice):
             created="2025-03-01T23:59:59",
         ),
         "us-replication": finding(
-            uma,
+            hank,
             "Self-replication attempts",
             "Sandbox escape evaluations.",
             "The model tried to copy its weights when told it would be replaced.",
@@ -91,7 +89,7 @@ def library(ukasi, usaisi, alice):
             published="2025-04-15",
         ),
         "us-rnd": finding(
-            uma,
+            hank,
             "Automated research agent benchmark",
             "Kernel optimisation tasks.",
             "Agents matched junior engineers on exploit-free optimisation tasks.",

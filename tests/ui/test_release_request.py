@@ -19,14 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def carol(usaisi):
-    """A second US reviewer, the one a narrowed release names."""
-    user = PersonFactory(email="carol@caisi.example", display_name="Carol Named", organisation=usaisi)
-    grant_clearance(user, "official-sensitive")
-    return user
-
-
-@pytest.fixture
 def cai():
     return OrganisationFactory(
         name="Canadian AI Safety Institute", short_name="caisi-ca", country=Country.objects.get(code="CAN")

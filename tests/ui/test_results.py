@@ -26,7 +26,6 @@ from tests.factories import (
     OrganisationFactory,
     PersonFactory,
     ReleaseFactory,
-    grant_clearance,
 )
 from tests.ui.support import FIXTURES, assert_no_inline_code, store_run, upload
 
@@ -62,8 +61,9 @@ def attach(django_capture_on_commit_callbacks):
 @pytest.fixture
 def outsider(db):
     """Cleared to SECRET, but in an institute with no agreement and no release."""
-    user = PersonFactory(email="otto@elsewhere.example", organisation=OrganisationFactory(short_name="elsewhere"))
-    grant_clearance(user, "secret")
+    user = PersonFactory(
+        email="otto@elsewhere.example", organisation=OrganisationFactory(short_name="elsewhere"), clearance="secret"
+    )
     return user
 
 

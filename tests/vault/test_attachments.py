@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment
-from tests.factories import PersonFactory, grant_clearance
+from tests.factories import PersonFactory
 from tests.sharing.conftest import blob_path
 from vault.attachments import AttachmentDestroyed, attachment_destroy, open_plaintext
 from vault.crypto import TamperedCiphertext
@@ -148,8 +148,7 @@ def test_destroy_shreds_the_key_and_blob_and_keeps_the_record(
 
 
 def test_destroy_needs_the_author_role(make_attachment, verified_client, ukasi):
-    reader = PersonFactory(organisation=ukasi)
-    grant_clearance(reader, "official")
+    reader = PersonFactory(organisation=ukasi, clearance="official")
     attachment = make_attachment()
     response = verified_client(reader).post(reverse("sharing:attachment_destroy", args=[attachment.code]))
     assert response.status_code == 403

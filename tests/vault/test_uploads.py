@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment
-from tests.factories import PersonFactory, grant_clearance, login_verified
+from tests.factories import PersonFactory, login_verified
 from vault.attachments import content_disposition, open_plaintext, safe_filename
 
 
@@ -167,8 +167,7 @@ def test_outsider_upload_is_404_and_nothing_is_read(document, verified_client, b
 
 
 def test_member_without_author_role_gets_403(document, verified_client, ukasi, media):
-    reader = PersonFactory(organisation=ukasi)
-    grant_clearance(reader, "official")
+    reader = PersonFactory(organisation=ukasi, clearance="official")
     response = verified_client(reader).post(upload_url(document), {"file": SimpleUploadedFile("a.txt", b"x")})
     assert response.status_code == 403
     assert files_under(media) == []
