@@ -134,6 +134,14 @@ def finding(alice):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Ciphertext stored in a folder of the test's own, in the smallest segments the format allows."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ACCORD_ATTACHMENT_SEGMENT_SIZE = 64 * 1024
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
 def verified_client(client):
     """A client factory: `verified_client(user)` signs in past MFA and returns the client."""
 

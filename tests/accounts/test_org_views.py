@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import ClearanceGrant, ReadIn, User
 from accounts.roles import Role, is_granted
 from audit.models import Action, AuditEvent, Outcome
-from tests.factories import login_verified, tier, totp_device
+from tests.factories import ClearanceGrantFactory, ReadInFactory, login_verified, tier, totp_device
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +41,15 @@ POST_ONLY = sorted(
 @pytest.fixture
 def world(olivia, oscar, alice, compartment):
     """A UK member with a pending SECRET grant and a read-in, the objects every URL names."""
-    ReadIn.objects.create(user=olivia, compartment=compartment)
-    pending = ClearanceGrant.objects.create(
+    ReadInFactory(user=olivia, compartment=compartment)
+    pending = ClearanceGrantFactory(
         user=alice,
-        tier=tier("secret"),
+        tier="secret",
         valid_until=timezone.now() + timedelta(days=30),
-        reason="x",
         status=ClearanceGrant.Status.PENDING,
         granted_by=oscar,
     )
-    readin = ReadIn.objects.create(user=alice, compartment=compartment, granted_by=olivia)
+    readin = ReadInFactory(user=alice, compartment=compartment, granted_by=olivia)
     return {"member": alice, "grant": pending, "readin": readin}
 
 

@@ -23,12 +23,10 @@ from tests.sharing.documents_support import new_document
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
+def media(media):
     """Ciphertext in a folder of the test's own; rate-limit counters start at zero."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ACCORD_ATTACHMENT_SEGMENT_SIZE = 64 * 1024
     cache.clear()
-    yield settings.MEDIA_ROOT
+    yield media
     cache.clear()
 
 

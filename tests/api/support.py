@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from sharing.attachments import attachment_create_from_stream
 from sharing.models import Attachment
+from tests.factories import AttachmentFactory
 
 FIXTURES = Path(__file__).resolve().parent.parent / "evals" / "fixtures"
 
@@ -16,21 +15,14 @@ CONTENT_TYPES = {".eval": "application/zip", ".json": "application/json"}
 
 
 def clean_attachment(author, document, data: bytes = b"hello, world\n", filename: str = "notes.txt") -> Attachment:
-    """Upload through the stream service and run the scan (on commit, as in production)."""
-    from django.db import transaction
-
-    from vault.tasks import scan_attachment
-
-    attachment = attachment_create_from_stream(
-        actor=author,
+    """Upload through the stream service, declaring the type a pipeline would, and run the scan."""
+    return AttachmentFactory(
         document=document,
-        stream=io.BytesIO(data),
+        uploaded_by=author,
+        data=data,
         filename=filename,
         content_type=CONTENT_TYPES.get(Path(filename).suffix, "text/plain"),
     )
-    if transaction.get_connection().in_atomic_block:
-        scan_attachment(str(attachment.code))  # tests run inside a transaction: no commit comes
-    return Attachment.objects.get(pk=attachment.pk)
 
 
 def parsed_run(attachment: Attachment):

@@ -24,7 +24,7 @@ from portal.logs import JsonFormatter, RequestIdFilter
 from sharing.models import Document, Release, RiskDomain
 from tests.factories import PASSWORD, AgreementFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 class Captured(logging.Handler):
@@ -56,11 +56,6 @@ def debug_logs():
         lowered[0].removeHandler(handler)
         for lg, level in zip(lowered, levels, strict=True):
             lg.setLevel(level)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _csrf_field(html: str) -> str:

@@ -7,11 +7,9 @@ from tests.factories import AttachmentFactory, DocumentFactory
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    """Each test stores ciphertext in its own folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ACCORD_ATTACHMENT_SEGMENT_SIZE = 64 * 1024
-    return settings.MEDIA_ROOT
+def media(media):
+    """Every test here stores its ciphertext in a folder of its own."""
+    return media
 
 
 @pytest.fixture

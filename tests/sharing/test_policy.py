@@ -24,7 +24,15 @@ from sharing.policy import (
 )
 from sharing.services.agreements import agreement_suspend
 from sharing.services.releases import release_revoke
-from tests.factories import DocumentFactory, PersonFactory, ReadInFactory, ReleaseFactory, compartment, grant_clearance
+from tests.factories import (
+    AttachmentFactory,
+    DocumentFactory,
+    PersonFactory,
+    ReadInFactory,
+    ReleaseFactory,
+    compartment,
+    grant_clearance,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,10 +79,8 @@ def test_an_outsider_gets_404_not_403_from_the_editor_gate(finding, canada):
         document_for_editor(outsider, finding.code)
 
 
-def test_download_gate_refuses_a_file_not_yet_scanned(bob, finding, released, ukasi, alice):
-    attachment = Attachment.objects.create(
-        document=finding, organisation=ukasi, filename="a.csv", uploaded_by=alice, blob_name="b1", segment_size=65536
-    )
+def test_download_gate_refuses_a_file_not_yet_scanned(bob, finding, released):
+    attachment = AttachmentFactory(document=finding, scan=False)
     with pytest.raises(Http404):
         attachment_for_download(bob, attachment.code)
     assert denials().get().details["reason"] == "attachment not clean"

@@ -1,10 +1,9 @@
-"""Builders and checks shared by the UI tests: markup that holds under the strict CSP, and eval
+"""Checks and builders shared by the UI tests: markup that holds under the strict CSP, and eval
 runs made through the real services."""
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from datetime import datetime
 from pathlib import Path
@@ -31,16 +30,6 @@ def fixture_log(name: str = "success.eval") -> ParsedEvalLog:
     """A fixture made by the real inspect_ai, parsed by the real parser."""
     with (FIXTURES / name).open("rb") as stream:
         return parse_eval_log(stream, filename=name)
-
-
-def upload(author, document, data: bytes, filename: str, content_type: str):
-    """Upload through the stream service; in eager mode the scan (and for an Inspect log, the
-    parse) runs when the caller's `django_capture_on_commit_callbacks(execute=True)` block ends."""
-    from sharing.attachments import attachment_create_from_stream
-
-    return attachment_create_from_stream(
-        actor=author, document=document, stream=io.BytesIO(data), filename=filename, content_type=content_type
-    )
 
 
 def store_run(

@@ -12,30 +12,17 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from sharing.models import Attachment, RiskDomain, SharingAgreement
-from tests.factories import OrganisationFactory, PersonFactory, tier
+from tests.factories import AgreementFactory, PersonFactory, tier
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 CREATE = reverse("sharing:agreement_create")
 MOU_BYTES = b"Memorandum of understanding between the institutes. Signed.\n" * 50
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def staff(ukasi):
     return PersonFactory(email="pat@accord.example", display_name="Pat Portal", organisation=ukasi, is_staff=True)
-
-
-@pytest.fixture
-def canada(db):
-    from accounts.models import Country
-
-    return OrganisationFactory(name="Canadian AISI", short_name="caaisi", country=Country.objects.get(code="CAN"))
 
 
 def form_data(*parties, **changes):
@@ -207,15 +194,7 @@ def test_mou_is_404_until_clean_and_for_an_agreement_without_one(
     client.logout()
     reader = verified_client(alice)
     assert reader.get(reverse("sharing:agreement_mou", args=[agreement.code])).status_code == 404
-    plain = SharingAgreement.objects.create(
-        reference="NO-MOU",
-        title="t",
-        effective_from=timezone.now(),
-        expires_at=timezone.now() + timedelta(days=1),
-        tier_ceiling=tier("official"),
-        created_by=staff,
-    )
-    plain.party_rows.create(organisation=ukasi)
+    plain = AgreementFactory(reference="NO-MOU", parties=[ukasi], status="draft", created_by=staff)
     assert reader.get(reverse("sharing:agreement_mou", args=[plain.code])).status_code == 404
 
 

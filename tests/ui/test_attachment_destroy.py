@@ -3,40 +3,25 @@ only, behind a confirmation, and back to the page afterwards with the file gone.
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
-from sharing.attachments import attachment_create_from_stream
 from sharing.models import Attachment
-from tests.factories import AgreementFactory, DocumentFactory, ReleaseFactory, grant_clearance
+from tests.factories import AgreementFactory, AttachmentFactory, DocumentFactory, ReleaseFactory, grant_clearance
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
-def shared(alice, bob, rory, ukasi, usaisi, gbr_usa, django_capture_on_commit_callbacks):
+def shared(alice, bob, rory, ukasi, usaisi, gbr_usa):
     """A UK finding released to the US, with one clean attachment."""
     document = DocumentFactory(author=alice, releasable_to=gbr_usa)
     agreement = AgreementFactory(parties=[ukasi, usaisi], ceiling="secret")
-    ReleaseFactory(document=document, agreement=agreement, recipient=usaisi, status="approved")
-    from sharing.services.releases import sync_grants
-
-    sync_grants(document_ids=[document.pk])
-    with django_capture_on_commit_callbacks(execute=True):
-        attachment = attachment_create_from_stream(
-            actor=alice, document=document, stream=io.BytesIO(b"evidence\n"), filename="evidence.txt"
-        )
-    attachment.refresh_from_db()
+    ReleaseFactory(document=document, agreement=agreement, recipient=usaisi)
+    attachment = AttachmentFactory(document=document, data=b"evidence\n", filename="evidence.txt", content_type="")
     return document, attachment
 
 

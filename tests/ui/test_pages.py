@@ -11,10 +11,10 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Compartment, ReadIn, Tier
+from accounts.models import Tier
 from sharing.models import Caveat, Release, RiskDomain
 from sharing.views.tiers import text_colour_for
-from tests.factories import AgreementFactory, DocumentFactory, ReleaseFactory, give_role, grant_clearance
+from tests.factories import AgreementFactory, DocumentFactory, ReadInFactory, ReleaseFactory, give_role, grant_clearance
 from tests.ui.support import assert_no_inline_code
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +25,8 @@ def _banners(html: str) -> list[str]:
 
 
 def test_detail_page_has_the_documents_banner_at_top_and_bottom(verified_client, alice, gbr_usa):
-    document = DocumentFactory(author=alice, releasable_to=gbr_usa)
-    compartment = Compartment.objects.create(code="joint-ex-1", name="Joint exercise 1")
-    ReadIn.objects.create(user=alice, compartment=compartment)
-    document.compartments.add(compartment)
+    document = DocumentFactory(author=alice, releasable_to=gbr_usa, compartments=["joint-ex-1"])
+    ReadInFactory(user=alice, compartment="joint-ex-1")
     html = verified_client(alice).get(reverse("sharing:document_detail", args=[document.code])).content.decode()
     assert _banners(html) == ["OFFICIAL-SENSITIVE // REL TO USA, GBR // JOINT-EX-1"] * 2
     assert html.index("accord-banner--top") < html.index("accord-header")

@@ -22,26 +22,20 @@ from sharing.models import Attachment, RiskDomain
 from sharing.services.releases import release_approve
 from tests.factories import (
     AgreementFactory,
+    AttachmentFactory,
     DocumentFactory,
     OrganisationFactory,
     PersonFactory,
     ReleaseFactory,
 )
-from tests.ui.support import FIXTURES, assert_no_inline_code, store_run, upload
+from tests.ui.support import FIXTURES, assert_no_inline_code, store_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 RESULTS = "evals:results"
 COMPARE = "evals:results_compare"
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ACCORD_ATTACHMENT_SEGMENT_SIZE = 64 * 1024
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -50,8 +44,10 @@ def attach(django_capture_on_commit_callbacks):
 
     def _attach(document, data=b"evaluation notes\n", filename="notes.txt", content_type="text/plain"):
         with django_capture_on_commit_callbacks(execute=True):
-            attachment = upload(document.author, document, data, filename, content_type)
-        attachment = Attachment.objects.get(pk=attachment.pk)
+            attachment = AttachmentFactory(
+                document=document, data=data, filename=filename, content_type=content_type, scan=False
+            )
+        attachment.refresh_from_db()
         assert attachment.scan_status == Attachment.ScanStatus.CLEAN, attachment.scan_reason
         return attachment
 
