@@ -5,7 +5,9 @@ call; building and compiling them cost more than the database spent planning and
 Here the condition is written once, as plain SQL shared by SQLite and PostgreSQL, and the only
 per-request work is binding the user's values. It is an expression over the document's own
 columns, so Django relabels those when the queryset is used inside another query
-(`document__in=readable_documents(user)`), and the result stays one query.
+(`document__in=readable_documents(user)`), and the result stays one query. Every table and
+column it names, guardian's and the content types' included, is read from the models' `_meta`
+when the text is first built, so a renamed field or table cannot leave a stale name behind.
 
 The rules are those of the `policy` docstring and must agree with `can_read`: the property test
 (tests/sharing/test_policy_property.py) checks both faces against each other on generated worlds
@@ -30,75 +32,143 @@ halves the planning time of a join of six relations.
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 
+from django.contrib.auth import get_permission_codename
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import BooleanField, Expression, F
 
-from accounts.models import ClearanceGrant
+from accounts.models import ClearanceGrant, Organisation, ReadIn, Tier
 
-from .models import Document, Release, SharingAgreement
-
-# {id}, {originator}, {tier}, {status}: the document row's columns, compiled by Django.
-# :name: a value bound per request (see _values).
-_CONDITION = """
-EXISTS (SELECT 1 FROM accounts_organisation ao WHERE ao.id = :org AND ao.is_active = :true)
-AND (SELECT t.rank FROM accounts_tier t WHERE t.id = {tier}) <= (
-    SELECT MAX(gt.rank) FROM accounts_clearancegrant g JOIN accounts_tier gt ON gt.id = g.tier_id
-    WHERE g.user_id = :user AND g.status = :grant_active AND g.revoked_at IS NULL
-      AND g.valid_from <= :now AND g.valid_until > :now)
-AND ({originator} IN (SELECT oc.id FROM accounts_organisation oc WHERE oc.country_id = :nationality)
-     OR (SELECT COUNT(*) FROM sharing_document_releasable_to rt
-         WHERE rt.document_id = {id} AND rt.country_id = :nationality) > 0)
-AND NOT EXISTS (
-    SELECT 1 FROM sharing_document_compartments dc
-    WHERE dc.document_id = {id} AND dc.compartment_id NOT IN (
-        SELECT ri.compartment_id FROM accounts_readin ri
-        WHERE ri.user_id = :user AND (ri.expires_at IS NULL OR ri.expires_at > :now)
-          AND ri.granted_at <= :now AND ri.revoked_at IS NULL))
-AND ({originator} = :org OR (
-    {status} = :published
-    AND ({id} IN (SELECT gp.content_object_id FROM sharing_documentgroupobjectpermission gp
-                 WHERE gp.permission_id = (:perm)
-                   AND gp.group_id = (SELECT og.group_id FROM accounts_organisation og WHERE og.id = :org))
-         OR {id} IN (SELECT up.content_object_id FROM sharing_documentuserobjectpermission up
-                     WHERE up.permission_id = (:perm) AND up.user_id = :user))
-    AND EXISTS (
-        SELECT 1 FROM sharing_release r
-        WHERE r.document_id = {id} AND r.recipient_id = :org AND r.status = :approved
-          AND r.revoked_at IS NULL AND (r.expires_at IS NULL OR r.expires_at > :now)
-          AND r.agreement_id IN (
-              SELECT a.id FROM sharing_sharingagreement a JOIN sharing_agreementparty pr ON pr.agreement_id = a.id
-              WHERE pr.organisation_id = :org AND a.status = :agreement_active
-                AND a.effective_from <= :now AND a.expires_at > :now)
-          AND (SELECT COUNT(*) FROM sharing_agreementparty po
-               WHERE po.agreement_id = r.agreement_id AND po.organisation_id = {originator}) > 0
-          AND (SELECT ceiling.rank FROM sharing_sharingagreement ca JOIN accounts_tier ceiling ON ceiling.id = ca.tier_ceiling_id
-               WHERE ca.id = r.agreement_id) >= (SELECT dt.rank FROM accounts_tier dt WHERE dt.id = {tier})
-          AND (SELECT COUNT(*) FROM sharing_document_risk_domains drd
-               WHERE drd.document_id = {id} AND drd.riskdomain_id NOT IN (
-                  SELECT ard.riskdomain_id FROM sharing_sharingagreement_risk_domains ard
-                  WHERE ard.sharingagreement_id = r.agreement_id)) = 0
-          AND ((SELECT COUNT(*) FROM sharing_release_audience ra WHERE ra.release_id = r.id) = 0
-               OR (SELECT COUNT(*) FROM sharing_release_audience ru
-                   WHERE ru.release_id = r.id AND ru.user_id = :user) > 0))))
-"""
-
-_PERMISSION = (
-    "SELECT p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id"
-    " WHERE p.codename = 'view_document' AND ct.app_label = 'sharing' AND ct.model = 'document'"
+from .models import (
+    AgreementParty,
+    Document,
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Release,
+    SharingAgreement,
 )
 
-_COLUMNS = {"id": "pk", "originator": "originator_id", "tier": "tier_id", "status": "status"}
+# {Model}: the model's table; {Model.field}: the field's column; {Model.m2m}: the field's through
+# table, whose columns are named after its two models ({Document.compartments.document}). Every
+# name comes from Model._meta, quoted for the engine (see _template).
+# {doc_id}, {doc_originator}, {doc_tier}, {doc_status}: the document row's columns, compiled by Django.
+# :name: a value bound per request (see _values).
+_CONDITION = """
+EXISTS (SELECT 1 FROM {Organisation} ao
+        WHERE ao.{Organisation.id} = :org AND ao.{Organisation.is_active} = :true)
+AND (SELECT t.{Tier.rank} FROM {Tier} t WHERE t.{Tier.id} = {doc_tier}) <= (
+    SELECT MAX(gt.{Tier.rank}) FROM {ClearanceGrant} g JOIN {Tier} gt ON gt.{Tier.id} = g.{ClearanceGrant.tier}
+    WHERE g.{ClearanceGrant.user} = :user AND g.{ClearanceGrant.status} = :grant_active
+      AND g.{ClearanceGrant.revoked_at} IS NULL
+      AND g.{ClearanceGrant.valid_from} <= :now AND g.{ClearanceGrant.valid_until} > :now)
+AND ({doc_originator} IN (SELECT oc.{Organisation.id} FROM {Organisation} oc
+                          WHERE oc.{Organisation.country} = :nationality)
+     OR (SELECT COUNT(*) FROM {Document.releasable_to} rt
+         WHERE rt.{Document.releasable_to.document} = {doc_id}
+           AND rt.{Document.releasable_to.country} = :nationality) > 0)
+AND NOT EXISTS (
+    SELECT 1 FROM {Document.compartments} dc
+    WHERE dc.{Document.compartments.document} = {doc_id} AND dc.{Document.compartments.compartment} NOT IN (
+        SELECT ri.{ReadIn.compartment} FROM {ReadIn} ri
+        WHERE ri.{ReadIn.user} = :user AND (ri.{ReadIn.expires_at} IS NULL OR ri.{ReadIn.expires_at} > :now)
+          AND ri.{ReadIn.granted_at} <= :now AND ri.{ReadIn.revoked_at} IS NULL))
+AND ({doc_originator} = :org OR (
+    {doc_status} = :published
+    AND ({doc_id} IN (SELECT gp.{DocumentGroupObjectPermission.content_object}
+                      FROM {DocumentGroupObjectPermission} gp
+                      WHERE gp.{DocumentGroupObjectPermission.permission} = (:perm)
+                        AND gp.{DocumentGroupObjectPermission.group} = (SELECT og.{Organisation.group}
+                            FROM {Organisation} og WHERE og.{Organisation.id} = :org))
+         OR {doc_id} IN (SELECT up.{DocumentUserObjectPermission.content_object}
+                         FROM {DocumentUserObjectPermission} up
+                         WHERE up.{DocumentUserObjectPermission.permission} = (:perm)
+                           AND up.{DocumentUserObjectPermission.user} = :user))
+    AND EXISTS (
+        SELECT 1 FROM {Release} r
+        WHERE r.{Release.document} = {doc_id} AND r.{Release.recipient} = :org AND r.{Release.status} = :approved
+          AND r.{Release.revoked_at} IS NULL AND (r.{Release.expires_at} IS NULL OR r.{Release.expires_at} > :now)
+          AND r.{Release.agreement} IN (
+              SELECT a.{SharingAgreement.id} FROM {SharingAgreement} a
+              JOIN {AgreementParty} pr ON pr.{AgreementParty.agreement} = a.{SharingAgreement.id}
+              WHERE pr.{AgreementParty.organisation} = :org AND a.{SharingAgreement.status} = :agreement_active
+                AND a.{SharingAgreement.effective_from} <= :now AND a.{SharingAgreement.expires_at} > :now)
+          AND (SELECT COUNT(*) FROM {AgreementParty} po
+               WHERE po.{AgreementParty.agreement} = r.{Release.agreement}
+                 AND po.{AgreementParty.organisation} = {doc_originator}) > 0
+          AND (SELECT ceiling.{Tier.rank} FROM {SharingAgreement} ca
+               JOIN {Tier} ceiling ON ceiling.{Tier.id} = ca.{SharingAgreement.tier_ceiling}
+               WHERE ca.{SharingAgreement.id} = r.{Release.agreement})
+              >= (SELECT dt.{Tier.rank} FROM {Tier} dt WHERE dt.{Tier.id} = {doc_tier})
+          AND (SELECT COUNT(*) FROM {Document.risk_domains} drd
+               WHERE drd.{Document.risk_domains.document} = {doc_id}
+                 AND drd.{Document.risk_domains.riskdomain} NOT IN (
+                  SELECT ard.{SharingAgreement.risk_domains.riskdomain} FROM {SharingAgreement.risk_domains} ard
+                  WHERE ard.{SharingAgreement.risk_domains.sharingagreement} = r.{Release.agreement})) = 0
+          AND ((SELECT COUNT(*) FROM {Release.audience} ra WHERE ra.{Release.audience.release} = r.{Release.id}) = 0
+               OR (SELECT COUNT(*) FROM {Release.audience} ru
+                   WHERE ru.{Release.audience.release} = r.{Release.id} AND ru.{Release.audience.user} = :user) > 0))))
+"""
+
+# guardian's view permission on a document, found by its codename and content type.
+_PERMISSION = """
+SELECT p.{Permission.id} FROM {Permission} p JOIN {ContentType} ct ON ct.{ContentType.id} = p.{Permission.content_type}
+WHERE p.{Permission.codename} = :codename AND ct.{ContentType.app_label} = :app_label AND ct.{ContentType.model} = :model
+"""
+
+_MODELS = (
+    Organisation,
+    Tier,
+    ClearanceGrant,
+    ReadIn,
+    Document,
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Release,
+    SharingAgreement,
+    AgreementParty,
+    Permission,
+    ContentType,
+)
+
+_COLUMNS = {"doc_id": "pk", "doc_originator": "originator_id", "doc_tier": "tier_id", "doc_status": "status"}
 
 
-@functools.cache
-def _template() -> tuple[str, tuple[str, ...]]:
-    """The condition with `%s` placeholders, and the names of the values in their order (built once)."""
-    sql = " ".join(_CONDITION.replace(":perm", _PERMISSION).split())
-    names = tuple(re.findall(r":(\w+)", sql))
-    return re.sub(r":\w+", "%s", sql), names
+class _Names:
+    """A model's names for the SQL text: formats as its table; an attribute is a field's column,
+    or, for a many-to-many field, the names of its through model."""
+
+    def __init__(self, model, quote):
+        self._model, self._quote = model, quote
+
+    def __format__(self, spec: str) -> str:
+        return self._quote(self._model._meta.db_table)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        field = self._model._meta.get_field(name)
+        if field.many_to_many:
+            return _Names(field.remote_field.through, self._quote)
+        return self._quote(field.column)
+
+
+_templates: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def _template(connection) -> tuple[str, tuple[str, ...]]:
+    """The condition with `%s` placeholders, and the names of the values in their order.
+
+    Built once per database engine (quoting is the engine's), so a request only binds values.
+    """
+    if connection.vendor not in _templates:
+        names = {model.__name__: _Names(model, connection.ops.quote_name) for model in _MODELS}
+        names.update({column: f"{{{column}}}" for column in _COLUMNS})  # the row's columns: filled in as_sql
+        sql = " ".join(_CONDITION.replace(":perm", _PERMISSION.strip()).format_map(names).split())
+        _templates[connection.vendor] = re.sub(r":\w+", "%s", sql), tuple(re.findall(r":(\w+)", sql))
+    return _templates[connection.vendor]
 
 
 class ReadableBy(Expression):
@@ -129,6 +199,9 @@ class ReadableBy(Expression):
             "approved": Release.Status.APPROVED.value,
             "agreement_active": SharingAgreement.Status.ACTIVE.value,
             "grant_active": ClearanceGrant.Status.ACTIVE.value,
+            "codename": get_permission_codename("view", Document._meta),
+            "app_label": Document._meta.app_label,
+            "model": Document._meta.model_name,
         }
 
     def as_sql(self, compiler, connection):
@@ -140,6 +213,6 @@ class ReadableBy(Expression):
             column_params.extend(params)
         if column_params:  # plain columns compile without parameters; anything else is a misuse
             raise ValueError("ReadableBy expects plain document columns")
-        template, names = _template()
+        template, names = _template(connection)
         values = self._values(connection)
         return "(" + template.format(**columns) + ")", [values[name] for name in names]
