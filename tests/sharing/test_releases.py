@@ -12,8 +12,9 @@ from sharing.models import (
     DocumentGroupObjectPermission,
     DocumentUserObjectPermission,
     Release,
+    SharingAgreement,
 )
-from sharing.policy import can_read
+from sharing.policy import can_read, can_request_release
 from sharing.services.agreements import agreement_suspend
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 from tests.factories import (
@@ -130,6 +131,30 @@ def test_orcon_is_never_re_released_by_a_recipient(ukasi, usaisi, canada, portal
         ask(bob, finding, ag, [canada])
     # ...while the originator may still release it.
     assert ask(alice, finding, ag, [canada])
+
+
+@pytest.mark.parametrize("lapse", [None, "requested", "revoked", "expired", "agreement suspended", "agreement ahead"])
+def test_with_no_agreement_named_a_recipient_may_ask_only_while_a_release_under_onward_sharing_is_live(
+    lapse, ukasi, usaisi, canada, portal_admin, finding, alice, bob, uk_us_agreement
+):
+    ag = onward_world(ukasi, usaisi, canada, portal_admin, finding, alice, bob)
+    # Also held under an agreement without onward sharing, so the finding stays readable throughout.
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
+    onward = Release.objects.filter(document=finding, agreement=ag)
+    now = timezone.now()
+    if lapse == "requested":
+        onward.update(status=Release.Status.REQUESTED)
+    elif lapse == "revoked":
+        onward.update(revoked_at=now)
+    elif lapse == "expired":
+        onward.update(expires_at=now - timedelta(seconds=1))
+    elif lapse == "agreement suspended":
+        SharingAgreement.objects.filter(pk=ag.pk).update(status=SharingAgreement.Status.SUSPENDED)
+    elif lapse == "agreement ahead":
+        SharingAgreement.objects.filter(pk=ag.pk).update(effective_from=now + timedelta(hours=1))
+    assert can_read(bob, finding)
+    decision = can_request_release(bob, finding)
+    assert decision.allowed is (lapse is None), decision.reason
 
 
 def test_approval_grants_the_recipient_group_and_tells_its_readers(
