@@ -209,12 +209,14 @@ def can_request_release(user, document: Document, agreement=None) -> Decision:
         if not agreement.onward_sharing:
             return deny("agreement does not allow onward sharing")
         return ALLOW
-    holds_onward = Release.objects.filter(
-        scope.release_live_q(timezone.now()),
-        document=document,
-        recipient_id=user.organisation_id,
-        agreement__onward_sharing=True,
-    ).exists()
+    now = timezone.now()
+    held = Release.objects.filter(
+        document=document, recipient_id=user.organisation_id, agreement__onward_sharing=True
+    ).select_related("agreement")
+    holds_onward = any(
+        scope.release_lapse(release, now) is None and scope.agreement_refusal(release.agreement, now) is None
+        for release in held
+    )
     return ALLOW if holds_onward else deny("no agreement allowing onward sharing")
 
 

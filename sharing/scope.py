@@ -1,38 +1,17 @@
-"""What an agreement and a release cover, as SQL conditions and as plain checks.
+"""What an agreement and a release cover, as plain checks on one release or agreement.
 
 The access policy has two faces: one document in Python (the checks here, used by `can_read`)
 and many in one query (the SQL condition in `readable.py`, which states the same rules and is
-held to them by the property test on both engines). Every condition takes `now` from the
-caller, so a rule ends at the second its date passes, without waiting for a job.
+held to them by the property test on both engines). There is no third, ORM form: a question
+about one document's releases loads them and asks these checks. Every check takes `now` from
+the caller, so a rule ends at the second its date passes, without waiting for a job.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
-
 from .models import AgreementParty, Document, Release, SharingAgreement
-
-
-def agreement_live_q(now: datetime, prefix: str = "") -> Q:
-    """An agreement in force at `now`: active, and `now` within its dates."""
-    return Q(
-        **{
-            f"{prefix}status": SharingAgreement.Status.ACTIVE,
-            f"{prefix}effective_from__lte": now,
-            f"{prefix}expires_at__gt": now,
-        }
-    )
-
-
-def release_live_q(now: datetime) -> Q:
-    """A release that grants at `now`: approved, not revoked, not past its own expiry, under a live agreement."""
-    return (
-        Q(status=Release.Status.APPROVED, revoked_at__isnull=True)
-        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        & agreement_live_q(now, "agreement__")
-    )
 
 
 def agreement_refusal(agreement: SharingAgreement, now: datetime) -> str | None:
@@ -62,14 +41,22 @@ def party_ids(agreement: SharingAgreement) -> set[int]:
     return set(AgreementParty.objects.filter(agreement=agreement).values_list("organisation_id", flat=True))
 
 
-def release_refusal(release: Release, document: Document, user, now: datetime) -> str | None:
-    """Why `release` does not let `user` read `document` at `now`, or None (it does)."""
+def release_lapse(release: Release, now: datetime) -> str | None:
+    """Why `release` grants nothing at `now`, whoever asks (not approved, revoked, expired), or None."""
     if release.status != Release.Status.APPROVED:
         return f"release {release.status}"
     if release.revoked_at is not None:
         return "release revoked"
     if release.expires_at is not None and release.expires_at <= now:
         return "release past its expiry date"
+    return None
+
+
+def release_refusal(release: Release, document: Document, user, now: datetime) -> str | None:
+    """Why `release` does not let `user` read `document` at `now`, or None (it does)."""
+    reason = release_lapse(release, now)
+    if reason:
+        return reason
     audience = {u.pk for u in release.audience.all()}
     if audience and user.pk not in audience:
         return "not in the release's audience"
