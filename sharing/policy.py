@@ -25,6 +25,24 @@ moment of the request:
 5. the user is read in, now, to every compartment of the document;
 6. the discretionary grant holds: guardian `view_document` on the document to the user's
    organisation group or to the user by name. Originator members hold it implicitly.
+
+TO ADD A GATE, reach every place that states or exercises the rules:
+- `can_read` below, in the order of the gates, with its reason (checks of one release or
+  agreement live in `scope.py`);
+- the SQL condition in `readable.py` (`_CONDITION`; a new value in `ReadableBy._values`, a new
+  model in `_MODELS`), within the shape its docstring explains;
+- the API: it reads only through this module's gates and `readable_documents`, so it follows;
+  a gate on the request itself (like MFA) must be answered for tokens in `api/authentication.py`;
+- rows in the matrix (tests/sharing/test_policy_matrix.py: a factor, and a denied row one step
+  from an allowed one), and tests/api/test_access_matrix.py if the API's answer changes;
+- the property test's world generator (the strategies and `build_world` in
+  tests/sharing/test_policy_property.py), so generated worlds both pass and fail the gate;
+- the benchmark world (`populate` in bench/bench_policy.py), then the real numbers in
+  docs/BENCHMARKS.md;
+- the list of gates above.
+They agree when tests/sharing/test_policy_property.py passes on SQLite (`make test`) and on
+PostgreSQL (`make test-services`): readable_documents(user) is exactly the documents can_read
+allows, on generated worlds; the matrix also checks both faces on every read row.
 """
 
 from __future__ import annotations
