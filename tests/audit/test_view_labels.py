@@ -3,8 +3,6 @@ who may read the document now; anyone else sees its code. Constant queries per p
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,10 +10,9 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import record
-from sharing.models import Attachment
-from tests.factories import AgreementFactory, DocumentFactory, ReadInFactory, ReleaseFactory
+from tests.factories import AgreementFactory, AttachmentFactory, DocumentFactory, ReadInFactory, ReleaseFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 EVENTS = reverse("audit:events")
 
@@ -32,17 +29,6 @@ def documents(ukasi, usaisi, alice, bob):
     return open_doc, closed_doc, us_doc
 
 
-def _attachment(doc, user, name):
-    return Attachment.objects.create(
-        document=doc,
-        organisation=doc.originator,
-        filename=name,
-        uploaded_by=user,
-        blob_name=f"attachments/{uuid.uuid4().hex}",
-        segment_size=65536,
-    )
-
-
 @pytest.fixture
 def trail(documents, alice, ukasi, usaisi, portal_admin):
     open_doc, closed_doc, us_doc = documents
@@ -52,8 +38,9 @@ def trail(documents, alice, ukasi, usaisi, portal_admin):
     ag = AgreementFactory(parties=[ukasi, usaisi], created_by=portal_admin)
     release = ReleaseFactory(document=closed_doc, agreement=ag, recipient=usaisi, grant=False)
     record(Action.RELEASE_REQUESTED, actor=alice, target=release)
-    record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(closed_doc, alice, "jailbreak-prompts.txt"))
-    record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(open_doc, alice, "open-notes.txt"))
+    # Each upload goes through the service, which records it in the trail.
+    AttachmentFactory(document=closed_doc, filename="jailbreak-prompts.txt", scan=False)
+    AttachmentFactory(document=open_doc, filename="open-notes.txt", scan=False)
     # A refused create leaves the proposed title and no code.
     record(Action.DOCUMENT_CREATED, actor=alice, target=("sharing.document", "", "Never made"), outcome=Outcome.DENIED)
     return open_doc, closed_doc, us_doc, release
@@ -128,7 +115,7 @@ def test_labels_cost_the_same_queries_for_a_small_and_a_full_page(verified_clien
     for i in range(30):
         doc = DocumentFactory(author=alice, title=f"Finding {i}", compartments=[f"c{i % 3}"], releasable_to=["USA"])
         record(Action.DOCUMENT_VIEWED, actor=alice, target=doc)
-        record(Action.ATTACHMENT_UPLOADED, actor=alice, target=_attachment(doc, alice, f"f{i}.txt"))
+        AttachmentFactory(document=doc, filename=f"f{i}.txt", scan=False)
     record(Action.RELEASE_APPROVED, actor=alice, target=release)
     assert AuditEvent.objects.count() > 50
     assert queries() == small

@@ -75,15 +75,13 @@ def test_s3_setting_selects_the_s3_backend_and_needs_a_bucket():
 
 @pytest.mark.services
 def test_attachment_round_trips_through_s3_and_the_bucket_holds_only_ciphertext(
-    s3_storage, verified_client, alice, ukasi, django_capture_on_commit_callbacks
+    s3_storage, verified_client, alice, django_capture_on_commit_callbacks
 ):
-    from accounts.models import Tier
-    from sharing.models import Attachment, Document
+    from sharing.models import Attachment
+    from tests.factories import DocumentFactory
 
     client_s3, bucket = s3_storage
-    document = Document.objects.create(
-        title="Uplift evaluation", originator=ukasi, author=alice, tier=Tier.objects.get(code="official")
-    )
+    document = DocumentFactory(author=alice, title="Uplift evaluation", tier="official", status="draft")
     marker = b"PLAINTEXT-MARKER-7f3a9c"
     data = (marker + b" results,row\n") * 150_000  # ~5 MiB: several segments, a multipart upload
     client = verified_client(alice)
