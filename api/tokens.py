@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +22,8 @@ from django.utils import timezone
 
 from accounts.roles import is_portal_admin
 from audit.models import Action
-from audit.services import record, record_denial
+from audit.reasons import Reason
+from audit.services import record, refuse
 
 from .models import ApiToken
 
@@ -63,11 +65,15 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
     Only an active user with an organisation gets one, for 1..ACCORD_API_TOKEN_MAX_DAYS days.
     """
     if actor is not None and actor.pk != user.pk:
-        record_denial(Action.API_TOKEN_CREATED, actor=actor, target=user, details={"reason": "not their own"})
-        raise PermissionDenied("People make API tokens for themselves only.")
+        refuse(actor, Action.API_TOKEN_CREATED, user, Reason.NOT_THEIR_OWN, error=PermissionDenied)
     if not user.is_active or user.organisation_id is None:
-        record_denial(Action.API_TOKEN_CREATED, actor=actor, target=user, details={"reason": "account inactive"})
-        raise ValidationError("This account cannot hold API tokens.", code="inactive")
+        refuse(
+            actor,
+            Action.API_TOKEN_CREATED,
+            user,
+            Reason.ACCOUNT_INACTIVE,
+            error=ValidationError("This account cannot hold API tokens.", code="inactive"),
+        )
     if not 1 <= days <= max_days():
         raise ValidationError(f"A token lives between 1 and {max_days()} days.", code="days")
     name = " ".join((name or "").split())
@@ -100,8 +106,7 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
 def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke at once; the next request with it answers 401. Revoking twice changes nothing."""
     if actor is not None and actor.pk != token.user_id and not is_portal_admin(actor):
-        record_denial(Action.API_TOKEN_REVOKED, actor=actor, target=token, details={"reason": "not their own"})
-        raise PermissionDenied("Not your token.")
+        refuse(actor, Action.API_TOKEN_REVOKED, token, Reason.NOT_THEIR_TOKEN, error=PermissionDenied)
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is None:
@@ -113,12 +118,12 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
 
 
 class TokenRefused(Exception):
-    """A presented token that does not authenticate; `code` is safe to show the client."""
+    """A presented token that does not authenticate; `code` and `message` are safe to show the client."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.sentence())
+        self.code = reason.value
+        self.message = reason.sentence()
 
 
 def token_authenticate(presented: str) -> ApiToken:
@@ -135,25 +140,24 @@ def token_authenticate(presented: str) -> ApiToken:
     expected = token.secret_hash if token is not None else "0" * 64
     matches = hmac.compare_digest(expected, token_hash(presented or ""))
     if token is None or not matches:
-        _refuse(None, "token_invalid", "The API token is not valid.", prefix=match.group(1) if match else "")
+        _refuse(None, Reason.TOKEN_INVALID, prefix=match.group(1) if match else "")
     now = timezone.now()
     if token.revoked_at is not None:
-        _refuse(token, "token_revoked", "The API token has been revoked.")
+        _refuse(token, Reason.TOKEN_REVOKED)
     if token.expires_at <= now:
-        _refuse(token, "token_expired", "The API token has expired.")
+        _refuse(token, Reason.TOKEN_EXPIRED)
     if not token.user.is_active:
-        _refuse(token, "user_inactive", "The account this API token belongs to is inactive.")
+        _refuse(token, Reason.USER_INACTIVE)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
 
 
-def _refuse(token: ApiToken | None, code: str, message: str, **details) -> None:
+def _refuse(token: ApiToken | None, reason: Reason, **details) -> NoReturn:
     target = token if token is not None else ("api.apitoken", details.get("prefix", ""), "")
     actor = token.user if token is not None else None
-    record_denial(Action.API_TOKEN_REFUSED, actor=actor, target=target, details={"reason": code, **details})
-    raise TokenRefused(code, message)
+    refuse(actor, Action.API_TOKEN_REFUSED, target, reason, error=TokenRefused(reason), details=details)
 
 
 def tokens_of(user):

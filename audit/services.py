@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -23,6 +24,7 @@ from .chain import (  # noqa: F401  (re-exported: callers and tests use them fro
     normalise_details,
 )
 from .models import Action, AuditCheckpoint, AuditEvent, ChainHead, Outcome, VerificationRun
+from .reasons import Reason, Refusal, refusal
 
 
 def _text(value: Any, limit: int) -> str:
@@ -230,6 +232,45 @@ def record_denial(action: str, *, actor: Any = None, target: Any = None, **kwarg
         # (one query per denial) to the rare rolled-back case.
         transaction.on_commit(lambda: _forget(ctx, entry))
     return event
+
+
+def refuse(
+    actor: Any,
+    action: str,
+    target: Any,
+    reason: Reason | Refusal,
+    *,
+    error: type[Exception] | Exception = ValidationError,
+    field: str | None = None,
+    details: dict | None = None,
+    organisation_id: int | None = None,
+) -> NoReturn:
+    """Record the refusal as a denial, then raise: the one way to say no.
+
+    `reason` is a code (or a code with the values its sentence names, `Reason.X.because(...)`);
+    the event stores the code, its values and `details`. `error` is what the caller answers:
+    an exception to raise as it is, or a class raised with the code's sentence
+    (`PermissionDenied` for "you may not", `Http404` for "not found", `ValidationError` for "not
+    like this", put next to `field` when given).
+    """
+    why = refusal(reason)
+    record_denial(
+        action,
+        actor=actor,
+        target=target,
+        details=why.details() | (details or {}),
+        organisation_id=organisation_id,
+    )
+    raise _error(error, why, field)
+
+
+def _error(error: type[Exception] | Exception, why: Refusal, field: str | None) -> Exception:
+    if isinstance(error, Exception):
+        return error
+    if issubclass(error, ValidationError):
+        message = ValidationError(why.sentence, code=why.reason.value)
+        return ValidationError({field: [message]}) if field else message
+    return error(why.sentence)
 
 
 def _forget(ctx: context.AuditContext, entry: dict) -> None:

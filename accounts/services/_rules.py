@@ -2,6 +2,8 @@
 
 A refused action is recorded as a denial in the audit trail *before* any transaction opens, so
 the denial survives the exception that follows; the database is otherwise left unchanged.
+Refusals go through `audit.services.refuse`: PermissionDenied for "you may not", ValidationError
+for "not like this" (shown to the user next to the field it concerns).
 
 `actor=None` means the system itself (a management command such as `seed_demo`); no view ever
 passes it, and it is recorded as "system" in the audit trail.
@@ -11,30 +13,11 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 
 from ..access import is_org_admin
 from ..models import Tier, User, clearance_of
-
-
-def refuse(
-    action: str,
-    *,
-    actor: User | None,
-    target,
-    message: str,
-    code: str,
-    field: str | None = None,
-    forbidden: bool = False,
-):
-    """Audit the refusal, then raise: PermissionDenied for "you may not", ValidationError for
-    "not like this" (shown to the user next to the field it concerns)."""
-    record_denial(action, actor=actor, target=target, details={"reason": code})
-    if forbidden:
-        raise PermissionDenied(message)
-    raise ValidationError(
-        {field: [ValidationError(message, code=code)]} if field else ValidationError(message, code=code)
-    )
 
 
 def authorise_member_admin(action: str, *, actor: User | None, member: User) -> None:
@@ -44,25 +27,11 @@ def authorise_member_admin(action: str, *, actor: User | None, member: User) -> 
     if actor is None:
         return
     if not is_org_admin(actor):
-        refuse(
-            action,
-            actor=actor,
-            target=member,
-            message="You are not an organisation admin.",
-            code="not_admin",
-            forbidden=True,
-        )
+        refuse(actor, action, member, Reason.NOT_ADMIN, error=PermissionDenied)
     if member.organisation_id is None or member.organisation_id != actor.organisation_id:
-        refuse(
-            action,
-            actor=actor,
-            target=member,
-            message="You can manage only members of your own organisation.",
-            code="other_organisation",
-            forbidden=True,
-        )
+        refuse(actor, action, member, Reason.OTHER_ORGANISATION, error=PermissionDenied)
     if member.pk == actor.pk:
-        refuse(action, actor=actor, target=member, message="You cannot change your own access.", code="self")
+        refuse(actor, action, member, Reason.SELF)
 
 
 def check_ceiling(action: str, *, actor: User | None, member: User, tier: Tier, field: str | None = "tier") -> None:
@@ -71,14 +40,7 @@ def check_ceiling(action: str, *, actor: User | None, member: User, tier: Tier, 
         return
     own = clearance_of(actor)
     if own is None or own.rank < tier.rank:
-        refuse(
-            action,
-            actor=actor,
-            target=member,
-            message=f"You can grant clearance only up to your own ({own.name if own else 'none'}).",
-            code="above_own_clearance",
-            field=field,
-        )
+        refuse(actor, action, member, Reason.ABOVE_OWN_CLEARANCE.because(own=own.name if own else "none"), field=field)
 
 
 def clean_or_refuse(obj, action: str, *, actor: User | None, target, exclude: list[str] | None = None) -> None:
@@ -86,10 +48,5 @@ def clean_or_refuse(obj, action: str, *, actor: User | None, target, exclude: li
     try:
         obj.full_clean(exclude=exclude)
     except ValidationError as exc:
-        record_denial(
-            action,
-            actor=actor,
-            target=target,
-            details={"reason": "invalid", "fields": sorted(exc.error_dict) if hasattr(exc, "error_dict") else []},
-        )
-        raise
+        fields = sorted(exc.error_dict) if hasattr(exc, "error_dict") else []
+        refuse(actor, action, target, Reason.INVALID, error=exc, details={"fields": fields})

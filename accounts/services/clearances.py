@@ -16,10 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Action
-from audit.services import record
+from audit.reasons import Reason
+from audit.services import record, refuse
 
 from ..models import ClearanceGrant, Compartment, ReadIn, Tier, User
-from ._rules import authorise_member_admin, check_ceiling, clean_or_refuse, refuse
+from ._rules import authorise_member_admin, check_ceiling, clean_or_refuse
 
 
 def _new_grant(
@@ -35,18 +36,11 @@ def _new_grant(
 ) -> ClearanceGrant:
     authorise_member_admin(action, actor=actor, member=user)
     if not user.is_active:
-        refuse(action, actor=actor, target=user, message="This account is deactivated.", code="inactive")
+        refuse(actor, action, user, Reason.INACTIVE)
     check_ceiling(action, actor=actor, member=user, tier=tier)
     now = timezone.now()
     if valid_until <= now:
-        refuse(
-            action,
-            actor=actor,
-            target=user,
-            message="The end date must be in the future.",
-            code="past",
-            field="valid_until",
-        )
+        refuse(actor, action, user, Reason.PAST, field="valid_until")
     # The system (seed and bootstrap commands) has no second person to wait for.
     pending = tier.two_person and actor is not None
     grant = ClearanceGrant(
@@ -97,22 +91,9 @@ def clearance_renew(*, actor: User | None, grant: ClearanceGrant, valid_until: d
     action = Action.CLEARANCE_RENEWED
     authorise_member_admin(action, actor=actor, member=grant.user)
     if grant.status != ClearanceGrant.Status.ACTIVE or grant.revoked_at is not None:
-        refuse(
-            action,
-            actor=actor,
-            target=grant,
-            message="Only an approved, unrevoked grant can be renewed.",
-            code="not_renewable",
-        )
+        refuse(actor, action, grant, Reason.NOT_RENEWABLE)
     if valid_until <= grant.valid_until:
-        refuse(
-            action,
-            actor=actor,
-            target=grant,
-            message="The renewal must end after the current grant.",
-            code="not_later",
-            field="valid_until",
-        )
+        refuse(actor, action, grant, Reason.NOT_LATER, field="valid_until")
     return _new_grant(
         action,
         actor=actor,
@@ -132,9 +113,6 @@ def _lock(obj) -> None:
     obj.refresh_from_db()
 
 
-NOT_PENDING = "This grant is not awaiting approval."
-
-
 def _is_pending(grant: ClearanceGrant) -> bool:
     return grant.status == ClearanceGrant.Status.PENDING and grant.revoked_at is None
 
@@ -143,20 +121,18 @@ def clearance_approve(*, actor: User, grant: ClearanceGrant) -> ClearanceGrant:
     """The second admin's approval of a pending two-person grant."""
     action = Action.CLEARANCE_APPROVED
     if actor is None:
-        refuse(action, actor=None, target=grant, message="Only a person can approve a grant.", code="no_person")
+        refuse(None, action, grant, Reason.NO_PERSON)
     authorise_member_admin(action, actor=actor, member=grant.user)
     if grant.granted_by_id == actor.pk:
-        refuse(
-            action, actor=actor, target=grant, message="A second admin must approve a grant you made.", code="own_grant"
-        )
+        refuse(actor, action, grant, Reason.OWN_GRANT)
     check_ceiling(action, actor=actor, member=grant.user, tier=grant.tier, field=None)
     problem = None
     with transaction.atomic():
         _lock(grant)
         if not _is_pending(grant):
-            problem = (NOT_PENDING, "not_pending")
+            problem = Reason.NOT_PENDING
         elif grant.valid_until <= timezone.now():
-            problem = ("This grant has already expired.", "expired")
+            problem = Reason.GRANT_EXPIRED
         else:
             grant.status = ClearanceGrant.Status.ACTIVE
             grant.approved_by = actor
@@ -164,7 +140,7 @@ def clearance_approve(*, actor: User, grant: ClearanceGrant) -> ClearanceGrant:
             grant.save(update_fields=["status", "approved_by", "approved_at"])
             record(action, actor=actor, target=grant, details={"tier": grant.tier.code})
     if problem:
-        refuse(action, actor=actor, target=grant, message=problem[0], code=problem[1])
+        refuse(actor, action, grant, problem)
     return grant
 
 
@@ -181,7 +157,7 @@ def clearance_refuse(*, actor: User, grant: ClearanceGrant, reason: str = "") ->
             details = {"tier": grant.tier.code, "reason": (reason or "").strip()[:500]}
             record(action, actor=actor, target=grant, details=details)
     if not pending:
-        refuse(action, actor=actor, target=grant, message=NOT_PENDING, code="not_pending")
+        refuse(actor, action, grant, Reason.NOT_PENDING)
     return grant
 
 
@@ -199,7 +175,7 @@ def clearance_revoke(*, actor: User | None, grant: ClearanceGrant, reason: str =
             details = {"tier": grant.tier.code, "reason": (reason or "").strip()[:500]}
             record(action, actor=actor, target=grant, details=details)
     if not live:
-        refuse(action, actor=actor, target=grant, message="This grant is already revoked.", code="already_revoked")
+        refuse(actor, action, grant, Reason.GRANT_ALREADY_REVOKED)
     return grant
 
 
@@ -211,32 +187,11 @@ def readin_grant(
     authorise_member_admin(action, actor=actor, member=user)
     now = timezone.now()
     if actor is not None and not ReadIn.objects.valid_at(now).filter(user=actor, compartment=compartment).exists():
-        refuse(
-            action,
-            actor=actor,
-            target=user,
-            message="You can read people in only to compartments you are read in to yourself.",
-            code="not_read_in",
-            field="compartment",
-        )
+        refuse(actor, action, user, Reason.NOT_READ_IN_YOURSELF, field="compartment")
     if ReadIn.objects.valid_at(now).filter(user=user, compartment=compartment).exists():
-        refuse(
-            action,
-            actor=actor,
-            target=user,
-            message="Already read in to this compartment.",
-            code="duplicate",
-            field="compartment",
-        )
+        refuse(actor, action, user, Reason.ALREADY_READ_IN, field="compartment")
     if expires_at is not None and expires_at <= now:
-        refuse(
-            action,
-            actor=actor,
-            target=user,
-            message="The end date must be in the future.",
-            code="past",
-            field="expires_at",
-        )
+        refuse(actor, action, user, Reason.PAST, field="expires_at")
     readin = ReadIn(user=user, compartment=compartment, granted_by=actor, granted_at=now, expires_at=expires_at)
     clean_or_refuse(readin, action, actor=actor, target=user, exclude=["granted_by"])
     with transaction.atomic():
@@ -259,5 +214,5 @@ def readin_revoke(*, actor: User | None, readin: ReadIn) -> ReadIn:
             readin.save(update_fields=["revoked_at", "revoked_by"])
             record(action, actor=actor, target=readin, details={"compartment": readin.compartment.code})
     if not live:
-        refuse(action, actor=actor, target=readin, message="This read-in is already revoked.", code="already_revoked")
+        refuse(actor, action, readin, Reason.READIN_ALREADY_REVOKED)
     return readin

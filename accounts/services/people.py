@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Action
-from audit.services import record
+from audit.reasons import Reason
+from audit.services import record, refuse
 
 from ..access import is_org_admin
 from ..models import Country, Organisation, User
 from ..roles import Role, grant_role, is_granted, is_portal_admin, revoke_role
-from ._rules import authorise_member_admin, clean_or_refuse, refuse
+from ._rules import authorise_member_admin, clean_or_refuse
 
 
 def _check_role(action: str, *, actor: User | None, user: User, role: str) -> None:
     authorise_member_admin(action, actor=actor, member=user)
     if role not in Role.values:
-        refuse(action, actor=actor, target=user, message="Choose a role.", code="unknown_role", field="role")
+        refuse(actor, action, user, Reason.UNKNOWN_ROLE, field="role")
     if user.organisation is None:
-        refuse(
-            action, actor=actor, target=user, message="This person belongs to no organisation.", code="no_organisation"
-        )
+        refuse(actor, action, user, Reason.MEMBER_WITHOUT_ORGANISATION)
 
 
 def role_grant(*, actor: User | None, user: User, role: str) -> None:
@@ -29,9 +29,9 @@ def role_grant(*, actor: User | None, user: User, role: str) -> None:
     action = Action.ROLE_GRANTED
     _check_role(action, actor=actor, user=user, role=role)
     if not user.is_active:
-        refuse(action, actor=actor, target=user, message="This account is deactivated.", code="inactive")
+        refuse(actor, action, user, Reason.INACTIVE)
     if is_granted(user, role, user.organisation):
-        refuse(action, actor=actor, target=user, message="They already have this role.", code="duplicate", field="role")
+        refuse(actor, action, user, Reason.ROLE_HELD, field="role")
     with transaction.atomic():
         grant_role(user, role, user.organisation)
         record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
@@ -42,7 +42,7 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
     action = Action.ROLE_REVOKED
     _check_role(action, actor=actor, user=user, role=role)
     if not is_granted(user, role, user.organisation):
-        refuse(action, actor=actor, target=user, message="They do not have this role.", code="missing", field="role")
+        refuse(actor, action, user, Reason.ROLE_NOT_HELD, field="role")
     with transaction.atomic():
         revoke_role(user, role, user.organisation)
         record(action, actor=actor, target=user, details={"role": role, "organisation": user.organisation.short_name})
@@ -70,23 +70,9 @@ def user_create(
     if actor is not None and not actor.is_superuser:
         admin_of_org = organisation is not None and actor.organisation_id == organisation.pk and is_org_admin(actor)
         if not admin_of_org or is_staff or is_superuser:
-            refuse(
-                action,
-                actor=actor,
-                target=target,
-                message="You cannot create this account.",
-                code="forbidden",
-                forbidden=True,
-            )
+            refuse(actor, action, target, Reason.CANNOT_CREATE_ACCOUNT, error=PermissionDenied)
     if User.objects.filter(email__iexact=email).exists():
-        refuse(
-            action,
-            actor=actor,
-            target=target,
-            message="An account with this email address exists.",
-            code="duplicate",
-            field="email",
-        )
+        refuse(actor, action, target, Reason.EMAIL_TAKEN, field="email")
     user = User(
         email=email,
         display_name=(display_name or "").strip(),
@@ -115,7 +101,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
     action = Action.USER_DEACTIVATED
     authorise_member_admin(action, actor=actor, member=user)
     if not user.is_active:
-        refuse(action, actor=actor, target=user, message="This account is already deactivated.", code="inactive")
+        refuse(actor, action, user, Reason.ALREADY_DEACTIVATED)
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -139,14 +125,7 @@ def organisation_create(*, actor: User | None, name: str, short_name: str, count
     action = Action.ORG_CREATED
     target = ("accounts.organisation", "", short_name)
     if actor is not None and not is_portal_admin(actor):
-        refuse(
-            action,
-            actor=actor,
-            target=target,
-            message="Only portal admins create organisations.",
-            code="forbidden",
-            forbidden=True,
-        )
+        refuse(actor, action, target, Reason.ONLY_PORTAL_ADMINS_CREATE_ORGANISATIONS, error=PermissionDenied)
     organisation = Organisation(name=(name or "").strip(), short_name=(short_name or "").strip(), country=country)
     clean_or_refuse(organisation, action, actor=actor, target=target, exclude=["group"])
     with transaction.atomic():
