@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from audit.models import Action
+from audit.reasons import Reason
 from audit.services import record_denial
 
 from .models import ApiToken
@@ -32,7 +33,7 @@ class TokenScope(BasePermission):
             Action.ACCESS_DENIED,
             actor=request.user,
             target=token,
-            details={"reason": "token scope", "wanted": scope, "path": request.path},
+            details={"reason": Reason.TOKEN_SCOPE.value, "wanted": scope, "path": request.path},
         )
         self.message = f"This API token lacks the '{scope}' scope."
         return False

@@ -97,4 +97,5 @@ def _why_not(document: Document, agreement: SharingAgreement, us: Organisation, 
         return f"document {document.status}"
     if not document.releasable_to.filter(pk=us.country_id).exists():
         return "not releasable to the US"
-    return scope.scope_refusal(agreement, document, parties)
+    refusal = scope.scope_refusal(agreement, document, parties)
+    return refusal.sentence if refusal else None

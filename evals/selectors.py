@@ -17,7 +17,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 from sharing.models import Attachment, Document
 from sharing.policy import readable_documents
 from sharing.selectors import with_marking
@@ -114,13 +115,16 @@ def task_runs_for_reader(user, task: str) -> QuerySet[EvalRun]:
         # The name typed is kept only as a digest: it may be a task of a log the user may not
         # read, and the trail outlives the logs it mentions.
         digest = hashlib.sha256(task.encode("utf-8", "replace")).hexdigest()
-        record_denial(
+        target = ("evals.task", digest, "eval task")
+        details = {"wanted": "compare", "task_sha256": digest}
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=("evals.task", digest, "eval task"),
-            details={"reason": "no readable run of this task", "wanted": "compare", "task_sha256": digest},
+            target,
+            Reason.NO_READABLE_RUN_OF_TASK,
+            error=Http404("No such task."),
+            details=details,
         )
-        raise Http404("No such task.")
     return runs
 
 

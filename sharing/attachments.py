@@ -11,6 +11,7 @@ from typing import BinaryIO
 from django.db import transaction
 
 from audit.models import Action
+from audit.reasons import Reason
 from audit.services import record, record_denial
 from outbox.services import enqueue
 from vault.attachments import (
@@ -74,8 +75,10 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
     return attachment
 
 
-def upload_rejected(*, actor, document: Document, reason: str, **details) -> None:
-    record_denial(Action.ATTACHMENT_REJECTED, actor=actor, target=document, details={"reason": reason, **details})
+def upload_rejected(*, actor, document: Document, reason: Reason, **details) -> None:
+    """Audit an upload refused before anything was stored; the caller answers the client."""
+    details = {"reason": reason.value, **details}
+    record_denial(Action.ATTACHMENT_REJECTED, actor=actor, target=document, details=details)
 
 
 def attachment_create_from_stream(
@@ -88,7 +91,7 @@ def attachment_create_from_stream(
             writer.write(chunk)
         sealed = writer.finish(filename=filename, content_type=content_type)
     except AttachmentTooLarge as exc:
-        upload_rejected(actor=actor, document=document, reason="too large", limit=exc.limit)
+        upload_rejected(actor=actor, document=document, reason=Reason.TOO_LARGE, limit=exc.limit)
         raise
     except BaseException:
         if not writer.done:

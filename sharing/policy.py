@@ -48,7 +48,10 @@ allows, on generated worlds; the matrix also checks both faces on every read row
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -58,7 +61,8 @@ from django.utils import timezone
 from accounts.models import Organisation, ReadIn, clearance_of
 from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason, Refusal
+from audit.services import refuse
 
 from . import scope
 from .models import (
@@ -73,36 +77,52 @@ from .readable import ReadableBy
 
 VIEW_DOCUMENT = "view_document"
 ORCON = "orcon"
+# Why a partner may not read a document that is not published.
+_UNPUBLISHED = {Document.Status.DRAFT: Reason.DOCUMENT_DRAFT, Document.Status.WITHDRAWN: Reason.DOCUMENT_WITHDRAWN}
 
 
 @dataclass(frozen=True)
 class Decision:
+    """Allowed or not, and why: a `Reason` code (compare codes, never sentences), with the
+    values its sentence names in `params`."""
+
     allowed: bool
-    reason: str
+    reason: Reason
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False, hash=False)
 
     def __bool__(self) -> bool:
         return self.allowed
 
+    @property
+    def refusal(self) -> Refusal:
+        return Refusal(self.reason, self.params)
 
-ALLOW = Decision(True, "allowed")
+    @property
+    def sentence(self) -> str:
+        return self.refusal.sentence
 
 
-def deny(reason: str) -> Decision:
+ALLOW = Decision(True, Reason.ALLOWED)
+
+
+def deny(reason: Reason | Refusal) -> Decision:
+    if isinstance(reason, Refusal):
+        return Decision(False, reason.reason, reason.params)
     return Decision(False, reason)
 
 
 def _account(user) -> Decision:
     """Gate 1. Checks the user object only, so readable_documents can use it without a query."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return deny("not signed in")
+        return deny(Reason.NOT_SIGNED_IN)
     if not user.is_active:
-        return deny("account inactive")
+        return deny(Reason.ACCOUNT_INACTIVE)
     # OTPMiddleware attaches is_verified to request users; users loaded elsewhere (tasks) lack it.
     verified = getattr(user, "is_verified", None)
     if callable(verified) and not verified():
-        return deny("session not MFA-verified")
+        return deny(Reason.NOT_MFA_VERIFIED)
     if user.organisation_id is None:
-        return deny("no organisation")
+        return deny(Reason.NO_ORGANISATION)
     return ALLOW
 
 
@@ -127,8 +147,8 @@ def _release_decision(user, document: Document, now) -> Decision:
         if reason is None:
             return ALLOW
         # An approved release's reason (agreement suspended, out of scope) says more than an old refusal.
-        reasons.append((release.status != Release.Status.APPROVED, reason))
-    return deny(min(reasons)[1] if reasons else "no release to the organisation")
+        reasons.append((release.status != Release.Status.APPROVED, reason.sentence, reason))
+    return deny(min(reasons)[2] if reasons else Reason.NOT_RELEASED_TO_ORGANISATION)
 
 
 def can_read(user, document: Document) -> Decision:
@@ -138,29 +158,29 @@ def can_read(user, document: Document) -> Decision:
     if not decision:
         return decision
     if not Organisation.objects.filter(pk=user.organisation_id, is_active=True).exists():
-        return deny("organisation inactive")
+        return deny(Reason.ORGANISATION_INACTIVE)
     is_originator = user.organisation_id == document.originator_id
     if not is_originator:
         if document.status != Document.Status.PUBLISHED:
-            return deny(f"document {document.status}")
+            return deny(_UNPUBLISHED[document.status])
         decision = _release_decision(user, document, now)
         if not decision:
             return decision
     tier = clearance_of(user, now)
     if tier is None or tier.rank < document.tier.rank:
-        return deny("clearance below tier")
+        return deny(Reason.CLEARANCE_BELOW_TIER)
     # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
     originator_country = document.originator.country_id
     if user.nationality_id != originator_country and not document.releasable_to.filter(pk=user.nationality_id).exists():
-        return deny("nationality not releasable")
+        return deny(Reason.NATIONALITY_NOT_RELEASABLE)
     read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
     missing = list(document.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
     if missing:
-        return deny("not read in to " + ", ".join(sorted(missing)))
+        return deny(Reason.NOT_READ_IN_TO.because(compartments=", ".join(sorted(missing))))
     if not is_originator:
         group_rows, user_rows = _guardian_rows(user, {"content_object": document})
         if not (group_rows.exists() or user_rows.exists()):
-            return deny("no view_document grant")
+            return deny(Reason.NO_VIEW_GRANT)
     return ALLOW
 
 
@@ -188,12 +208,12 @@ def can_edit(user, document: Document) -> Decision:
     """
     # The cheap organisation test first: a partner is refused without evaluating every read gate.
     if user.organisation_id != document.originator_id:
-        return deny("not the originator")
+        return deny(Reason.NOT_THE_ORIGINATOR)
     decision = can_read(user, document)
     if not decision:
         return decision
     if not has_role(user, Role.AUTHOR, document.originator):
-        return deny("not an author")
+        return deny(Reason.NOT_AN_AUTHOR)
     return ALLOW
 
 
@@ -216,16 +236,16 @@ def can_request_release(user, document: Document, agreement=None) -> Decision:
     if not decision:
         return decision
     if document.status != Document.Status.PUBLISHED:
-        return deny("document not published")
+        return deny(Reason.DOCUMENT_NOT_PUBLISHED)
     if not has_role(user, Role.AUTHOR, user.organisation):
-        return deny("not an author")
+        return deny(Reason.NOT_AN_AUTHOR)
     if user.organisation_id == document.originator_id:
         return ALLOW
     if is_orcon(document):
-        return deny("ORCON: only the originator may release it")
+        return deny(Reason.ORCON)
     if agreement is not None:
         if not agreement.onward_sharing:
-            return deny("agreement does not allow onward sharing")
+            return deny(Reason.NO_ONWARD_SHARING)
         return ALLOW
     now = timezone.now()
     held = Release.objects.filter(
@@ -235,7 +255,7 @@ def can_request_release(user, document: Document, agreement=None) -> Decision:
         scope.release_lapse(release, now) is None and scope.agreement_refusal(release.agreement, now) is None
         for release in held
     )
-    return ALLOW if holds_onward else deny("no agreement allowing onward sharing")
+    return ALLOW if holds_onward else deny(Reason.NO_ONWARD_SHARING_AGREEMENT)
 
 
 def can_approve_release(user, release: Release) -> Decision:
@@ -244,14 +264,14 @@ def can_approve_release(user, release: Release) -> Decision:
     if not decision:
         return decision
     if release.status != Release.Status.REQUESTED:
-        return deny(f"release {release.status}, not awaiting a decision")
+        return deny(Reason.RELEASE_NOT_AWAITING_DECISION.because(status=release.status))
     if user.pk == release.requested_by_id:
-        return deny("the requester cannot decide their own request")
+        return deny(Reason.REQUESTER_DECIDES)
     document = release.document
     if user.organisation_id != document.originator_id:
-        return deny("not of the originating organisation")
+        return deny(Reason.NOT_OF_ORIGINATING_ORGANISATION)
     if not has_role(user, Role.RELEASE_OFFICER, document.originator):
-        return deny("not a release officer")
+        return deny(Reason.NOT_A_RELEASE_OFFICER)
     return can_read(user, document)
 
 
@@ -262,12 +282,12 @@ def can_revoke_release(user, release: Release) -> Decision:
     if not decision:
         return decision
     if release.status != Release.Status.APPROVED:
-        return deny(f"release {release.status}, not approved")
+        return deny(Reason.RELEASE_NOT_APPROVED.because(status=release.status))
     if portal_admin:
         return ALLOW
     originator = release.document.originator
     if user.organisation_id != originator.pk or not has_role(user, Role.RELEASE_OFFICER, originator):
-        return deny("not a release officer of the originator")
+        return deny(Reason.NOT_A_RELEASE_OFFICER_OF_ORIGINATOR)
     return ALLOW
 
 
@@ -286,22 +306,22 @@ def can_download(user, attachment: Attachment) -> Decision:
 
 def _file_usable(attachment: Attachment) -> Decision:
     if attachment.is_destroyed:
-        return deny("attachment destroyed")
+        return deny(Reason.ATTACHMENT_DESTROYED)
     if attachment.scan_status != Attachment.ScanStatus.CLEAN:
-        return deny("attachment not clean")
+        return deny(Reason.ATTACHMENT_NOT_CLEAN)
     return ALLOW
 
 
 def _can_download_mou(user, attachment: Attachment) -> Decision:
     decision = _account(user)
     # A portal admin need not belong to an institute to keep the agreements' papers.
-    if not decision and not (decision.reason == "no organisation" and is_portal_admin(user)):
+    if not decision and not (decision.reason == Reason.NO_ORGANISATION and is_portal_admin(user)):
         return decision
     agreement = getattr(attachment, "agreement", None)
     if agreement is None:
-        return deny("not a document attachment")
+        return deny(Reason.NOT_A_DOCUMENT_ATTACHMENT)
     if not (is_portal_admin(user) or scope.party_ids(agreement) & {user.organisation_id}):
-        return deny("not a party to the agreement")
+        return deny(Reason.NOT_A_PARTY_TO_AGREEMENT)
     return _file_usable(attachment)
 
 
@@ -318,15 +338,17 @@ def document_for_reader(user, code) -> Document:
     document = None
     if parsed is not None:
         document = Document.objects.select_related("tier", "originator").filter(code=parsed).first()
-    decision = can_read(user, document) if document else deny("no such document")
+    decision = can_read(user, document) if document else deny(Reason.NO_SUCH_DOCUMENT)
     if not decision:
-        record_denial(
+        target = document or ("sharing.document", str(code)[:64], "")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=document or ("sharing.document", str(code)[:64], ""),
-            details={"reason": decision.reason, "wanted": "read"},
+            target,
+            decision.refusal,
+            error=Http404("No such document."),
+            details={"wanted": "read"},
         )
-        raise Http404("No such document.")
     return document
 
 
@@ -335,10 +357,9 @@ def document_for_editor(user, code) -> Document:
     document = document_for_reader(user, code)
     decision = can_edit(user, document)
     if not decision:
-        record_denial(
-            Action.ACCESS_DENIED, actor=user, target=document, details={"reason": decision.reason, "wanted": "edit"}
+        refuse(
+            user, Action.ACCESS_DENIED, document, decision.refusal, error=PermissionDenied, details={"wanted": "edit"}
         )
-        raise PermissionDenied(decision.reason)
     return document
 
 
@@ -350,15 +371,17 @@ def attachment_for_download(user, code) -> Attachment:
         attachment = (
             Attachment.objects.select_related("document__tier", "document__originator").filter(code=parsed).first()
         )
-    decision = can_download(user, attachment) if attachment else deny("no such attachment")
+    decision = can_download(user, attachment) if attachment else deny(Reason.NO_SUCH_ATTACHMENT)
     if not decision:
-        record_denial(
+        target = attachment or ("sharing.attachment", str(code)[:64], "")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=attachment or ("sharing.attachment", str(code)[:64], ""),
-            details={"reason": decision.reason, "wanted": "download"},
+            target,
+            decision.refusal,
+            error=Http404("No such attachment."),
+            details={"wanted": "download"},
         )
-        raise Http404("No such attachment.")
     return attachment
 
 
@@ -374,17 +397,19 @@ def mou_for_party(user, agreement_code) -> Attachment:
         agreement = SharingAgreement.objects.select_related("mou").filter(code=parsed).first()
     attachment = agreement.mou if agreement is not None else None
     if attachment is None:
-        decision = deny("no such agreement" if agreement is None else "agreement has no MoU")
+        decision = deny(Reason.NO_SUCH_AGREEMENT if agreement is None else Reason.NO_MOU)
     else:
         decision = can_download(user, attachment)
     if not decision:
-        record_denial(
+        target = agreement or ("sharing.sharingagreement", str(agreement_code)[:64], "")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=agreement or ("sharing.sharingagreement", str(agreement_code)[:64], ""),
-            details={"reason": decision.reason, "wanted": "download MoU"},
+            target,
+            decision.refusal,
+            error=Http404("No such file."),
+            details={"wanted": "download MoU"},
         )
-        raise Http404("No such file.")
     return attachment
 
 
@@ -412,13 +437,15 @@ def release_for_user(user, code) -> Release:
         .first()
     )
     if release is None:
-        record_denial(
+        target = Release.objects.filter(code=code).first() or ("sharing.release", str(code), "")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=Release.objects.filter(code=code).first() or ("sharing.release", str(code), ""),
-            details={"reason": "no such release or not visible", "wanted": "read release"},
+            target,
+            Reason.NO_SUCH_RELEASE,
+            error=Http404("No such release."),
+            details={"wanted": "read release"},
         )
-        raise Http404("No such release.")
     return release
 
 
@@ -435,11 +462,13 @@ def visible_agreements(user) -> QuerySet[SharingAgreement]:
 def agreement_for_party(user, code) -> SharingAgreement:
     agreement = visible_agreements(user).select_related("tier_ceiling", "mou").filter(code=code).first()
     if agreement is None:
-        record_denial(
+        target = SharingAgreement.objects.filter(code=code).first() or ("sharing.sharingagreement", str(code), "")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=SharingAgreement.objects.filter(code=code).first() or ("sharing.sharingagreement", str(code), ""),
-            details={"reason": "not a party", "wanted": "read agreement"},
+            target,
+            Reason.NOT_A_PARTY,
+            error=Http404("No such agreement."),
+            details={"wanted": "read agreement"},
         )
-        raise Http404("No such agreement.")
     return agreement

@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.reasons import Reason
 from sharing.attachments import attachment_create_from_stream, upload_rejected
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
@@ -111,22 +112,22 @@ def upload(request, code, filename: str) -> Response:
     # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
     document = document_for_editor(request.user, code)
     if request.content_type.lower().startswith("multipart/"):
-        upload_rejected(actor=request.user, document=document, reason="multipart body", via="api")
+        upload_rejected(actor=request.user, document=document, reason=Reason.MULTIPART_BODY, via="api")
         raise exceptions.UnsupportedMediaType(
             request.content_type, "Send the file itself as the request body, not a multipart form."
         )
     if not filename:
-        upload_rejected(actor=request.user, document=document, reason="no filename", via="api")
+        upload_rejected(actor=request.user, document=document, reason=Reason.NO_FILENAME, via="api")
         raise exceptions.ValidationError({"filename": ["Name the file: ?filename=… or Content-Disposition."]})
     length = request.META.get("CONTENT_LENGTH") or ""
     if not length.isdigit() and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        upload_rejected(actor=request.user, document=document, reason="no content length", via="api")
+        upload_rejected(actor=request.user, document=document, reason=Reason.NO_CONTENT_LENGTH, via="api")
         raise LengthRequired()
     if not length.isdigit() or int(length) == 0:
-        upload_rejected(actor=request.user, document=document, reason="empty file", via="api")
+        upload_rejected(actor=request.user, document=document, reason=Reason.EMPTY_FILE, via="api")
         raise exceptions.ValidationError({"body": ["The file is empty."]})
     if int(length) > max_bytes():
-        upload_rejected(actor=request.user, document=document, reason="too large", limit=max_bytes(), via="api")
+        upload_rejected(actor=request.user, document=document, reason=Reason.TOO_LARGE, limit=max_bytes(), via="api")
         raise PayloadTooLarge(str(AttachmentTooLarge(max_bytes())))
     try:
         attachment = attachment_create_from_stream(

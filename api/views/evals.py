@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 from evals.models import EvalRun
 from evals.selectors import readable_runs as visible_runs
 from evals.selectors import with_details
@@ -60,11 +61,14 @@ class EvalRunDetailView(APIView):
     def get(self, request, code):
         run = readable_runs(request.user).filter(code=code).first()
         if run is None:
-            record_denial(
+            target = ("evals.evalrun", str(code), "")
+            error = Http404("No such eval run.")
+            refuse(
+                request.user,
                 Action.ACCESS_DENIED,
-                actor=request.user,
-                target=("evals.evalrun", str(code), ""),
-                details={"reason": "no such eval run or not readable", "wanted": "read"},
+                target,
+                Reason.NO_SUCH_EVAL_RUN,
+                error=error,
+                details={"wanted": "read"},
             )
-            raise Http404("No such eval run.")
         return Response(EvalRunSerializer(run).data)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.services import refuse
 from sharing.models import Release
 from sharing.policy import (
     agreement_for_party,
@@ -69,13 +69,14 @@ class ReleaseListView(generics.ListAPIView):
         agreement = _agreement_in_request(request.user, data["agreement"])
         decision = can_request_release(request.user, document, agreement)
         if not decision:
-            record_denial(
+            refuse(
+                request.user,
                 Action.RELEASE_REQUESTED,
-                actor=request.user,
-                target=document,
-                details={"reason": decision.reason, "agreement": agreement.reference, "via": "api"},
+                document,
+                decision.refusal,
+                error=PermissionDenied(f"You may not request this release: {decision.sentence}."),
+                details={"agreement": agreement.reference, "via": "api"},
             )
-            raise PermissionDenied(f"You may not request this release: {decision.reason}.")
         releases = release_request(
             actor=request.user,
             document=document,

@@ -15,7 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 
 from ..forms import TokenForm
 from ..models import ApiToken
@@ -50,13 +51,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_revoke_view(request: HttpRequest, code) -> HttpResponse:
     token = ApiToken.objects.filter(code=code, user=request.user).first()
     if token is None:
-        record_denial(
+        target = ("api.apitoken", str(code), "")
+        refuse(
+            request.user,
             Action.API_TOKEN_REVOKED,
-            actor=request.user,
-            target=("api.apitoken", str(code), ""),
-            details={"reason": "no such token of theirs"},
+            target,
+            Reason.NO_SUCH_TOKEN_OF_THEIRS,
+            error=Http404("No such token."),
         )
-        raise Http404("No such token.")
     token_revoke(actor=request.user, token=token)
     messages.success(request, f"The token “{token.name}” is revoked; requests with it are refused from now on.")
     return redirect("api:tokens")

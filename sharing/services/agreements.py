@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts.models import Organisation, Tier
 from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
-from audit.services import record, record_denial
+from audit.reasons import Reason, Refusal
+from audit.services import record, refuse
 
 from ..models import AgreementParty, Attachment, RiskDomain, SharingAgreement
 from .releases import end_releases_under
@@ -25,14 +26,9 @@ from .releases import end_releases_under
 Status = SharingAgreement.Status
 
 
-def _refuse(action: str, actor, target, reason: str, exc: type[Exception] = ValidationError):
-    record_denial(action, actor=actor, target=target, details={"reason": reason})
-    raise exc(reason)
-
-
 def _require_portal_admin(action: str, actor, target) -> None:
     if not is_portal_admin(actor):
-        _refuse(action, actor, target, "only a portal admin may do this", PermissionDenied)
+        refuse(actor, action, target, Reason.ONLY_PORTAL_ADMIN, error=PermissionDenied)
 
 
 def agreement_create(
@@ -55,9 +51,9 @@ def agreement_create(
     parties = list({org.pk: org for org in parties}.values())
     risk_domains = list(risk_domains)
     if len(parties) < 2:
-        _refuse(Action.AGREEMENT_CREATED, actor, target, "an agreement needs two or more organisations")
+        refuse(actor, Action.AGREEMENT_CREATED, target, Reason.TOO_FEW_PARTIES)
     if not risk_domains:
-        _refuse(Action.AGREEMENT_CREATED, actor, target, "an agreement must permit at least one risk domain")
+        refuse(actor, Action.AGREEMENT_CREATED, target, Reason.NO_RISK_DOMAIN)
     agreement = SharingAgreement(
         reference=reference,
         title=title,
@@ -74,8 +70,7 @@ def agreement_create(
         if expires_at <= effective_from:
             raise ValidationError({"expires_at": "The agreement must expire after it takes effect."})
     except ValidationError as exc:
-        record_denial(Action.AGREEMENT_CREATED, actor=actor, target=target, details={"errors": exc.messages})
-        raise
+        refuse(actor, Action.AGREEMENT_CREATED, target, Reason.INVALID, error=exc, details={"errors": exc.messages})
     with transaction.atomic():
         agreement.save()
         AgreementParty.objects.bulk_create([AgreementParty(agreement=agreement, organisation=org) for org in parties])
@@ -100,21 +95,22 @@ def agreement_sign(*, actor, agreement: SharingAgreement, organisation: Organisa
     """Sign for `organisation` (the actor holds its sign_agreement role). Active once all have signed."""
     action = Action.AGREEMENT_SIGNED
     if not has_role(actor, Role.SIGNATORY, organisation):
-        _refuse(action, actor, agreement, f"not a signatory of {organisation}", PermissionDenied)
+        refusal = Reason.NOT_A_SIGNATORY_OF.because(organisation=str(organisation))
+        refuse(actor, action, agreement, refusal, error=PermissionDenied)
     # Refusals are raised after the transaction closes, so the audited denial is not rolled back.
-    reason = None
+    refusal: Refusal | None = None
     with transaction.atomic():
         locked = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
         party = AgreementParty.objects.filter(agreement=locked, organisation=organisation).first()
         now = timezone.now()
         if party is None:
-            reason = f"{organisation} is not a party"
+            refusal = Reason.ORGANISATION_NOT_A_PARTY.because(organisation=str(organisation))
         elif locked.status != Status.DRAFT:
-            reason = f"agreement is {locked.status}, not a draft"
+            refusal = Reason.AGREEMENT_NOT_DRAFT.because(status=locked.status)
         elif party.signed_at is not None:
-            reason = f"{organisation} has already signed"
+            refusal = Reason.ALREADY_SIGNED.because(organisation=str(organisation))
         elif now >= locked.expires_at:
-            reason = "agreement is past its expiry date"
+            refusal = Refusal(Reason.AGREEMENT_IS_PAST_EXPIRY)
         else:
             party.signed_by, party.signed_at = actor, now
             party.save(update_fields=["signed_by", "signed_at"])
@@ -123,8 +119,8 @@ def agreement_sign(*, actor, agreement: SharingAgreement, organisation: Organisa
                 locked.status, locked.activated_at = Status.ACTIVE, now
                 locked.save(update_fields=["status", "activated_at"])
                 record(Action.AGREEMENT_ACTIVATED, actor=actor, target=locked, details={"signed_by_all": True})
-    if reason:
-        _refuse(action, actor, agreement, reason)
+    if refusal:
+        refuse(actor, action, agreement, refusal)
     agreement.refresh_from_db()
     return agreement
 
@@ -133,13 +129,13 @@ def _transition(
     *, actor, agreement: SharingAgreement, action: str, allowed_from: set[str], to: str, reason: str, stamp: str | None
 ) -> SharingAgreement:
     _require_portal_admin(action, actor, agreement)
-    refusal = None
+    refusal: Refusal | None = None
     with transaction.atomic():
         locked = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
         if locked.status not in allowed_from:
-            refusal = f"agreement is {locked.status}"
+            refusal = Reason.AGREEMENT_STATUS_FORBIDS.because(status=locked.status)
         elif to == Status.ACTIVE and timezone.now() >= locked.expires_at:
-            refusal = "agreement is past its expiry date"
+            refusal = Refusal(Reason.AGREEMENT_IS_PAST_EXPIRY)
         else:
             previous = locked.status
             locked.status = to
@@ -156,7 +152,7 @@ def _transition(
                 details={"from": previous, "reason": reason, "releases_ended": ended},
             )
     if refusal:
-        _refuse(action, actor, agreement, refusal)
+        refuse(actor, action, agreement, refusal)
     agreement.refresh_from_db()
     return agreement
 

@@ -1,19 +1,21 @@
 """The checks behind the document services: who may write, which markings they may apply.
 
 Each check either returns or raises after auditing the refusal as a denial against the
-originating organisation, so a caller never writes anything after a failed check.
+originating organisation (`audit.services.refuse`), so a caller never writes anything after a
+failed check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Compartment, Country, Organisation, ReadIn, Tier, User, clearance_of
 from accounts.roles import Role, has_role
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 
 from .. import policy
 from ..models import Document
@@ -25,30 +27,10 @@ BODY_MAX_CHARS = 200_000
 class Conflict(Exception):
     """Raised inside a transaction when the locked row no longer matches; refused outside it."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-def refuse(
-    action: str,
-    *,
-    actor: User,
-    target: Any,
-    organisation_id: int | None,
-    reason: str,
-    error: Exception,
-    details: dict | None = None,
-) -> NoReturn:
-    record_denial(
-        action,
-        actor=actor,
-        target=target,
-        organisation_id=organisation_id,
-        details={"reason": reason} | (details or {}),
-    )
-    raise error
 
 
 def require_author(actor: User, *, action: str, target: Any) -> Organisation:
@@ -56,43 +38,25 @@ def require_author(actor: User, *, action: str, target: Any) -> Organisation:
     organisation = getattr(actor, "organisation", None)
     org_id = organisation.pk if organisation else None
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        reason = "account inactive"
+        reason = Reason.ACCOUNT_INACTIVE
     elif organisation is None or not organisation.is_active:
-        reason = "no active organisation"
+        reason = Reason.NO_ACTIVE_ORGANISATION
     elif not has_role(actor, Role.AUTHOR, organisation):
-        reason = "not an author"
+        reason = Reason.NOT_AN_AUTHOR
     else:
         return organisation
-    refuse(
-        action,
-        actor=actor,
-        target=target,
-        organisation_id=org_id,
-        reason=reason,
-        error=PermissionDenied("Only an author of the organisation may write its documents."),
-    )
+    error = PermissionDenied("Only an author of the organisation may write its documents.")
+    refuse(actor, action, target, reason, error=error, organisation_id=org_id)
 
 
 def require_editor(actor: User, document: Document, *, action: str) -> None:
     decision = policy.can_edit(actor, document)
     if not decision:
-        refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=document.originator_id,
-            reason=decision.reason,
-            error=PermissionDenied("Only an author of the originating organisation may change this document."),
-        )
+        error = PermissionDenied("Only an author of the originating organisation may change this document.")
+        refuse(actor, action, document, decision.refusal, error=error, organisation_id=document.originator_id)
     if document.status == Document.Status.WITHDRAWN:
-        refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=document.originator_id,
-            reason="withdrawn",
-            error=ValidationError("This document has been withdrawn; it can no longer be changed."),
-        )
+        error = ValidationError("This document has been withdrawn; it can no longer be changed.")
+        refuse(actor, action, document, Reason.WITHDRAWN, error=error, organisation_id=document.originator_id)
 
 
 def check_marking(
@@ -106,24 +70,18 @@ def check_marking(
 ) -> None:
     """Refuse a marking the actor could not themselves read: above clearance, or not read in."""
     if tier is None:
-        refuse(
-            action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="no tier",
-            error=ValidationError({"tier": "Choose the tier of the marking."}),
-        )
+        error = ValidationError({"tier": "Choose the tier of the marking."})
+        refuse(actor, action, target, Reason.NO_TIER, error=error, organisation_id=organisation_id)
     clearance = clearance_of(actor)
     if clearance is None or tier.rank > clearance.rank:
         held = clearance.name if clearance else "no tier"
         refuse(
+            actor,
             action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="marking above clearance",
+            target,
+            Reason.MARKING_ABOVE_CLEARANCE,
             details={"tier": tier.code, "clearance": clearance.code if clearance else None},
+            organisation_id=organisation_id,
             error=ValidationError(
                 {"tier": f"You are cleared to {held}; you cannot mark a document {tier.name}."}, code="above_clearance"
             ),
@@ -139,12 +97,12 @@ def check_marking(
     missing = sorted(str(c) for pk, c in wanted.items() if pk not in read_in)
     if missing:
         refuse(
+            actor,
             action,
-            actor=actor,
-            target=target,
-            organisation_id=organisation_id,
-            reason="compartment not read in",
+            target,
+            Reason.COMPARTMENT_NOT_READ_IN,
             details={"compartments": missing},
+            organisation_id=organisation_id,
             error=ValidationError(
                 {"compartments": f"You are not read in to {', '.join(missing)}, so you cannot use it in a marking."},
                 code="not_read_in",
@@ -160,13 +118,13 @@ def full_clean(document: Document, *, actor: User, action: str, target: Any) -> 
     except ValidationError as error:
         fields = sorted(getattr(error, "error_dict", {"__all__": None}))
         refuse(
+            actor,
             action,
-            actor=actor,
-            target=target,
-            organisation_id=document.originator_id,
-            reason="invalid",
-            details={"fields": fields},
+            target,
+            Reason.INVALID,
             error=error,
+            details={"fields": fields},
+            organisation_id=document.originator_id,
         )
 
 

@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from accounts.models import Compartment, Country, Tier, User
 from audit.models import Action
-from audit.services import record
+from audit.reasons import Reason
+from audit.services import record, refuse
 
 from ..marking import describe_change, marking_of
 from ..models import Caveat, Document, DocumentRevision, RiskDomain
@@ -37,7 +38,6 @@ from .document_rules import (
     Conflict,
     check_marking,
     full_clean,
-    refuse,
     require_author,
     require_editor,
     with_originator_country,
@@ -244,14 +244,8 @@ def document_update(
                 details["marking_change"] = describe_change(marking_before, marking_of(locked))
             record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
     except Conflict as conflict:
-        refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=org_id,
-            reason=conflict.reason,
-            error=ValidationError(conflict.message, code=conflict.reason),
-        )
+        error = ValidationError(conflict.message, code=conflict.reason.value)
+        refuse(actor, action, document, conflict.reason, error=error, organisation_id=org_id)
     document.refresh_from_db()
     return document
 
@@ -259,11 +253,11 @@ def document_update(
 def _still_editable(locked: Document, seen: Document, base_revision: int | None) -> None:
     """Between the checks and the lock, another request may have moved the document on."""
     if locked.status == Document.Status.WITHDRAWN:
-        raise Conflict("withdrawn", "This document has been withdrawn; it can no longer be changed.")
+        raise Conflict(Reason.WITHDRAWN, "This document has been withdrawn; it can no longer be changed.")
     expected = base_revision if base_revision is not None else seen.revision
     if locked.revision != expected:
         raise Conflict(
-            "stale revision",
+            Reason.STALE_REVISION,
             f"The document has changed since revision {expected} (it is now at revision {locked.revision}); "
             "reload it and make your change again.",
         )
@@ -274,19 +268,14 @@ def _change_status(
 ) -> Document:
     org_id = document.originator_id
     if document.status not in allowed_from:
-        refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=org_id,
-            reason=f"status {document.status}",
-            error=ValidationError(f"This document is {document.get_status_display().lower()}; it cannot be {to}."),
-        )
+        error = ValidationError(f"This document is {document.get_status_display().lower()}; it cannot be {to}.")
+        refusal = Reason.DOCUMENT_STATUS_FORBIDS.because(status=document.status)
+        refuse(actor, action, document, refusal, error=error, organisation_id=org_id)
     try:
         with transaction.atomic():
             locked = Document.objects.select_for_update().select_related("tier", "originator").get(pk=document.pk)
             if locked.status != document.status:
-                raise Conflict("stale status", "The document's status changed meanwhile; reload it and try again.")
+                raise Conflict(Reason.STALE_STATUS, "The document's status changed meanwhile; reload it and try again.")
             now = timezone.now()
             locked.status = to
             stamp = "published_at" if to == Document.Status.PUBLISHED else "withdrawn_at"
@@ -300,14 +289,8 @@ def _change_status(
                 details["reason"] = note
             record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
     except Conflict as conflict:
-        refuse(
-            action,
-            actor=actor,
-            target=document,
-            organisation_id=org_id,
-            reason=conflict.reason,
-            error=ValidationError(conflict.message, code=conflict.reason),
-        )
+        error = ValidationError(conflict.message, code=conflict.reason.value)
+        refuse(actor, action, document, conflict.reason, error=error, organisation_id=org_id)
     document.refresh_from_db()
     return document
 

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from audit.models import Action
-from audit.services import record, record_denial
+from audit.reasons import Reason, Refusal
+from audit.services import record, refuse
 
 from .. import scope
 from ..models import (
@@ -42,11 +43,6 @@ def _view_permission() -> Permission:
     return Permission.objects.get(codename=VIEW_DOCUMENT, content_type__app_label="sharing")
 
 
-def _refuse(action: str, actor, target, reason: str, details: dict | None = None, exc=ValidationError):
-    record_denial(action, actor=actor, target=target, details={"reason": reason, **(details or {})})
-    raise exc(reason)
-
-
 def release_request_refusal(
     *,
     actor,
@@ -57,7 +53,7 @@ def release_request_refusal(
     justification: str,
     expires_at: datetime | None,
     now: datetime,
-) -> str | None:
+) -> Refusal | None:
     """Why `release_request` would refuse this request now, or None when it would accept it.
 
     The single statement of the request rules: `release_request` calls it before writing, and
@@ -68,46 +64,46 @@ def release_request_refusal(
     audience = list(audience)
     decision = can_request_release(actor, document, agreement)
     if not decision:
-        return decision.reason
-    reason = scope.agreement_refusal(agreement, now)
-    if reason:
-        return reason
+        return decision.refusal
+    refusal = scope.agreement_refusal(agreement, now)
+    if refusal:
+        return refusal
     parties = scope.party_ids(agreement)
     if actor.organisation_id not in parties:
-        return "requester's organisation not a party to the agreement"
-    reason = scope.scope_refusal(agreement, document, parties)
-    if reason:
-        return reason
+        return Refusal(Reason.REQUESTER_NOT_A_PARTY)
+    refusal = scope.scope_refusal(agreement, document, parties)
+    if refusal:
+        return refusal
     if not justification.strip():
-        return "a justification is required"
+        return Refusal(Reason.JUSTIFICATION_REQUIRED)
     if expires_at is not None and expires_at <= now:
-        return "the release would expire before it starts"
+        return Refusal(Reason.EXPIRES_BEFORE_START)
     if expires_at is not None and expires_at >= agreement.expires_at:
         # Access ends with the agreement anyway; a later date would promise what cannot hold.
-        return f"the release must expire before its agreement does ({agreement.expires_at:%Y-%m-%d %H:%M} UTC)"
+        return Reason.EXPIRES_AFTER_AGREEMENT.because(agreement_expires=f"{agreement.expires_at:%Y-%m-%d %H:%M}")
     if not recipients:
-        return "no recipient organisation"
+        return Refusal(Reason.NO_RECIPIENT)
     releasable = set(document.releasable_to.values_list("code", flat=True))
     for org in recipients:
         if org.pk in (document.originator_id, actor.organisation_id):
-            return f"{org} already holds the document"
+            return Reason.RECIPIENT_HOLDS_DOCUMENT.because(organisation=str(org))
         if not org.is_active:
-            return f"{org} is not active"
+            return Reason.RECIPIENT_INACTIVE.because(organisation=str(org))
         if org.pk not in parties:
-            return f"{org} is not a party to the agreement"
+            return Reason.ORGANISATION_NOT_A_PARTY_TO_AGREEMENT.because(organisation=str(org))
         if org.country_id not in releasable:
-            return f"{org.country_id} is not in the document's releasable-to list"
+            return Reason.COUNTRY_NOT_RELEASABLE.because(country=org.country_id)
     if audience:
         recipient_ids = {org.pk for org in recipients}
         if any(user.organisation_id not in recipient_ids or not user.is_active for user in audience):
-            return "every named reader must be an active member of a recipient"
+            return Refusal(Reason.AUDIENCE_NOT_RECIPIENT_MEMBERS)
         if recipient_ids - {user.organisation_id for user in audience}:
-            return "a narrowed release must name readers in every recipient"
+            return Refusal(Reason.AUDIENCE_MISSES_RECIPIENT)
     live = Release.objects.filter(
         document=document, agreement=agreement, recipient__in=recipients, status__in=[Status.REQUESTED, Status.APPROVED]
     )
     if live.exists():
-        return "already requested or released to that organisation under this agreement"
+        return Refusal(Reason.ALREADY_REQUESTED)
     return None
 
 
@@ -129,7 +125,7 @@ def release_request(
     """
     recipients = list({org.pk: org for org in recipients}.values())
     audience = list({user.pk: user for user in (audience or [])}.values())
-    reason = release_request_refusal(
+    refusal = release_request_refusal(
         actor=actor,
         document=document,
         agreement=agreement,
@@ -140,8 +136,8 @@ def release_request(
         now=timezone.now(),
     )
     details = {"agreement": agreement.reference, "recipients": sorted(org.short_name for org in recipients)}
-    if reason:
-        _refuse(Action.RELEASE_REQUESTED, actor, document, reason, details)
+    if refusal:
+        refuse(actor, Action.RELEASE_REQUESTED, document, refusal, details=details)
     releases = []
     with transaction.atomic():
         for org in recipients:
@@ -177,10 +173,10 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
     action = Action.RELEASE_APPROVED if approve else Action.RELEASE_REFUSED
     decision = can_approve_release(actor, release)
     if not decision:
-        exc = ValidationError if release.status != Status.REQUESTED else PermissionDenied
-        _refuse(action, actor, release, decision.reason, exc=exc)
+        error = ValidationError if release.status != Status.REQUESTED else PermissionDenied
+        refuse(actor, action, release, decision.refusal, error=error)
     if not approve and not reason.strip():
-        _refuse(action, actor, release, "a reason is required to refuse")
+        refuse(actor, action, release, Reason.REFUSAL_REASON_REQUIRED)
     now = timezone.now()
     if approve:
         # The agreement may have changed since the request: re-check before any grant is made.
@@ -188,11 +184,11 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
             release.agreement, release.document, scope.party_ids(release.agreement)
         )
         if refusal is None and release.recipient_id not in scope.party_ids(release.agreement):
-            refusal = "recipient not a party to the agreement"
+            refusal = Refusal(Reason.RECIPIENT_NOT_A_PARTY)
         if refusal is None and release.expires_at is not None and release.expires_at <= now:
-            refusal = "the release's expiry date has passed"
+            refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
         if refusal:
-            _refuse(action, actor, release, refusal)
+            refuse(actor, action, release, refusal)
     stale = False
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
@@ -208,7 +204,7 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
                 release_id = locked.pk
                 transaction.on_commit(lambda: _queue_release_notice(release_id))
     if stale:
-        _refuse(action, actor, release, "release was decided meanwhile")
+        refuse(actor, action, release, Reason.RELEASE_DECIDED_MEANWHILE)
     release.refresh_from_db()
     return release
 
@@ -233,10 +229,10 @@ def release_revoke(*, actor, release: Release, reason: str) -> Release:
     """Withdraw an approved release. Access ends at once; its guardian rows go in the same transaction."""
     decision = can_revoke_release(actor, release)
     if not decision:
-        exc = ValidationError if release.status != Status.APPROVED else PermissionDenied
-        _refuse(Action.RELEASE_REVOKED, actor, release, decision.reason, exc=exc)
+        error = ValidationError if release.status != Status.APPROVED else PermissionDenied
+        refuse(actor, Action.RELEASE_REVOKED, release, decision.refusal, error=error)
     if not reason.strip():
-        _refuse(Action.RELEASE_REVOKED, actor, release, "a reason is required to revoke")
+        refuse(actor, Action.RELEASE_REVOKED, release, Reason.REVOCATION_REASON_REQUIRED)
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
         if locked.status == Status.APPROVED:

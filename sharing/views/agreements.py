@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import Role, has_role, is_portal_admin, require_role
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import record_denial, refuse
 from sharing.forms import AgreementForm
 from sharing.models import AgreementParty, SharingAgreement
 from sharing.mou import key_holder, mou_attachment_create, provisional_key_holder, reseal
@@ -94,13 +95,16 @@ def agreement_mou(request: HttpRequest, code) -> HttpResponse:
 
 def _refuse_non_staff(user) -> None:
     if not is_portal_admin(user):
-        record_denial(
+        target = ("sharing.sharingagreement", "", "")
+        error = PermissionDenied("portal admins only")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=("sharing.sharingagreement", "", ""),
-            details={"reason": "not a portal admin", "wanted": "draft agreement"},
+            target,
+            Reason.NOT_A_PORTAL_ADMIN,
+            error=error,
+            details={"wanted": "draft agreement"},
         )
-        raise PermissionDenied("portal admins only")
 
 
 @csrf_exempt  # CSRF is checked in _create, after the encrypting handler is in place
@@ -120,7 +124,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
     try:
         return _create(request, handler)
     except StorageUnavailable:
-        record_denial(Action.AGREEMENT_CREATED, actor=user, details={"reason": "storage unavailable"})
+        record_denial(Action.AGREEMENT_CREATED, actor=user, details={"reason": Reason.STORAGE_UNAVAILABLE.value})
         return HttpResponse(
             "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
             status=503,
@@ -187,13 +191,15 @@ def _step(request: HttpRequest, code, service_name: str, done: str) -> HttpRespo
     user = request.user
     agreement = agreement_for_party(user, code)
     if not is_portal_admin(user):
-        record_denial(
+        error = PermissionDenied("portal admins only")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=agreement,
-            details={"reason": "not a portal admin", "wanted": service_name},
+            agreement,
+            Reason.NOT_A_PORTAL_ADMIN,
+            error=error,
+            details={"wanted": service_name},
         )
-        raise PermissionDenied("portal admins only")
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason of at most 1000 characters.")

@@ -12,7 +12,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 from vault.attachments import StorageUnavailable, attachment_destroy
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
@@ -34,7 +35,7 @@ def attachment_upload(request, code):
     try:
         return _upload(request, document, handler)
     except StorageUnavailable:
-        upload_rejected(actor=request.user, document=document, reason="storage unavailable")
+        upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE)
         return HttpResponse(
             "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
             status=503,
@@ -49,10 +50,10 @@ def attachment_upload(request, code):
 def _upload(request, document, handler):
     files = request.FILES  # parses the body: every file byte goes through the handler
     if handler.too_large:
-        upload_rejected(actor=request.user, document=document, reason="too large", limit=handler.too_large.limit)
+        upload_rejected(actor=request.user, document=document, reason=Reason.TOO_LARGE, limit=handler.too_large.limit)
         return HttpResponse(str(handler.too_large), status=413, content_type="text/plain; charset=utf-8")
     if handler.sealed is None or "file" not in files:
-        upload_rejected(actor=request.user, document=document, reason="no file")
+        upload_rejected(actor=request.user, document=document, reason=Reason.NO_FILE)
         return HttpResponse("Choose a file to upload.", status=400, content_type="text/plain; charset=utf-8")
     attachment = attachment_create(actor=request.user, document=document, sealed=handler.sealed)
     handler.claimed = True
@@ -83,13 +84,16 @@ def attachment_response(request, attachment: Attachment):
 def attachment_destroy_view(request, code):
     attachment = Attachment.objects.select_related("document").filter(code=code).first()
     if attachment is None or attachment.document is None:
-        record_denial(
+        target = ("sharing.attachment", code, "")
+        error = Http404("No such attachment.")
+        refuse(
+            request.user,
             Action.ACCESS_DENIED,
-            actor=request.user,
-            target=("sharing.attachment", code, ""),
-            details={"reason": "no such attachment", "wanted": "destroy"},
+            target,
+            Reason.NO_SUCH_ATTACHMENT,
+            error=error,
+            details={"wanted": "destroy"},
         )
-        raise Http404("No such attachment.")
     document = document_for_editor(request.user, attachment.document.code)
     attachment_destroy(actor=request.user, attachment=attachment)
     # The document page's form names where to go back to; a script or API client gets 204.

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Organisation, User
 from accounts.roles import Role, require_role
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 from sharing.models import Release, SharingAgreement
-from sharing.policy import Decision, document_for_editor, readable_documents
+from sharing.policy import ALLOW, Decision, deny, document_for_editor, readable_documents
 from sharing.services import releases as services
 
 from .banners import MARKING_PREFETCH, banner_for, mark_for
@@ -133,7 +134,7 @@ def _eligibility(user, document, agreement) -> list[tuple[Organisation, Decision
             expires_at=None,
             now=now,
         )
-        rows.append((org, Decision(refusal is None, refusal or "eligible")))
+        rows.append((org, deny(refusal) if refusal else ALLOW))
     return rows
 
 
@@ -210,13 +211,16 @@ def _release_for_officer(user, code) -> Release:
         .first()
     )
     if release is None:
-        record_denial(
+        target = ("sharing.release", code, "")
+        error = Http404("No such release.")
+        refuse(
+            user,
             Action.ACCESS_DENIED,
-            actor=user,
-            target=("sharing.release", code, ""),
-            details={"reason": "not found or not theirs", "wanted": "decide release"},
+            target,
+            Reason.RELEASE_NOT_FOUND_OR_NOT_THEIRS,
+            error=error,
+            details={"wanted": "decide release"},
         )
-        raise Http404("No such release.")
     return release
 
 

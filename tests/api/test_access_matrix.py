@@ -11,6 +11,7 @@ import pytest
 from django.urls import get_resolver, reverse
 
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from sharing.models import Document
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
 
@@ -132,7 +133,7 @@ def test_read_only_token_cannot_write(as_user, alice, world, name, method, kind,
     before = AuditEvent.objects.count()
     assert_error(call(as_user(alice, "read"), name, method, world, kind), 403, "scope_missing")
     denial = AuditEvent.objects.filter(seq__gt=before, action=Action.ACCESS_DENIED).get()
-    assert denial.details["reason"] == "token scope" and denial.details["wanted"] == "write"
+    assert denial.details["reason"] == Reason.TOKEN_SCOPE and denial.details["wanted"] == "write"
 
 
 @pytest.mark.parametrize(("name", "method", "kind", "write"), READ_ENDPOINTS)

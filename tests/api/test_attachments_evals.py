@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
+from audit.reasons import Reason
 from sharing.models import Attachment
 from tests.api.support import FIXTURES, clean_attachment, parsed_run
 from tests.factories import domains
@@ -71,9 +72,9 @@ def test_upload_takes_the_name_from_content_disposition(as_user, alice, draft):
 @pytest.mark.parametrize(
     ("query", "content_type", "data", "status", "reason"),
     [
-        ("", "text/plain", b"data", 400, "no filename"),
-        ("?filename=a.txt", "multipart/form-data; boundary=x", b"--x--", 415, "multipart body"),
-        ("?filename=a.txt", "text/plain", b"", 400, "empty file"),
+        ("", "text/plain", b"data", 400, Reason.NO_FILENAME),
+        ("?filename=a.txt", "multipart/form-data; boundary=x", b"--x--", 415, Reason.MULTIPART_BODY),
+        ("?filename=a.txt", "text/plain", b"", 400, Reason.EMPTY_FILE),
     ],
 )
 def test_bad_uploads_are_refused_audited_and_leave_nothing(
@@ -92,7 +93,7 @@ def test_upload_over_the_limit_is_413_before_anything_is_stored(as_user, alice, 
     response = upload(as_user(alice), draft, b"x" * 1001)
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     assert not Attachment.objects.exists() and stored_bytes(media) == b""
-    assert AuditEvent.objects.filter(action=Action.ATTACHMENT_REJECTED).last().details["reason"] == "too large"
+    assert AuditEvent.objects.filter(action=Action.ATTACHMENT_REJECTED).last().details["reason"] == Reason.TOO_LARGE
 
 
 def test_upload_whose_body_outgrows_its_declared_length_stops_at_the_cap(as_user, alice, draft, media, settings):

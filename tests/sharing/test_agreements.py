@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Tier
 from audit.models import Action, AuditEvent
+from audit.reasons import Reason
 from sharing.models import DocumentGroupObjectPermission, Release, RiskDomain, SharingAgreement
 from sharing.policy import can_read
 from sharing.services.agreements import (
@@ -116,7 +117,7 @@ def test_suspend_and_resume_switch_access_off_and_on(portal_admin, uk_us_agreeme
     ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert can_read(bob, finding)
     agreement_suspend(actor=portal_admin, agreement=uk_us_agreement, reason="review")
-    assert can_read(bob, finding).reason == "agreement suspended"
+    assert can_read(bob, finding).reason == Reason.AGREEMENT_SUSPENDED
     # Grants are kept while suspended, so resuming restores access with no re-approval.
     assert DocumentGroupObjectPermission.objects.filter(content_object=finding).exists()
     agreement_resume(actor=portal_admin, agreement=uk_us_agreement)
@@ -149,7 +150,7 @@ def test_access_ends_at_the_expiry_date_before_any_job_runs(uk_us_agreement, fin
     ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     assert can_read(bob, finding)
     SharingAgreement.objects.filter(pk=uk_us_agreement.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert can_read(bob, finding).reason == "agreement past its expiry date"
+    assert can_read(bob, finding).reason == Reason.AGREEMENT_PAST_EXPIRY
     uk_us_agreement.refresh_from_db()
     assert uk_us_agreement.status == SharingAgreement.Status.ACTIVE  # nothing tidied yet
 

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from sharing.marking import marking_of
 from sharing.models import Document, DocumentRevision
 from sharing.services import document_create
@@ -97,7 +98,7 @@ def test_marking_above_own_clearance_is_refused_and_audited(alice, ukasi):
     assert "tier" in caught.value.message_dict
     assert "cleared to OFFICIAL-SENSITIVE" in caught.value.message_dict["tier"][0]
     _nothing_written(
-        before, denied_action=Action.DOCUMENT_CREATED, reason="marking above clearance", organisation_id=ukasi.pk
+        before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.MARKING_ABOVE_CLEARANCE, organisation_id=ukasi.pk
     )
 
 
@@ -108,7 +109,7 @@ def test_author_whose_clearance_was_revoked_cannot_mark_at_all(ukasi, sam):
     with pytest.raises(ValidationError, match="cleared to no tier"):
         new_document(sam)
     _nothing_written(
-        before, denied_action=Action.DOCUMENT_CREATED, reason="marking above clearance", organisation_id=ukasi.pk
+        before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.MARKING_ABOVE_CLEARANCE, organisation_id=ukasi.pk
     )
 
 
@@ -123,7 +124,7 @@ def test_compartment_the_author_is_not_read_in_to_is_refused(alice, ukasi):
         "You are not read in to JOINT-EX-1, so you cannot use it in a marking."
     ]
     _nothing_written(
-        before, denied_action=Action.DOCUMENT_CREATED, reason="compartment not read in", organisation_id=ukasi.pk
+        before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.COMPARTMENT_NOT_READ_IN, organisation_id=ukasi.pk
     )
     assert last_event().details["compartments"] == ["JOINT-EX-1"]
 
@@ -148,7 +149,9 @@ def test_member_without_the_author_role_is_refused(olivia, ukasi):
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
         new_document(olivia)
-    _nothing_written(before, denied_action=Action.DOCUMENT_CREATED, reason="not an author", organisation_id=ukasi.pk)
+    _nothing_written(
+        before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.NOT_AN_AUTHOR, organisation_id=ukasi.pk
+    )
 
 
 def test_author_role_on_another_organisation_does_not_count(bob, ukasi):
@@ -164,7 +167,7 @@ def test_user_without_an_organisation_is_refused():
     with pytest.raises(PermissionDenied):
         new_document(loner)
     _nothing_written(
-        before, denied_action=Action.DOCUMENT_CREATED, reason="no active organisation", organisation_id=None
+        before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.NO_ACTIVE_ORGANISATION, organisation_id=None
     )
 
 
@@ -181,7 +184,7 @@ def test_invalid_fields_are_refused_audited_and_leave_nothing(alice, ukasi):
     with pytest.raises(ValidationError) as caught:
         document_create(actor=alice, title="", tier=tier("official"))
     assert "title" in caught.value.message_dict
-    _nothing_written(before, denied_action=Action.DOCUMENT_CREATED, reason="invalid", organisation_id=ukasi.pk)
+    _nothing_written(before, denied_action=Action.DOCUMENT_CREATED, reason=Reason.INVALID, organisation_id=ukasi.pk)
     assert last_event().details["fields"] == ["title"]
 
 

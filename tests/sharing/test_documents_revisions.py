@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from sharing.marking import marking_of
 from sharing.models import Document, DocumentRevision
 from sharing.selectors import marking_changes, revision_history
@@ -184,7 +185,7 @@ def test_member_without_author_role_cannot_edit(olivia, draft, ukasi):
     event = last_event()
     assert (event.outcome, event.details["reason"], event.organisation_id) == (
         Outcome.DENIED,
-        "not an author",
+        Reason.NOT_AN_AUTHOR,
         ukasi.pk,
     )
 
@@ -271,7 +272,7 @@ def test_a_withdrawn_document_is_frozen(alice, draft, ukasi):
         with pytest.raises(ValidationError, match="withdrawn"):
             attempt()
         event = last_event()
-        assert (event.action, event.outcome, event.details["reason"]) == (action, Outcome.DENIED, "withdrawn")
+        assert (event.action, event.outcome, event.details["reason"]) == (action, Outcome.DENIED, Reason.WITHDRAWN)
     assert _state(draft) == before
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ClearanceGrant, ReadIn
 from audit.models import Action, AuditEvent
+from audit.reasons import Reason, sentence_of
 from sharing.models import Attachment
 from sharing.policy import (
     attachment_for_download,
@@ -60,13 +61,15 @@ def test_missing_forbidden_and_malformed_codes_all_answer_the_same_404(bob, find
     assert str(caught.value) == "No such document."
     event = denials().get()
     assert event.details["wanted"] == "read"
-    assert event.details["reason"] == ("no release to the organisation" if code == "forbidden" else "no such document")
+    assert event.details["reason"] == (
+        Reason.NOT_RELEASED_TO_ORGANISATION if code == "forbidden" else Reason.NO_SUCH_DOCUMENT
+    )
 
 
 def test_a_reader_who_may_not_edit_gets_403_and_an_audit_row(bob, finding, released):
     with pytest.raises(PermissionDenied):
         document_for_editor(bob, finding.code)
-    assert denials().get().details == {"reason": "not the originator", "wanted": "edit"}
+    assert denials().get().details == {"reason": Reason.NOT_THE_ORIGINATOR, "wanted": "edit"}
 
 
 def test_an_author_of_the_originator_gets_the_editor_gate(alice, finding):
@@ -83,14 +86,14 @@ def test_download_gate_refuses_a_file_not_yet_scanned(bob, finding, released):
     attachment = AttachmentFactory(document=finding, scan=False)
     with pytest.raises(Http404):
         attachment_for_download(bob, attachment.code)
-    assert denials().get().details["reason"] == "attachment not clean"
+    assert denials().get().details["reason"] == Reason.ATTACHMENT_NOT_CLEAN
     Attachment.objects.filter(pk=attachment.pk).update(scan_status="clean")
     assert attachment_for_download(bob, attachment.code) == attachment
 
 
 def test_an_unverified_session_reads_nothing(alice, finding):
     alice.is_verified = lambda: False  # what OTPMiddleware attaches before MFA
-    assert can_read(alice, finding).reason == "session not MFA-verified"
+    assert can_read(alice, finding).reason == Reason.NOT_MFA_VERIFIED
     assert not readable_documents(alice).exists()
 
 
@@ -121,7 +124,7 @@ def test_suspending_the_agreement_ends_access_on_the_next_request(
     agreement_suspend(actor=portal_admin, agreement=uk_us_agreement, reason="incident")
     with pytest.raises(Http404):
         document_for_reader(bob, finding.code)
-    assert denials().get().details["reason"] == "agreement suspended"
+    assert denials().get().details["reason"] == Reason.AGREEMENT_SUSPENDED
     assert not readable_documents(bob).exists()
 
 
@@ -138,7 +141,7 @@ def test_a_clearance_ends_at_its_second(bob, finding, released):
     ClearanceGrant.objects.filter(user=bob).update(valid_until=timezone.now())
     with pytest.raises(Http404):
         document_for_reader(bob, finding.code)
-    assert denials().get().details["reason"] == "clearance below tier"
+    assert denials().get().details["reason"] == Reason.CLEARANCE_BELOW_TIER
     assert not readable_documents(bob).exists()
 
 
@@ -149,7 +152,9 @@ def test_a_read_in_ends_at_its_second(bob, finding, released):
     ReadIn.objects.filter(user=bob).update(expires_at=timezone.now())
     with pytest.raises(Http404):
         document_for_reader(bob, finding.code)
-    assert denials().get().details["reason"] == "not read in to joint-ex-1"
+    details = denials().get().details
+    assert (details["reason"], details["compartments"]) == (Reason.NOT_READ_IN_TO, "joint-ex-1")
+    assert sentence_of(details) == "not read in to joint-ex-1"
     assert not readable_documents(bob).exists()
 
 
@@ -160,12 +165,12 @@ def test_anonymous_and_orgless_users_read_nothing(finding, portal_admin):
     assert not readable_documents(AnonymousUser()).exists()
     # A portal admin belongs to no organisation: administering is not reading.
     grant_clearance(portal_admin, "secret")
-    assert can_read(portal_admin, finding).reason == "no organisation"
+    assert can_read(portal_admin, finding).reason == Reason.NO_ORGANISATION
 
 
 def test_the_originators_country_is_releasable_even_when_not_listed(alice, bob, finding, released):
     finding.releasable_to.clear()
     assert can_read(alice, finding)
     assert list(readable_documents(alice)) == [finding]
-    assert can_read(bob, finding).reason == "nationality not releasable"
+    assert can_read(bob, finding).reason == Reason.NATIONALITY_NOT_RELEASABLE
     assert not readable_documents(bob).exists()

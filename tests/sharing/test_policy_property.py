@@ -14,6 +14,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from audit.reasons import Reason
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import can_read, readable_documents
 from tests.factories import (
@@ -311,4 +312,4 @@ def test_generated_worlds_reach_both_outcomes():
     }
     users, docs = build_world(spec)
     assert list(readable_documents(users[0])) == [docs[0]]
-    assert can_read(users[0], docs[1]).reason == "nationality not releasable"
+    assert can_read(users[0], docs[1]).reason == Reason.NATIONALITY_NOT_RELEASABLE

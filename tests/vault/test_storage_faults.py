@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from sharing.models import Attachment
 from tests.vault import failing_storage
 
@@ -50,7 +51,7 @@ def test_store_failing_during_upload_answers_503_and_leaves_nothing(
     assert _files(media) == []
     assert not AuditEvent.objects.filter(action=Action.ATTACHMENT_UPLOADED).exists()
     refusal = AuditEvent.objects.get(action=Action.ATTACHMENT_REJECTED)
-    assert refusal.outcome == Outcome.DENIED and refusal.details["reason"] == "storage unavailable"
+    assert refusal.outcome == Outcome.DENIED and refusal.details["reason"] == Reason.STORAGE_UNAVAILABLE
 
 
 def test_the_same_upload_succeeds_once_the_store_recovers(failing_store, document, verified_client, alice, media):

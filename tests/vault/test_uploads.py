@@ -13,6 +13,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
+from audit.reasons import Reason
 from sharing.models import Attachment
 from tests.factories import PersonFactory, login_verified
 from vault.attachments import content_disposition, open_plaintext, safe_filename
@@ -104,7 +105,7 @@ def test_size_cap_stops_the_upload_and_leaves_nothing(settings, media, temp_dirs
     assert not Attachment.objects.exists()
     assert files_under(media, *temp_dirs) == []
     event = AuditEvent.objects.get(action=Action.ATTACHMENT_REJECTED)
-    assert event.outcome == "denied" and event.details["reason"] == "too large"
+    assert event.outcome == "denied" and event.details["reason"] == Reason.TOO_LARGE
 
 
 def test_file_exactly_at_the_cap_is_accepted(settings, document, verified_client, alice):
