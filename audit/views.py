@@ -24,6 +24,7 @@ from .chain import iso_utc
 from .forms import EventFilterForm
 from .labels import label_events
 from .models import Action, Outcome
+from .reasons import sentence_of
 from .selectors import (
     EXPORT_FIELDS,
     checkpoint_document,
@@ -36,6 +37,9 @@ from .selectors import (
 from .services import record
 
 EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+# Shown beside the stored fields, never hashed: a refusal's reason in words, made from the
+# stored code (or, for events from before the codes, the sentence they stored).
+DERIVED_FIELDS = ("reason_text",)
 
 
 @require_GET
@@ -95,6 +99,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
 def _as_dict(row: tuple) -> dict:
     item = dict(zip(EXPORT_FIELDS, row, strict=True))
     item["at"] = iso_utc(item["at"])
+    item["reason_text"] = sentence_of(item["details"]) if item["outcome"] == Outcome.DENIED else ""
     return item
 
 
@@ -117,10 +122,10 @@ def _cell(value) -> str:
 
 def _csv(rows: Iterator[tuple]) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_FIELDS)
+    yield writer.writerow((*EXPORT_FIELDS, *DERIVED_FIELDS))
     for row in rows:
         item = _as_dict(row)
-        yield writer.writerow([_cell(item[name]) for name in EXPORT_FIELDS])
+        yield writer.writerow([_cell(item[name]) for name in (*EXPORT_FIELDS, *DERIVED_FIELDS)])
 
 
 @require_GET

@@ -197,3 +197,25 @@ def test_admin_role_on_another_organisation_scopes_to_that_one(verified_client, 
     labels = _labels(verified_client(bob).get(EVENTS))
     assert "UK finding" in labels
     assert "US finding" not in labels  # his own act, but filed under his US organisation
+
+
+def test_exports_show_the_reason_in_words_for_old_and_new_events(verified_client, portal_admin):
+    record(Action.ACCESS_DENIED, outcome=Outcome.DENIED, details={"reason": "not read in to joint-ex-1"})
+    record(
+        Action.ACCESS_DENIED,
+        outcome=Outcome.DENIED,
+        details={"reason": "not_read_in_to", "compartments": "joint-ex-1", "wanted": "read"},
+    )
+    # A person's own words on an allowed action are not a refusal code, whatever they say.
+    record(Action.RELEASE_REFUSED, details={"reason": "orcon"})
+    client = verified_client(portal_admin)
+    query = {"action": Action.ACCESS_DENIED}
+    response = client.get(reverse("audit:export", args=["jsonl"]), query)
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert [line["reason_text"] for line in lines] == ["not read in to joint-ex-1"] * 2
+    assert lines[1]["details"]["reason"] == "not_read_in_to"  # stored as recorded, so the hash still holds
+    response = client.get(reverse("audit:export", args=["csv"]), query)
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["reason_text"] for row in rows] == ["not read in to joint-ex-1"] * 2
+    response = client.get(reverse("audit:export", args=["jsonl"]), {"action": Action.RELEASE_REFUSED})
+    assert json.loads(b"".join(response.streaming_content).decode().splitlines()[0])["reason_text"] == ""
