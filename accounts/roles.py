@@ -32,7 +32,8 @@ from django.db.models import QuerySet
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from audit.models import Action
-from audit.services import record_denial
+from audit.reasons import Reason
+from audit.services import refuse
 
 from .models import Organisation, OrganisationUserObjectPermission, User
 
@@ -56,10 +57,10 @@ ROLE_OF_CODENAME: dict[str, Role] = {codename: Role(role) for role, codename in 
 
 # What a refusal for want of the role says in the audit trail, and to the caller.
 _REFUSAL = {
-    Role.AUTHOR: ("not an author", "author role needed"),
-    Role.RELEASE_OFFICER: ("not a release officer", "release officer role needed"),
-    Role.ORG_ADMIN: ("not an organisation admin", "organisation admin role needed"),
-    Role.SIGNATORY: ("not a signatory", "signatory role needed"),
+    Role.AUTHOR: (Reason.NOT_AN_AUTHOR, "author role needed"),
+    Role.RELEASE_OFFICER: (Reason.NOT_A_RELEASE_OFFICER, "release officer role needed"),
+    Role.ORG_ADMIN: (Reason.NOT_AN_ORGANISATION_ADMIN, "organisation admin role needed"),
+    Role.SIGNATORY: (Reason.NOT_A_SIGNATORY, "signatory role needed"),
 }
 
 
@@ -88,8 +89,7 @@ def require_role(
     if has_role(user, role, organisation):
         return organisation
     reason, message = _REFUSAL[role]
-    record_denial(Action.ACCESS_DENIED, actor=user, target=target, details={"reason": reason, "wanted": wanted})
-    raise PermissionDenied(message)
+    refuse(user, Action.ACCESS_DENIED, target, reason, error=PermissionDenied(message), details={"wanted": wanted})
 
 
 def is_granted(user: User, role: str, organisation: Organisation) -> bool:

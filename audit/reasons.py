@@ -43,6 +43,7 @@ class Reason(StrEnum):
     ONLY_PORTAL_ADMIN = "only_portal_admin"
     NOT_A_SIGNATORY = "not_a_signatory"
     NOT_A_SIGNATORY_OF = "not_a_signatory_of"
+    NOT_AN_ORGANISATION_ADMIN = "not_an_organisation_admin"
 
     # Reading a document (the gates of sharing.policy, in order).
     NO_SUCH_DOCUMENT = "no_such_document"
@@ -201,6 +202,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.ONLY_PORTAL_ADMIN: "only a portal admin may do this",
     Reason.NOT_A_SIGNATORY: "not a signatory",
     Reason.NOT_A_SIGNATORY_OF: "not a signatory of {organisation}",
+    Reason.NOT_AN_ORGANISATION_ADMIN: "not an organisation admin",
     Reason.NO_SUCH_DOCUMENT: "no such document",
     Reason.DOCUMENT_DRAFT: "document draft",
     Reason.DOCUMENT_WITHDRAWN: "document withdrawn",

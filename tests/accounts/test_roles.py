@@ -28,6 +28,7 @@ from accounts.roles import (
     revoke_role,
 )
 from audit.models import Action, AuditEvent
+from audit.reasons import Reason
 from tests.factories import PersonFactory, give_role
 
 pytestmark = pytest.mark.django_db
@@ -129,10 +130,10 @@ def test_require_role_returns_the_organisation_to_a_holder(role, member, ukasi):
 @pytest.mark.parametrize(
     ("role", "reason"),
     [
-        (Role.AUTHOR, "not an author"),
-        (Role.RELEASE_OFFICER, "not a release officer"),
-        (Role.ORG_ADMIN, "not an organisation admin"),
-        (Role.SIGNATORY, "not a signatory"),
+        (Role.AUTHOR, Reason.NOT_AN_AUTHOR),
+        (Role.RELEASE_OFFICER, Reason.NOT_A_RELEASE_OFFICER),
+        (Role.ORG_ADMIN, Reason.NOT_AN_ORGANISATION_ADMIN),
+        (Role.SIGNATORY, Reason.NOT_A_SIGNATORY),
     ],
 )
 def test_require_role_refuses_with_403_and_records_it(role, reason, member, ukasi, usaisi):

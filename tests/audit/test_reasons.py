@@ -31,6 +31,7 @@ WORDS_SEEN = [
     (Reason.ONLY_PORTAL_ADMIN, {}, "only a portal admin may do this"),
     (Reason.NOT_A_SIGNATORY, {}, "not a signatory"),
     (Reason.NOT_A_SIGNATORY_OF, {"organisation": "UK AISI"}, "not a signatory of UK AISI"),
+    (Reason.NOT_AN_ORGANISATION_ADMIN, {}, "not an organisation admin"),
     (Reason.NO_SUCH_DOCUMENT, {}, "no such document"),
     (Reason.DOCUMENT_DRAFT, {}, "document draft"),
     (Reason.DOCUMENT_WITHDRAWN, {}, "document withdrawn"),
