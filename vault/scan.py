@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from outbox.services import enqueue
 
 from .attachments import AttachmentDestroyed, integrity_failed, open_plaintext
 from .crypto import TamperedCiphertext
@@ -215,10 +216,11 @@ def is_eval_log_candidate(attachment: SealedFile) -> bool:
 
 def _queue_eval_parse(attachment: SealedFile) -> None:
     # Only clean files are parsed; the run is marked pending in the same transaction as the
-    # verdict, and the task is queued once that commits.
+    # verdict, and the task is queued once that commits. Imported here because evals imports the
+    # vault (a module-level import would be a cycle); the vault may not depend on evals at all,
+    # so a clean-scan signal that evals subscribes to is to take this call's place.
     from evals.services import eval_run_mark_pending
     from evals.tasks import parse_eval_log
-    from outbox.services import enqueue
 
     eval_run_mark_pending(attachment_code=attachment.code)
     # Through the outbox: queued with the verdict, published on commit or once the broker is back.
