@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from audit.models import Action
+from audit.registry import TrailReaders
 from audit.services import record_denial
 
 from .models import ClearanceGrant, Organisation, ReadIn, User
-from .roles import Role, has_role
+from .roles import Role, has_role, is_portal_admin, organisations_where
 
 
 def is_org_admin(user: User, organisation: Organisation | None = None) -> bool:
@@ -27,6 +28,16 @@ def is_org_admin(user: User, organisation: Organisation | None = None) -> bool:
     if not user.is_authenticated:
         return False
     return has_role(user, Role.ORG_ADMIN, organisation)
+
+
+def audit_trail_readers() -> TrailReaders:
+    """Who reads the audit trail (registered with audit in AccountsConfig.ready()): portal
+    admins all of it, organisation admins the events of the organisations they administer."""
+    return TrailReaders(
+        organisations=lambda: Organisation.objects.order_by("short_name"),
+        reads_everything=is_portal_admin,
+        organisation_ids=lambda user: frozenset(organisations_where(user, Role.ORG_ADMIN).values_list("pk", flat=True)),
+    )
 
 
 def organisation_for_admin(user: User) -> Organisation:

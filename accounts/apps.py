@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
+from audit.registry import set_trail_readers
+
 
 class AccountsConfig(AppConfig):
     name = "accounts"
@@ -10,7 +12,11 @@ class AccountsConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        # Modules that use models are importable only once the app registry is ready.
+        from . import signals  # noqa: F401  (connects the receivers)
+        from .access import audit_trail_readers
+
+        set_trail_readers(audit_trail_readers())
 
 
 class AccordAdminConfig(admin_apps.AdminConfig):

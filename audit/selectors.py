@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 
 from .access import ViewerScope
 from .chain import HASHED_FIELDS
-from .labels import WITHHELD_TYPES
 from .models import AuditEvent, VerificationRun
+from .registry import withheld_types
 
 PAGE_SIZE = 50
 # Every stored field of an event: the hashed ones, then the hash itself.
@@ -51,7 +51,7 @@ def filter_events(qs: QuerySet[AuditEvent], filters: dict[str, Any]) -> QuerySet
         term = filters["target"]
         # Labels that hold document titles are not searched: a match would tell a viewer who may
         # not read the document that a title contains the term. Such targets are found by code.
-        qs = qs.filter(Q(target_id=term) | (Q(target_label__icontains=term) & ~Q(target_type__in=WITHHELD_TYPES)))
+        qs = qs.filter(Q(target_id=term) | (Q(target_label__icontains=term) & ~Q(target_type__in=withheld_types())))
     if filters.get("since"):
         qs = qs.filter(at__gte=filters["since"])
     if filters.get("until"):

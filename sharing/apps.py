@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from audit.registry import withhold_labels
+
 
 class SharingConfig(AppConfig):
     name = "sharing"
@@ -12,5 +14,12 @@ class SharingConfig(AppConfig):
 
         # The vault seals, scans and shreds the files; the rows that describe them are ours.
         register_attachment_model(self.get_model("Attachment"))
+        # Modules that use models are importable only once the app registry is ready.
         # Celery's autodiscovery loads only `tasks` modules; the policy's tasks live apart.
         from . import housekeeping_tasks  # noqa: F401
+        from .selectors import readable_attachment_codes, readable_document_codes, readable_release_codes
+
+        # Labels that carry a document's title or a file name from it (see audit/registry.py).
+        withhold_labels("sharing.document", readable_document_codes)
+        withhold_labels("sharing.release", readable_release_codes)
+        withhold_labels("sharing.attachment", readable_attachment_codes)

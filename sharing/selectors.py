@@ -9,6 +9,7 @@ embedded demo) each word must appear, case-insensitively, in one of the three.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection
@@ -18,7 +19,8 @@ from django.db.models.functions import Coalesce
 from accounts.models import Organisation, Tier, User
 
 from .marking import Marking, describe_change, marking_from_snapshot
-from .models import Document, DocumentRevision
+from .models import Attachment, Document, DocumentRevision, Release
+from .policy import readable_documents
 
 SEARCH_CONFIG = "english"
 SEARCH_MAX_CHARS = 200
@@ -176,3 +178,22 @@ def revision_history(document: Document) -> list[RevisionEntry]:
 def marking_changes(document: Document) -> list[RevisionEntry]:
     """Only the revisions that changed the marking, newest first, for a prominent history box."""
     return [entry for entry in revision_history(document) if entry.marking_changed]
+
+
+# The audit viewer prints a document's title, a release's "title → recipient" or a file name
+# only to a viewer who may read the document now; sharing registers these with audit in
+# SharingConfig.ready(). Each is one query for a whole page's codes.
+def readable_document_codes(user, codes: set[uuid.UUID]) -> QuerySet:
+    return readable_documents(user).filter(code__in=codes).values_list("code", flat=True)
+
+
+def readable_release_codes(user, codes: set[uuid.UUID]) -> QuerySet:
+    readable = readable_documents(user).values("pk")
+    return Release.objects.filter(code__in=codes, document__in=readable).values_list("code", flat=True)
+
+
+def readable_attachment_codes(user, codes: set[uuid.UUID]) -> QuerySet:
+    # A signed MoU has no document; its file name is not marked content.
+    readable = readable_documents(user).values("pk")
+    attachments = Attachment.objects.filter(Q(document__isnull=True) | Q(document__in=readable), code__in=codes)
+    return attachments.values_list("code", flat=True)
