@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class EvalsConfig(AppConfig):
     name = "evals"
     verbose_name = "Evaluation results"
+
+    def ready(self) -> None:
+        # Modules that use models are importable only once the app registry is ready.
+        from sharing.panels import add_document_panel
+
+        from .views import document_results_panel
+
+        add_document_panel("evals/includes/document_runs.html", document_results_panel)

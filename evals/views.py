@@ -28,6 +28,7 @@ from .selectors import (
     filter_runs,
     parsed,
     readable_runs,
+    runs_of_document,
     series_of,
     task_runs_for_reader,
     with_details,
@@ -127,3 +128,12 @@ def task_compare(request: HttpRequest) -> HttpResponse:
         "max_runs": COMPARE_MAX_RUNS,
     }
     return render(request, "evals/compare.html", context)
+
+
+def document_results_panel(request: HttpRequest, document, attachments: list) -> dict | None:
+    """The "Evaluation results" section of a document's page, for the logs among its attachments
+    (a sharing panel, registered in EvalsConfig.ready()); none when no log was attached."""
+    # Every run of the document with its scores and usage in three queries, however many.
+    runs = {run.attachment_code: run for run in with_details(runs_of_document(document))}
+    eval_runs = [(a, runs[a.code]) for a in attachments if a.code in runs]
+    return {"eval_runs": eval_runs} if eval_runs else None

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.roles import Role, require_role
 from audit.models import Action
 from audit.services import record
-from evals.selectors import runs_of_document, with_details
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
 from sharing.models import Attachment, Release
+from sharing.panels import render_document_panels
 from sharing.policy import can_edit, document_for_editor, document_for_reader, readable_documents
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
@@ -71,15 +71,13 @@ def document_detail(request: HttpRequest, code) -> HttpResponse:
         # A partner sees only its own organisation's releases, not who else the document went to.
         releases = releases.filter(recipient_id=user.organisation_id)
     attachments = list(Attachment.objects.filter(document=document, destroyed_at__isnull=True))
-    # Every run of the document with its scores and usage in three queries, however many.
-    runs = {run.attachment_code: run for run in with_details(runs_of_document(document))}
     context = {
         "document": document,
         "mark": mark_for(document, user),
         "banner": banner_for([document], user),
         "body_html": render_markdown(document.body),
         "attachments": attachments,
-        "eval_runs": [(a, runs[a.code]) for a in attachments if a.code in runs],
+        "panels": render_document_panels(request, document, attachments),
         "history": revision_history(document) if is_originator else [],
         "country": viewer_country(user),
         "releases": releases,
