@@ -11,6 +11,7 @@ class EvalsConfig(AppConfig):
         # Modules that use models are importable only once the app registry is ready.
         from sharing.panels import add_document_panel
 
+        from . import signals  # noqa: F401  (connects the receivers)
         from .views import document_results_panel
 
         add_document_panel("evals/includes/document_runs.html", document_results_panel)

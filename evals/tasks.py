@@ -1,6 +1,6 @@
 """Worker side of eval-log ingestion: read an attachment's log, store its results.
 
-The task reads the attachment through one small interface, imported when the task runs:
+The task reads the attachment through one small interface of the vault:
 
     vault.attachments.open_plaintext(attachment_code: uuid.UUID)
         -> a context manager yielding a binary stream (read(n) -> bytes) of the decrypted log,
@@ -18,6 +18,8 @@ import uuid
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+from vault import attachments
 
 from . import services
 from .errors import EvalLogError, EvalLogLimits
@@ -52,12 +54,8 @@ def parse_eval_log(self, attachment_code: str) -> str:
     except ValueError:
         logger.warning("parse_eval_log called without an attachment code")
         return "invalid"
-    # Imported here: attachments are their own part of the system, and the worker should load
-    # only what this task needs.
-    from vault.attachments import open_plaintext
-
     try:
-        with open_plaintext(code) as stream:
+        with attachments.open_plaintext(code) as stream:
             parsed = parse_log(stream, limits=EvalLogLimits.from_settings())
         services.eval_run_from_parsed(attachment_code=code, parsed=parsed)
     except EvalLogError as exc:

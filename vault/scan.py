@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
-from outbox.services import enqueue
 
 from .attachments import AttachmentDestroyed, integrity_failed, open_plaintext
 from .crypto import TamperedCiphertext
 from .registry import SealedFile, attachment_model
+from .signals import attachment_clean
 
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/x-download"}
 _ZIP = {"application/zip", "application/x-zip-compressed"}
@@ -201,27 +201,7 @@ def attachment_scan(*, code) -> SealedFile | None:
             organisation_id=attachment.organisation_id,
             details={"status": attachment.scan_status, "reason": reason, "sniffed": attachment.sniffed_type},
         )
-        if not reason and is_eval_log_candidate(attachment):
-            _queue_eval_parse(attachment)
+        if not reason:
+            # Eval logs among clean files are parsed (evals listens): in this transaction.
+            attachment_clean.send(sender=model, attachment=attachment)
     return attachment
-
-
-EVAL_LOG_SUFFIXES = (".eval", ".json")
-
-
-def is_eval_log_candidate(attachment: SealedFile) -> bool:
-    """Inspect logs are `.eval` zips or `.json` documents; the parser decides which really are."""
-    return attachment.filename.lower().endswith(EVAL_LOG_SUFFIXES)
-
-
-def _queue_eval_parse(attachment: SealedFile) -> None:
-    # Only clean files are parsed; the run is marked pending in the same transaction as the
-    # verdict, and the task is queued once that commits. Imported here because evals imports the
-    # vault (a module-level import would be a cycle); the vault may not depend on evals at all,
-    # so a clean-scan signal that evals subscribes to is to take this call's place.
-    from evals.services import eval_run_mark_pending
-    from evals.tasks import parse_eval_log
-
-    eval_run_mark_pending(attachment_code=attachment.code)
-    # Through the outbox: queued with the verdict, published on commit or once the broker is back.
-    enqueue(parse_eval_log.name, args=[str(attachment.code)])
