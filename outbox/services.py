@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,20 +29,16 @@ def enqueue(task: str, *, args: Sequence[Any] = (), kwargs: dict[str, Any] | Non
     message.full_clean()
     with transaction.atomic():
         message.save()
-    from portal.celery import app
-
     # With a broker, robust: a broker failure after commit must not turn the committed request
     # into an error; the message stays pending and the beat relay picks it up. In-process (the
     # embedded default and the tests), a failing task propagates as `task.delay()` would.
-    transaction.on_commit(lambda: relay_one(message.pk), robust=not app.conf.task_always_eager)
+    transaction.on_commit(lambda: relay_one(message.pk), robust=not current_app.conf.task_always_eager)
     return message
 
 
 def relay_one(message_id: int) -> bool:
     """Publish one pending message; True when it was handed to the broker (or run in-process)."""
-    from portal.celery import app
-
-    if app.conf.task_always_eager:
+    if current_app.conf.task_always_eager:
         return _run_in_process(message_id)
     with transaction.atomic():
         # SKIP LOCKED: the request's own on_commit relay and the beat relay never publish the
@@ -51,7 +48,7 @@ def relay_one(message_id: int) -> bool:
             return False
         try:
             # No publish retries here: a request must not stall on a dead broker; beat retries.
-            app.send_task(
+            current_app.send_task(
                 message.task, args=message.args, kwargs=message.kwargs, task_id=str(message.code), retry=False
             )
         except Exception as exc:  # any broker failure leaves the message pending
@@ -68,8 +65,6 @@ def relay_one(message_id: int) -> bool:
 
 def _run_in_process(message_id: int) -> bool:
     """The embedded default has no broker: mark the message sent, then run the task here."""
-    from portal.celery import app
-
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id, sent_at=None).first()
         if message is None:
@@ -79,7 +74,7 @@ def _run_in_process(message_id: int) -> bool:
         message.save(update_fields=["sent_at", "attempts"])
     # apply(), not apply_async(): no producer, no broker connection, just the task, here. Its
     # exceptions propagate when CELERY_TASK_EAGER_PROPAGATES says so, as with `delay()`.
-    app.tasks[message.task].apply(args=message.args, kwargs=message.kwargs, task_id=str(message.code))
+    current_app.tasks[message.task].apply(args=message.args, kwargs=message.kwargs, task_id=str(message.code))
     return True
 
 
