@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django_otp import devices_for_user
 
 from audit.models import Action
 from audit.services import record
@@ -76,8 +77,6 @@ class RequireMFAMiddleware:
                 else (match.url_name if match else None)
             )
             if name not in self.ALLOWED_URL_NAMES and not request.path_info.startswith(settings.STATIC_URL):
-                from django_otp import devices_for_user
-
                 has_device = any(True for _ in devices_for_user(user, confirmed=True))
                 target = "accounts:mfa_verify" if has_device else "accounts:mfa_enrol"
                 return redirect(f"{reverse(target)}?next={request.get_full_path()}")
@@ -85,8 +84,6 @@ class RequireMFAMiddleware:
 
 
 def _resolve(path: str):
-    from django.urls import Resolver404, resolve
-
     try:
         return resolve(path)
     except Resolver404:

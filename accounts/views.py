@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -155,6 +157,4 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
 
 
 def _base32(key: bytes) -> str:
-    import base64
-
     return base64.b32encode(key).decode().rstrip("=")

@@ -9,4 +9,5 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported once the app registry is ready: DRF and drf-spectacular expect a configured Django.
         from . import schema  # noqa: F401  (registers the bearer scheme with drf-spectacular)

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import threading
 
+from celery.signals import task_postrun, task_prerun
 from django.apps import AppConfig
+
+from . import context
 
 _task_scopes = threading.local()
 
@@ -12,8 +15,6 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from celery.signals import task_postrun, task_prerun
-
         task_prerun.connect(_task_started, weak=False, dispatch_uid="audit.task_started")
         task_postrun.connect(_task_finished, weak=False, dispatch_uid="audit.task_finished")
 
@@ -21,16 +22,12 @@ class AuditConfig(AppConfig):
 # Every Celery task runs in its own audit scope: its events carry the task id as request id, and
 # a denial it records inside a transaction that rolls back is written when the task ends.
 def _task_started(task_id=None, task=None, **kwargs) -> None:
-    from . import context
-
     ctx = context.AuditContext(request_id=str(task_id or "")[:64], user_agent=f"task:{getattr(task, 'name', '')}"[:300])
     scopes = _task_scopes.__dict__.setdefault("by_id", {})
     scopes[task_id] = (ctx, context.activate(ctx))
 
 
 def _task_finished(task_id=None, task=None, **kwargs) -> None:
-    from . import context
-
     scope = _task_scopes.__dict__.setdefault("by_id", {}).pop(task_id, None)
     if scope is None:
         return

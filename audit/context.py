@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 
 @dataclass
 class AuditContext:
@@ -63,8 +65,7 @@ def deactivate(token: contextvars.Token) -> None:
 def close(ctx: AuditContext) -> list | None:
     """End a scope: write its rolled-back denials, or, when a transaction is still open around
     it (an eager task run inside a request), hand them to the enclosing context instead."""
-    from django.db import connection
-
+    # audit.services imports this module to read the current context.
     from .services import flush_pending_denials
 
     if not ctx.pending_denials:

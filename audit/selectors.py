@@ -7,10 +7,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from . import signing
 from .access import ViewerScope
-from .chain import HASHED_FIELDS
-from .models import AuditEvent, VerificationRun
+from .chain import HASHED_FIELDS, iso_utc
+from .models import AuditCheckpoint, AuditEvent, VerificationRun
 from .registry import withheld_types
 
 PAGE_SIZE = 50
@@ -100,12 +102,6 @@ def latest_verification() -> VerificationRun | None:
 def checkpoint_document() -> dict:
     """Every signed checkpoint and the public keys that verify them, as partners keep them and
     as `audit verify --checkpoints FILE` reads them back."""
-    from django.utils import timezone
-
-    from . import signing
-    from .chain import iso_utc
-    from .models import AuditCheckpoint
-
     return {
         "format": "accord-audit-checkpoints/v1",
         "exported_at": iso_utc(timezone.now()),

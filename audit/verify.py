@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, connections
 
 from . import signing
 from .chain import GENESIS_HASH, HASHED_FIELDS, rows_mismatching
@@ -200,8 +200,6 @@ def _chunk_is_whole(rows: list[tuple], expected: int, prev: str | None) -> bool:
 
 
 def _scan_in_child(args: tuple) -> Segment:
-    from django.db import connections
-
     try:
         return scan_segment(*args)
     finally:
@@ -226,8 +224,6 @@ def _scan(head_seq: int, hashes: dict[int, str], *, segments: int, workers: int,
         return [scan_segment(*r) for r in ranges]
     # Each worker reads and hashes its own range: the hash of a row depends only on the row, so
     # the ranges are independent and only their boundaries are joined up afterwards.
-    from django.db import connections
-
     connections.close_all()  # a forked child must open its own connection, never share ours
     with multiprocessing.get_context("fork").Pool(min(workers, len(ranges))) as pool:
         return pool.map(_scan_in_child, ranges, chunksize=1)

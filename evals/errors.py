@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 MIB = 1024 * 1024
 
 
@@ -37,8 +39,6 @@ class EvalLogLimits:
 
     @classmethod
     def from_settings(cls) -> EvalLogLimits:
-        from django.conf import settings
-
         defaults = cls()
         # The parser is usable outside Django (scripts, notebooks) with the defaults.
         if not settings.configured:

@@ -10,4 +10,5 @@ class PortalConfig(AppConfig):
     label = "portal"
 
     def ready(self) -> None:
+        # Imported in ready(), where Django documents registering system checks.
         from . import checks  # noqa: F401 - registers the checks

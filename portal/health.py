@@ -13,6 +13,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from audit.models import ChainHead
+
+from .celery import app
+
 logger = logging.getLogger("accord.health")
 
 
@@ -32,8 +36,6 @@ def _database() -> None:
 def _broker() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return  # in-process tasks: nothing to reach
-    from portal.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
@@ -60,8 +62,6 @@ def _master_key() -> None:
 
 
 def _audit_head() -> None:
-    from audit.models import ChainHead
-
     ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first()
 
 

@@ -6,14 +6,14 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from audit.context import current
+
 # Attributes every LogRecord has; anything else was passed through `extra=` and is kept.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        from audit.context import current
-
         record.request_id = getattr(record, "request_id", None) or current().request_id
         return True
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 
 from audit.registry import withhold_labels
+from vault.registry import register_attachment_model
 
 
 class SharingConfig(AppConfig):
@@ -10,8 +11,6 @@ class SharingConfig(AppConfig):
     verbose_name = "Documents and sharing"
 
     def ready(self) -> None:
-        from vault.registry import register_attachment_model
-
         # The vault seals, scans and shreds the files; the rows that describe them are ours.
         register_attachment_model(self.get_model("Attachment"))
         # Modules that use models are importable only once the app registry is ready.

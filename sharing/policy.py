@@ -389,8 +389,6 @@ def mou_for_party(user, agreement_code) -> Attachment:
     """The signed MoU of an agreement, for members of its parties and portal admins, when the
     file is clean and not destroyed; 404 (audited) for a missing agreement, one without an MoU,
     and a forbidden one alike."""
-    from .models import SharingAgreement
-
     parsed = _parse_code(agreement_code)
     agreement = None
     if parsed is not None:

@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -36,8 +37,6 @@ def with_marking(queryset: QuerySet[Document]) -> QuerySet[Document]:
 def search_vector():
     """The weighted document vector. The GIN index in migration 0003 is built on this exact
     expression; change both together or searches fall back to a full scan."""
-    from django.contrib.postgres.search import SearchVector
-
     return (
         SearchVector("title", weight="A", config=SEARCH_CONFIG)
         + SearchVector("summary", weight="B", config=SEARCH_CONFIG)
@@ -51,8 +50,6 @@ def search_documents(queryset: QuerySet[Document], text: str) -> QuerySet[Docume
     if not text:
         return queryset
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank
-
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         vector = search_vector()
         return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
@@ -31,8 +32,6 @@ from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseS
 
 def _agreement_in_request(user, code):
     """The named agreement, or a 400 on the field (a 404 would read as "no such endpoint")."""
-    from django.http import Http404
-
     try:
         return agreement_for_party(user, code)
     except Http404:
