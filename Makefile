@@ -44,6 +44,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 # Security checks: ruff's security rules, bandit, and Django's deployment checks on production
 # settings (throwaway secrets; nothing is connected to).
