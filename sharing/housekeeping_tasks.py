@@ -5,11 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import Release, SharingAgreement
+from .notifications import notify_agreement_expiring, notify_release_approved
 
 
 @shared_task(name="sharing.tidy", time_limit=600, soft_time_limit=540, ignore_result=True)
 def tidy_sharing() -> dict[str, int]:
     """Expire agreements and releases past their dates, drop stale grants, warn owners. Idempotent."""
+    # housekeeping queues this module's notices, so importing it at the top would be a cycle.
     from .housekeeping import tidy
 
     return tidy().as_dict()
@@ -25,8 +27,6 @@ def tidy_sharing() -> dict[str, int]:
     max_retries=5,
 )
 def send_release_notice(release_id: int) -> int:
-    from .notifications import notify_release_approved
-
     release = Release.objects.select_related("recipient", "agreement", "document__tier").filter(pk=release_id).first()
     return notify_release_approved(release) if release else 0
 
@@ -41,7 +41,5 @@ def send_release_notice(release_id: int) -> int:
     max_retries=5,
 )
 def send_agreement_expiry_notice(agreement_id: int) -> int:
-    from .notifications import notify_agreement_expiring
-
     agreement = SharingAgreement.objects.filter(pk=agreement_id).first()
     return notify_agreement_expiring(agreement) if agreement else 0

@@ -103,6 +103,7 @@ def kek_rotate(*, organisation: Organisation, actor=None) -> OrganisationKey:
     Earlier versions stay (marked retired) until every DEK has moved: payloads are never
     rewritten, only the small wrapped keys on the attachment rows.
     """
+    # vault.tasks imports this module, so importing it at the top would be a cycle.
     from .tasks import rewrap_organisation_deks
 
     with transaction.atomic():
