@@ -1,33 +1,11 @@
-// Small enhancements for every page. Loaded as a module from static/ (strict CSP: no inline code).
+// Every page's behaviour: GOV.UK Frontend's components (data-module="govuk-*"). Loaded as a module
+// from static/ (strict CSP: no inline code).
+import { initAll } from "../vendor/govuk-frontend/govuk-frontend.min.js";
 
-// Move focus to an error summary so keyboard and screen-reader users hear what went wrong first.
-const summary = document.querySelector("[data-autofocus]");
-if (summary) {
-  summary.focus();
-}
-
-// Ask before a destructive action (withdraw, revoke, terminate) on buttons that carry data-confirm.
-document.addEventListener("submit", (event) => {
-  const button = event.submitter;
-  const question = button && button.dataset.confirm;
-  if (question && !window.confirm(question)) {
-    event.preventDefault();
-  }
-});
-
-// Show a radio's conditional panel (data-shown-by="<radio id>") only while that radio is chosen.
-// Without this script every panel stays visible and the server ignores the unchosen one.
-for (const panel of document.querySelectorAll("[data-shown-by]")) {
-  const radio = document.getElementById(panel.dataset.shownBy);
-  if (!radio || !radio.form) {
-    continue;
-  }
-  const sync = () => {
-    panel.hidden = !radio.checked;
-    panel.classList.toggle("govuk-radios__conditional--hidden", !radio.checked);
-  };
-  for (const other of radio.form.querySelectorAll(`input[type="radio"][name="${radio.name}"]`)) {
-    other.addEventListener("change", sync);
-  }
-  sync();
-}
+// GOV.UK Frontend runs only where <body> says the browser supports it; its own page template sets
+// this class from an inline script, which the CSP refuses. A browser running this module script
+// is exactly one it supports, so the class is set here, before its components start.
+document.body.classList.add("govuk-frontend-supported");
+// A component that cannot start (markup it does not expect) is a bug: report it as an error, so
+// the browser tests, which fail on console errors, catch it.
+initAll({ onError: (error) => console.error(error) });

@@ -64,8 +64,10 @@ def test_the_form_lists_each_eligible_partners_active_members_by_name_only(
     # Nothing about a partner's people beyond their names: no clearance, no address.
     assert "SECRET" not in html.split("Named readers at", 1)[1].split("</form>", 1)[0]
     assert carol.email not in html
-    # The reveal is progressive: the panel is in the markup and a script from static/ hides it.
-    assert 'data-shown-by="id_readers_1"' in html and 'aria-controls="named-readers"' in html
+    # The reveal is progressive: the panel is in the markup and GOV.UK Frontend's radios script
+    # from static/ hides it (its "hidden" class hides nothing until that script has started).
+    assert 'data-module="govuk-radios"' in html and 'data-aria-controls="named-readers"' in html
+    assert 'class="govuk-radios__conditional govuk-radios__conditional--hidden" id="named-readers"' in html
     assert '<legend class="govuk-fieldset__legend govuk-fieldset__legend--s">Who at each recipient' in html
 
 
