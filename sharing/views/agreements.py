@@ -33,6 +33,7 @@ from vault.uploads import EncryptingUploadHandler
 
 from .attachments import attachment_response
 from .banners import MARKING_PREFETCH, banner_for, mark_for
+from .errors import storage_unavailable
 
 
 @require_GET
@@ -125,12 +126,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
         return _create(request, handler)
     except StorageUnavailable:
         record_denial(Action.AGREEMENT_CREATED, actor=user, details={"reason": Reason.STORAGE_UNAVAILABLE.value})
-        return HttpResponse(
-            "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
-            status=503,
-            content_type="text/plain; charset=utf-8",
-            headers={"Retry-After": "60"},
-        )
+        return storage_unavailable()
     finally:
         if handler:
             handler.discard_unclaimed()

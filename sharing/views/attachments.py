@@ -22,6 +22,7 @@ from vault.uploads import EncryptingUploadHandler
 from ..attachments import attachment_create, upload_rejected
 from ..models import Attachment
 from ..policy import attachment_for_download, document_for_editor
+from .errors import storage_unavailable
 
 
 @csrf_exempt  # CSRF is checked below, after the encrypting handler is in place
@@ -36,12 +37,7 @@ def attachment_upload(request, code):
         return _upload(request, document, handler)
     except StorageUnavailable:
         upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE)
-        return HttpResponse(
-            "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
-            status=503,
-            content_type="text/plain; charset=utf-8",
-            headers={"Retry-After": "60"},
-        )
+        return storage_unavailable()
     finally:
         handler.discard_unclaimed()
 

@@ -20,3 +20,14 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _page(request, "errors/404.html", 404)
+
+
+def storage_unavailable() -> HttpResponse:
+    """An upload the ciphertext store refused: nothing was saved, so the client may retry. Plain
+    text, because the upload script shows a short plain-text answer to the person as it is."""
+    return HttpResponse(
+        "The file store is unavailable, so nothing was saved. Please try again in a few minutes.",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+        headers={"Retry-After": "60"},
+    )
