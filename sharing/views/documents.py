@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +16,7 @@ from audit.models import Action
 from audit.services import record
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
-from sharing.models import Attachment, Release
+from sharing.models import Attachment, Document, Release
 from sharing.panels import render_document_panels
 from sharing.policy import can_edit, document_for_editor, document_for_reader, readable_documents
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
@@ -32,8 +33,13 @@ CONTENT_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "
 @require_GET
 @login_required
 def document_list(request: HttpRequest) -> HttpResponse:
+    return document_list_page(request, readable_documents(request.user))
+
+
+def document_list_page(request: HttpRequest, readable: QuerySet[Document]) -> HttpResponse:
+    """The list page over `readable`. The benchmark's bare baseline (bench/load_urls.py) renders
+    this same page over every document, so the two differ only in the access policy."""
     user = request.user
-    readable = readable_documents(user)
     form = DocumentFilterForm(request.GET or None)
     form.fields["model_name"].widget.attrs["list"] = "known-models"
     form.fields["tier"].empty_label = "Any tier"
@@ -61,9 +67,15 @@ def document_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def document_detail(request: HttpRequest, code) -> HttpResponse:
+    document = document_for_reader(request.user, code)
+    record(Action.DOCUMENT_VIEWED, actor=request.user, target=document)
+    return document_page(request, document)
+
+
+def document_page(request: HttpRequest, document: Document) -> HttpResponse:
+    """The page of a document the reader has passed the gate for. The benchmark's bare baseline
+    renders it with no gate and no audit event, so the two differ only in those."""
     user = request.user
-    document = document_for_reader(user, code)
-    record(Action.DOCUMENT_VIEWED, actor=user, target=document)
     is_originator = user.organisation_id == document.originator_id
     releases = Release.objects.filter(document=document).select_related("recipient", "agreement")
     releases = releases.prefetch_related("audience")
