@@ -25,6 +25,14 @@ def sign_agreement(session) -> None:
         expect_notice(session, "You signed")
 
 
+def agreement_in_force(open_session) -> None:
+    """Both institutes' signatories sign the UK–US agreement, so releases can be asked under it."""
+    for signatory in ("olivia@ukasi.example", "ursula@caisi.example"):
+        signer = open_session()
+        signer.sign_in(signatory)
+        sign_agreement(signer)
+
+
 def write_finding(session, title: str, *, domain: str = "Safeguards and jailbreaks", usa: bool = True) -> str:
     """Fill in and save a finding; returns the path of its page."""
     page = session.page

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.steps import publish, request_release, sign_agreement, write_finding
+from tests.browser.steps import agreement_in_force, publish, request_release, write_finding
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +28,7 @@ def test_govuk_frontend_starts_every_component_on_the_main_pages(open_session):
 
 
 def test_named_readers_panel_shows_only_while_its_radio_is_chosen(open_session):
-    for signatory in ("olivia@ukasi.example", "ursula@caisi.example"):
-        signer = open_session()
-        signer.sign_in(signatory)
-        sign_agreement(signer)
+    agreement_in_force(open_session)
     analyst = open_session()
     analyst.sign_in("alice@ukasi.example")
     path = write_finding(analyst, f"Refusal bypass by role-play {uuid.uuid4().hex[:8]}")

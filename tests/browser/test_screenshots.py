@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.steps import AGREEMENT, publish, request_release, sign_agreement, submit_release, write_finding
+from tests.browser.steps import AGREEMENT, agreement_in_force, publish, request_release, submit_release, write_finding
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +27,7 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     guest.go("/accounts/login/")
     shot(guest, "01-sign-in")
 
-    for signatory in ("olivia@ukasi.example", "ursula@caisi.example"):
-        signer = open_session()
-        signer.sign_in(signatory)
-        sign_agreement(signer)
+    agreement_in_force(open_session)
 
     author = open_session()
     author.sign_in("alice@ukasi.example")
@@ -75,6 +72,6 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     reviewer.go(finding, expect_status=404)
     shot(reviewer, "12-not-found")
 
-    for session in (guest, signer, author, officer, admin, reviewer):
+    for session in (guest, author, officer, admin, reviewer):
         session.assert_clean()
     assert len(list(out.glob("*.png"))) == 13
