@@ -21,6 +21,9 @@ def test_screenshot_every_main_page(open_session, tmp_path):
     out.mkdir(parents=True, exist_ok=True)
 
     def shot(session, name: str) -> None:
+        # Move the pointer off the controls: left where the last click was, a hover effect (GOV.UK
+        # radios glow) would show in the picture.
+        session.page.mouse.move(0, 0)
         session.page.screenshot(path=str(out / f"{name}.png"), full_page=True)
 
     guest = open_session()
