@@ -75,18 +75,12 @@ def setup(var_dir: Path) -> dict:
     from django.core.management import call_command
     from django.test import Client
 
-    from accounts.models import Country, Tier
-    from sharing.models import Document
-    from tests.factories import OrganisationFactory, PersonFactory, give_role, grant_clearance, login_verified
+    from tests.factories import DocumentFactory, OrganisationFactory, PersonFactory, login_verified
 
     call_command("migrate", verbosity=0)
-    org = OrganisationFactory(short_name="benchorg", country=Country.objects.get(code="GBR"))
-    user = PersonFactory(organisation=org)
-    give_role(user, "author")
-    grant_clearance(user, "official")
-    document = Document.objects.create(
-        title="bench", originator=org, author=user, tier=Tier.objects.get(code="official")
-    )
+    org = OrganisationFactory(short_name="benchorg", country="GBR")
+    user = PersonFactory(organisation=org, roles=["author"], clearance="official")
+    document = DocumentFactory(author=user, title="bench", tier="official", status="draft")
     client = Client()
     login_verified(client, user)
     csrf = secrets.token_hex(16)  # a 32-character secret is accepted as cookie and header alike

@@ -76,6 +76,10 @@ def domains(*codes: str) -> list[RiskDomain]:
     return list(RiskDomain.objects.filter(code__in=codes))
 
 
+def risk_domain(code: str) -> RiskDomain:
+    return RiskDomain.objects.get(code=code)
+
+
 def compartment(code: str | Compartment = "joint-ex-1", *, owner: Organisation | None = None) -> Compartment:
     """The compartment `code`, made on first use (owned by `owner` when one is named)."""
     if isinstance(code, Compartment):
@@ -260,7 +264,7 @@ class DocumentFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def risk_domains(obj, create, extracted, **kwargs):
-        obj.risk_domains.set(_each(extracted or (), lambda code: RiskDomain.objects.get(code=code)))
+        obj.risk_domains.set(_each(extracted or (), risk_domain))
 
     @factory.post_generation
     def revisions(obj, create, extracted, **kwargs):
@@ -335,13 +339,13 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def topics(obj, create, extracted, **kwargs):
         codes = ("cyber-offence", "autonomy") if extracted is None else extracted
-        obj.risk_domains.set(_each(codes, lambda code: RiskDomain.objects.get(code=code)))
+        obj.risk_domains.set(_each(codes, risk_domain))
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
     """A release of `document` to `recipient` under `agreement`, approved unless `status` says
-    otherwise, with the audience's view grants in place as approval leaves them (`grant=False`
-    leaves them out). A release past its `expires_at` is expired whatever its status.
+    otherwise, with the view grants in place as approval leaves them (`grant=False` leaves them
+    out). `status="revoked"` stamps the revocation; an `expires_at` in the past lapses it.
 
         ReleaseFactory(document=finding, agreement=uk_us, recipient=usaisi, status="requested")
     """
