@@ -32,7 +32,10 @@ TIME_LIMIT = 150
 MAX_RETRIES = 3
 
 
+# The name Celery derived from this module's path before it was written out: queued outbox
+# rows name it, so it stays whatever the module is called.
 @shared_task(
+    name="evals.tasks.parse_eval_log",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
