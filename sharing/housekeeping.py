@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from outbox.services import enqueue
 
+from .housekeeping_tasks import send_agreement_expiry_notice
 from .models import Release, SharingAgreement
 from .services.agreements import agreement_expire
 from .services.releases import release_expire, sync_grants
@@ -82,13 +84,8 @@ def queue_expiry_notices(now: datetime) -> int:
                 target=agreement,
                 details={"expires_at": agreement.expires_at.isoformat()},
             )
-            agreement_id = agreement.pk
-            transaction.on_commit(lambda agreement_id=agreement_id: _queue_notice(agreement_id))
+            # Through the outbox, with the mark: once marked, the mail is recorded to go, so a
+            # broker that is down at commit delays it, never loses it.
+            enqueue(send_agreement_expiry_notice.name, args=[agreement.pk])
             count += 1
     return count
-
-
-def _queue_notice(agreement_id: int) -> None:
-    from .housekeeping_tasks import send_agreement_expiry_notice
-
-    send_agreement_expiry_notice.delay(agreement_id)

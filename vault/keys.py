@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
+from outbox.services import enqueue
 
 from .models import OrganisationKey
 from .registry import attachment_model
@@ -120,7 +121,9 @@ def kek_rotate(*, organisation: Organisation, actor=None) -> OrganisationKey:
             organisation_id=organisation.pk,
             details={"kek_version": key.version, "previous_version": latest or None},
         )
-        transaction.on_commit(lambda: rewrap_organisation_deks.delay(organisation.pk))
+        # Through the outbox, in this transaction: a broker that is down at commit delays the
+        # re-wrap, never loses it.
+        enqueue(rewrap_organisation_deks.name, args=[organisation.pk])
     return key
 
 

@@ -22,8 +22,10 @@ from accounts.models import Organisation
 from audit.models import Action
 from audit.reasons import Reason, Refusal
 from audit.services import record, refuse
+from outbox.services import enqueue
 
 from .. import scope
+from ..housekeeping_tasks import send_release_notice
 from ..models import (
     Document,
     DocumentGroupObjectPermission,
@@ -201,18 +203,13 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
             granted = sync_grants(document_ids=[locked.document_id]) if approve else {}
             record(action, actor=actor, target=locked, details={"reason": reason.strip(), **granted})
             if approve:
-                release_id = locked.pk
-                transaction.on_commit(lambda: _queue_release_notice(release_id))
+                # Through the outbox, in this transaction: the notice is recorded with the
+                # approval, so a broker that is down at commit delays it, never loses it.
+                enqueue(send_release_notice.name, args=[locked.pk])
     if stale:
         refuse(actor, action, release, Reason.RELEASE_DECIDED_MEANWHILE)
     release.refresh_from_db()
     return release
-
-
-def _queue_release_notice(release_id: int) -> None:
-    from ..housekeeping_tasks import send_release_notice
-
-    send_release_notice.delay(release_id)
 
 
 def release_approve(*, actor, release: Release, reason: str = "") -> Release:
