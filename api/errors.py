@@ -1,21 +1,29 @@
 """One error shape for the whole API: {"error": {"code", "message", "details"}}.
 
 Every failure answers it, whether raised by DRF, by a gate (Http404, PermissionDenied), by a
-service (Django's ValidationError) or by a bug (500, logged with its traceback, nothing of it
-shown). Unknown paths under /api/ answer it too (see `not_found`).
+service (Django's ValidationError), by an outage (503 with Retry-After: the database, the
+ciphertext store or the broker could not be reached, so the client should try again) or by a
+bug (500, logged with its traceback, nothing of it shown). Unknown paths under /api/ answer it
+too (see `not_found`).
 """
 
 from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+
+from vault.attachments import StorageUnavailable
 
 from .parsers import PayloadTooLarge
 
@@ -34,7 +42,41 @@ CODES = {
     415: "unsupported_media_type",
     429: "throttled",
     500: "server_error",
+    503: "unavailable",
 }
+
+# What an outage looks like, by the service that failed, and how long to wait before retrying
+# (the web's 503s say the same: 30 s for the database, 60 s for the file store).
+OUTAGES = (
+    ("database", (OperationalError, InterfaceError), 30),
+    # The blob store: OSError from a disk, botocore's errors from S3, or the vault's own
+    # exception wrapping either.
+    ("storage", (StorageUnavailable, OSError, BotoCoreError, ClientError), 60),
+    ("broker", (BrokerError, RedisConnectionError), 30),
+)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "A service Accord depends on is unavailable. Nothing was changed; please try again shortly."
+    default_code = "unavailable"
+
+    def __init__(self, service: str, retry_after: int):
+        super().__init__()
+        self.service = service
+        self.wait = retry_after
+
+
+def outage(exc: BaseException | None) -> tuple[str, int] | None:
+    """(service, retry-after seconds) when `exc` (or what it wraps) is a service being away."""
+    seen = 0
+    while exc is not None and seen < 10:
+        for service, types, retry_after in OUTAGES:
+            if isinstance(exc, types):
+                return service, retry_after
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 def error_body(status_code: int, message: str, *, code: str | None = None, details=None) -> dict:
@@ -67,6 +109,17 @@ def exception_handler(exc, context):
         message = " ".join(m for messages in details.values() for m in messages) or "The request is not valid."
         return Response(error_body(400, message, details=details), status=400)
 
+    if not isinstance(exc, exceptions.APIException) and (found := outage(exc)) is not None:
+        request = context.get("request")
+        # Not a bug: no traceback. The request log line records the 503 with its request id.
+        logger.warning(
+            "API request rejected: %s unavailable (%s) on %s %s",
+            found[0],
+            type(exc).__name__,
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+        exc = ServiceUnavailable(*found)
     if not isinstance(exc, exceptions.APIException):
         request = context.get("request")
         logger.error(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
+
+from api.errors import error_body
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
@@ -31,7 +33,15 @@ def _database_unreachable(exc: BaseException | None) -> bool:
     return False
 
 
-def service_unavailable() -> HttpResponse:
+def service_unavailable(request: HttpRequest | None = None) -> HttpResponse:
+    if request is not None and request.path.startswith("/api/"):
+        # The database failed before the API's own handler ran (sessions, authentication in a
+        # middleware): the API's client still gets the API's error shape.
+        body = error_body(503, "The database is unavailable. Nothing was changed; please try again shortly.")
+        return JsonResponse(
+            body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        )
+
     body = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
     response = HttpResponse(body, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -42,7 +52,7 @@ def service_unavailable() -> HttpResponse:
 @requires_csrf_token
 def server_error(request: HttpRequest, template_name: str = defaults.ERROR_500_TEMPLATE_NAME) -> HttpResponse:
     if _database_unreachable(sys.exc_info()[1]):
-        return service_unavailable()
+        return service_unavailable(request)
     try:
         return defaults.server_error(request, template_name=template_name)
     except Exception:  # the 500 page itself failed (its template touched the database): plain text

@@ -19,10 +19,11 @@ from audit.reasons import Reason
 from sharing.attachments import attachment_create_from_stream, upload_rejected
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
-from vault.attachments import AttachmentTooLarge, max_bytes
+from vault.attachments import AttachmentTooLarge, StorageUnavailable, max_bytes
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
 
+from ..errors import ServiceUnavailable
 from ..parsers import PayloadTooLarge
 from ..schema import ErrorSerializer
 from ..serializers import AttachmentSerializer
@@ -139,6 +140,10 @@ def upload(request, code, filename: str) -> Response:
         )
     except AttachmentTooLarge as exc:  # already audited by the service
         raise PayloadTooLarge(str(exc)) from None
+    except StorageUnavailable as exc:
+        # As the web's upload does: the refusal is on the record, the client told to retry.
+        upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE, via="api")
+        raise ServiceUnavailable("storage", 60) from exc
     attachment.refresh_from_db()
     return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
