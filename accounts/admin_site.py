@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
+
+from outbox.reconcile import backlog
 
 from .roles import is_portal_admin
 
@@ -29,3 +32,15 @@ class AccordAdminSite(OTPAdminSite):
         if request.user.is_authenticated:
             raise PermissionDenied("Portal admins only.")
         return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse("accounts:login"))
+
+    def get_urls(self):
+        return [path("health/", self.admin_view(self.health_view), name="health"), *super().get_urls()]
+
+    def health_view(self, request):
+        """Background work by kind: how much waits, the oldest's age, and its deadline."""
+        rows = [
+            {"kind": kind, **row, "overdue": (row["oldest_seconds"] or 0) > row["deadline_seconds"]}
+            for kind, row in sorted(backlog().items())
+        ]
+        context = {**self.each_context(request), "title": "Background work", "rows": rows}
+        return TemplateResponse(request, "admin/health.html", context)

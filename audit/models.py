@@ -79,6 +79,8 @@ class Action(models.TextChoices):
     API_TOKEN_CREATED = "api.token_created", "API token created"
     API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
     API_TOKEN_REFUSED = "api.token_refused", "API token refused"
+    # Background work
+    WORK_REQUEUED = "work.requeued", "Overdue background work queued again"
 
 
 class Outcome(models.TextChoices):

@@ -12,6 +12,8 @@ class EvalsConfig(AppConfig):
         from sharing.panels import add_document_panel
 
         from . import signals  # noqa: F401  (connects the receivers)
+        from .tasks import register_work
         from .views import document_results_panel
 
         add_document_panel("evals/includes/document_runs.html", document_results_panel)
+        register_work()

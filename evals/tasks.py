@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
+from outbox.reconcile import Work, register
 from vault import attachments
 
 from . import services
 from .errors import EvalLogError, EvalLogLimits
+from .models import EvalRun
 from .parser import parse_eval_log as parse_log
 
 logger = logging.getLogger(__name__)
@@ -88,3 +91,21 @@ def parse_eval_log(self, attachment_code: str) -> str:
         services.eval_run_mark_failed(attachment_code=code, reason="the attachment could not be read")
         return "failed"
     return "parsed"
+
+
+def register_work() -> None:
+    """Tell the reaper about logs waiting to be read (outbox.reconcile): a run stays pending
+    from the clean scan that asked for it (recorded_at) until a parse marks it read or failed."""
+
+    register(
+        Work(
+            kind="parse",
+            task=parse_eval_log.name,
+            pending=lambda: EvalRun.objects.filter(
+                parse_status=EvalRun.ParseStatus.PENDING, attachment_code__isnull=False
+            ),
+            since="recorded_at",
+            args=lambda run: [str(run.attachment_code)],
+            default_deadline=timedelta(minutes=15),
+        )
+    )

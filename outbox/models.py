@@ -20,6 +20,9 @@ class OutboxMessage(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When its task ended, for tasks whose outcome shows nowhere else (outbox.reconcile); a
+    # message sent but never done is work a lost worker or a lost queue dropped.
+    done_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
 

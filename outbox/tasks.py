@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import reconcile, services
 
 
 @shared_task(name="outbox.relay", ignore_result=True, time_limit=120, soft_time_limit=100)
@@ -11,3 +11,9 @@ def relay() -> int:
     sent = services.relay_pending()
     services.purge_sent()
     return sent
+
+
+@shared_task(name="outbox.reap", ignore_result=True, time_limit=120, soft_time_limit=100)
+def reap() -> dict[str, int]:
+    """Beat: queue again whatever background work is older than its deadline (outbox.reconcile)."""
+    return reconcile.reap()

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from audit.models import ChainHead
+from outbox.reconcile import backlog
 
 from .celery import app
 
@@ -65,6 +66,17 @@ def _audit_head() -> None:
     ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first()
 
 
+def work_ages() -> dict[str, int | None]:
+    """The oldest unfinished item of each kind of background work, in seconds (None: nothing
+    waits). Shown, never failed on: a backlog is the reaper's to clear, not a reason to stop
+    sending requests here. Ages only; what waits is the admin health view's to show."""
+    try:
+        return {kind: row["oldest_seconds"] for kind, row in backlog().items()}
+    except Exception:
+        logger.exception("work backlog unreadable")
+        return {}
+
+
 CHECKS = {
     "database": _database,
     "broker": _broker,
@@ -89,5 +101,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         else:
             results[name] = "ok"
     ready = all(value == "ok" for value in results.values())
-    body = {"status": "ok" if ready else "fail", "checks": results, "ms": round((time.monotonic() - started) * 1000)}
+    body = {
+        "status": "ok" if ready else "fail",
+        "checks": results,
+        "work": work_ages() if results["database"] == "ok" else {},
+        "ms": round((time.monotonic() - started) * 1000),
+    }
     return JsonResponse(body, status=200 if ready else 503)

@@ -426,6 +426,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Tasks queued while the broker was down are published as soon as it answers again.
 CELERY_BEAT_SCHEDULE["outbox-relay"] = {"task": "outbox.relay", "schedule": env_int("ACCORD_OUTBOX_RELAY_SECONDS", 10)}
+# A message unacknowledged this long is handed to another worker even while the first still
+# runs it, so it must exceed the longest task's hard time limit (3,600 s: the key re-wrap and the
+# nightly chain verification); just above it, so a message whose worker died with it comes back
+# as early as that allows. The reaper below does not wait for it.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("ACCORD_BROKER_VISIBILITY_TIMEOUT", 3900)
+# The reaper: work whose outcome shows in the database and is older than its deadline is queued
+# again through the outbox (outbox/reconcile.py). Each deadline is above its task's time limit
+# and retries, so work that is merely slow is rarely queued twice (and twice changes nothing).
+CELERY_BEAT_SCHEDULE["outbox-reap"] = {"task": "outbox.reap", "schedule": env_int("ACCORD_REAPER_SECONDS", 60)}
+ACCORD_WORK_DEADLINES = {
+    "scan": env_int("ACCORD_DEADLINE_SCAN_SECONDS", 2400),  # scan_attachment: time limit 1,800 s
+    "parse": env_int("ACCORD_DEADLINE_PARSE_SECONDS", 900),  # parse_eval_log: 150 s, 3 retries
+    "rewrap": env_int("ACCORD_DEADLINE_REWRAP_SECONDS", 4200),  # rewrap_organisation_deks: 3,600 s
+    "notice": env_int("ACCORD_DEADLINE_NOTICE_SECONDS", 900),  # release and expiry notices: 120 s, 5 retries
+}
 
 # Cache: Redis when ACCORD_CACHE_URL (or a Redis broker) is set, so API rate limits hold across
 # every web process; a per-process memory cache otherwise (the embedded default).

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 from audit.registry import withhold_labels
@@ -15,10 +17,19 @@ class SharingConfig(AppConfig):
         register_attachment_model(self.get_model("Attachment"))
         # Modules that use models are importable only once the app registry is ready.
         # Celery's autodiscovery loads only `tasks` modules; the policy's tasks live apart.
-        from . import housekeeping_tasks  # noqa: F401
+        from outbox.reconcile import track_messages
+
+        from . import housekeeping_tasks
         from .selectors import readable_attachment_codes, readable_document_codes, readable_release_codes
 
         # Labels that carry a document's title or a file name from it (see audit/registry.py).
         withhold_labels("sharing.document", readable_document_codes)
         withhold_labels("sharing.release", readable_release_codes)
         withhold_labels("sharing.attachment", readable_attachment_codes)
+
+        # A notice's only trace is its outbox message: the reaper follows those to their end.
+        track_messages(
+            "notice",
+            tasks=[housekeeping_tasks.send_release_notice.name, housekeeping_tasks.send_agreement_expiry_notice.name],
+            default_deadline=timedelta(minutes=15),
+        )

@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class VaultConfig(AppConfig):
     name = "vault"
     verbose_name = "Ciphertext vault"
+
+    def ready(self) -> None:
+        from .tasks import register_work
+
+        register_work()

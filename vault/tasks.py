@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.db.models import Exists, OuterRef
+
+from outbox.reconcile import Work, register
 
 from . import keys, scan
+from .models import OrganisationKey
+from .registry import attachment_model
 
 
 # The names are the ones Celery derived when these tasks lived in sharing/tasks.py: outbox rows
@@ -32,3 +39,41 @@ def scan_attachment(attachment_code: str) -> None:
 )
 def rewrap_organisation_deks(org_id: int) -> None:
     keys.rewrap_organisation(org_id)
+
+
+def _scans_pending():
+    Attachment = attachment_model()
+    return Attachment.objects.filter(scan_status=Attachment.ScanStatus.PENDING, destroyed_at=None)
+
+
+def _keys_with_deks_to_move():
+    # An organisation's newest key, while any live data key is still wrapped by an older one;
+    # due since that key was made.
+    behind = attachment_model().objects.filter(
+        organisation=OuterRef("organisation"), wrapped_dek__isnull=False, kek_version__lt=OuterRef("version")
+    )
+    return OrganisationKey.objects.filter(retired_at=None).filter(Exists(behind))
+
+
+def register_work() -> None:
+    """Tell the reaper what of the vault's work is unfinished (outbox.reconcile)."""
+    register(
+        Work(
+            kind="scan",
+            task=scan_attachment.name,
+            pending=_scans_pending,
+            since="uploaded_at",
+            args=lambda attachment: [str(attachment.code)],
+            default_deadline=timedelta(minutes=40),
+        )
+    )
+    register(
+        Work(
+            kind="rewrap",
+            task=rewrap_organisation_deks.name,
+            pending=_keys_with_deks_to_move,
+            since="created_at",
+            args=lambda key: [key.organisation_id],
+            default_deadline=timedelta(minutes=70),
+        )
+    )

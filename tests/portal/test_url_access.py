@@ -28,7 +28,10 @@ def test_anonymous_is_sent_to_login(client, name):
 def test_anonymous_probe_answers_without_detail(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 200
-    assert set(response.json()) <= {"status", "checks", "ms"}
+    body = response.json()
+    assert set(body) <= {"status", "checks", "ms", "work"}
+    # readyz's `work` (issue 19): the oldest age of each kind of background work, nothing more.
+    assert all(age is None or isinstance(age, int) for age in body.get("work", {}).values())
 
 
 def test_anonymous_sees_the_login_form(client):
