@@ -38,3 +38,25 @@ def slow_note(self, value: str, directory: str, seconds: float = 3.0) -> None:
         fh.write(f"{self.request.id} {os.getpid()}\n")
     time.sleep(seconds)
     _effect(self.request.id, value, directory)
+
+
+def _stall_once(sender=None, task_id=None, **kwargs) -> None:
+    """Fault tests: the first run of the task named in ACCORD_TEST_STALL_TASK writes its task id
+    and process id to ACCORD_TEST_STALL_FILE, then hangs, so the test can kill the whole worker
+    in the middle of it. Later runs (another worker, the file already there) go straight on."""
+    if getattr(sender, "name", None) != os.environ.get("ACCORD_TEST_STALL_TASK"):
+        return
+    marker = Path(os.environ["ACCORD_TEST_STALL_FILE"])
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{task_id} {os.getpid()}\n")
+    time.sleep(600)
+
+
+if os.environ.get("ACCORD_TEST_STALL_TASK"):
+    from celery.signals import task_prerun
+
+    task_prerun.connect(_stall_once, weak=False)

@@ -76,7 +76,8 @@ def worker_env(broker_url: str, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(env: dict, log: Path) -> subprocess.Popen:
+def start_worker(env: dict, log: Path, *, concurrency: int = 1) -> subprocess.Popen:
+    """A prefork worker in a process group of its own, so a test can kill it whole (os.killpg)."""
     return subprocess.Popen(  # noqa: S603
         [
             str(BIN / "celery"),
@@ -86,7 +87,7 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
             "-P",
             "prefork",
             "--concurrency",
-            "1",
+            str(concurrency),
             "--include",
             "tests.outbox.tasks_for_tests",
             "--without-gossip",
@@ -99,6 +100,7 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
         cwd=ROOT,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
