@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.portal.services_fixtures import FakeClamd, children  # noqa: E402
+
 PG = os.environ.get("SOAK_PG", "postgres://postgres@127.0.0.1:5432/")
 DB = "accord_soak"
 VAR = ROOT / "var" / "soak"
@@ -51,41 +53,12 @@ WORKERS = 3
 EVAL_LOG = ROOT / "tests" / "evals" / "fixtures" / "success.json"
 
 
-class SlowClamd:
-    """Speaks clamd's INSTREAM; answers `stream: OK` after 0.5–2 s; counts the scans begun."""
+class SlowClamd(FakeClamd):
+    """Answers `stream: OK` after 0.5–2 s; `connections` counts the scans begun."""
 
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.scans = 0
-        self._lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._scan, args=(conn,), daemon=True).start()
-
-    def _scan(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                tail = b""
-                while not tail.endswith(b"\0\0\0\0"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    tail = tail[-8:] + chunk
-                with self._lock:
-                    self.scans += 1
-                time.sleep(random.uniform(0.5, 2.0))  # noqa: S311 - timing jitter, not security
-                conn.sendall(b"stream: OK\0")
-            except OSError:
-                return
+    def answer(self, conn: socket.socket, number: int) -> None:
+        time.sleep(random.uniform(0.5, 2.0))  # noqa: S311 - timing jitter, not security
+        super().answer(conn, number)
 
 
 def psql(sql: str) -> None:
@@ -136,16 +109,7 @@ class Worker:
         )
 
     def pool(self) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if self.proc and int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    found.append(int(entry.name))
-        return found
+        return children(self.proc.pid) if self.proc else []
 
     def kill_whole(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -281,7 +245,7 @@ def main() -> None:
         beat.wait(timeout=15)
         for worker in workers:
             worker.stop()
-        clamd.listener.close()
+        clamd.close()
     load_end = os.getloadavg()[0]
 
     finished = done()
@@ -322,7 +286,7 @@ def main() -> None:
         "median_s": round(statistics.median(took), 1) if took else None,
         "kills_whole_worker": kills["whole"],
         "kills_pool_process": kills["pool"],
-        "scans_started": clamd.scans,
+        "scans_started": clamd.connections,
         "verdicts_max_per_attachment": max(verdicts.values()) if verdicts else 0,
         "parses_max_per_log": max(parses.values()) if parses else 0,
         "requeued_by_reaper": requeued,

@@ -100,6 +100,14 @@ def pg_base_url() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def database_proxy(name: str) -> tuple[TcpProxy, str]:
+    """A listening proxy to the PostgreSQL server, and the URL of database `name` through it."""
+    upstream = urlsplit(pg_base_url())
+    proxy = TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 5432))
+    proxy.restore()
+    return proxy, f"{upstream.scheme}://{upstream.username or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+
+
 def psql(sql: str) -> None:
     subprocess.run(  # noqa: S603
         ["psql", f"{pg_base_url()}/postgres", "-v", "ON_ERROR_STOP=1", "-qAtc", sql],  # noqa: S607

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -112,3 +114,62 @@ def start_beat(env: dict, log: Path, schedule: Path) -> subprocess.Popen:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (a prefork worker's pool), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class FakeClamd:
+    """A clamd stand-in speaking INSTREAM on a free loopback port. It reads each stream to its
+    zero-length end chunk, then calls `answer(conn, number)` (1 for the first scan); the default
+    says `stream: OK`."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._scan, args=(conn, number), daemon=True).start()
+
+    def _scan(self, conn: socket.socket, number: int) -> None:
+        with conn:
+            try:
+                tail = b""
+                while not tail.endswith(b"\0\0\0\0"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    tail = tail[-8:] + chunk
+                self.answer(conn, number)
+            except OSError:
+                return
+
+    def answer(self, conn: socket.socket, number: int) -> None:
+        conn.sendall(b"stream: OK\0")
+
+    def close(self) -> None:
+        self.listener.close()

@@ -5,12 +5,11 @@ through a TCP proxy the test cuts; the ciphertext store is a folder the test tak
 from __future__ import annotations
 
 import shutil
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.portal.faults import CHAIN_AND_COUNTS, LiveAccord, TcpProxy, accord_env, pg_base_url, shell_json
+from tests.portal.faults import CHAIN_AND_COUNTS, LiveAccord, accord_env, database_proxy, shell_json
 from tests.portal.test_fault_database import scratch_db  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.services
@@ -55,10 +54,7 @@ def api_upload(live, seeded, data: bytes = b"model,score\nm1,0.4\n") -> requests
 def test_api_answers_503_while_the_database_is_cut(scratch_db, tmp_path):  # noqa: F811
     name, direct = scratch_db
     seeded = shell_json(direct, SEED_TOKEN)
-    upstream = urlsplit(pg_base_url())
-    proxy = TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 5432))
-    proxy.restore()
-    proxied_url = f"{upstream.scheme}://{upstream.username or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxy, proxied_url = database_proxy(name)
     live = LiveAccord(accord_env(proxied_url, tmp_path), tmp_path / "gunicorn.log")
     auth = {"Authorization": f"Bearer {seeded['secret']}"}
     try:

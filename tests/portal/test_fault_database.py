@@ -11,7 +11,6 @@ import select
 import subprocess
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -23,8 +22,8 @@ from tests.portal.faults import (
     PYTHON,
     ROOT,
     LiveAccord,
-    TcpProxy,
     accord_env,
+    database_proxy,
     manage,
     pg_base_url,
     psql,
@@ -89,10 +88,7 @@ def scratch_db(tmp_path):
 def test_database_outage_answers_503_writes_nothing_and_recovers(scratch_db, tmp_path):
     name, direct = scratch_db
     keys = shell_json(direct, SEED)
-    upstream = urlsplit(pg_base_url())
-    proxy = TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 5432))
-    proxy.restore()
-    proxied_url = f"{upstream.scheme}://{upstream.username or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxy, proxied_url = database_proxy(name)
     live = LiveAccord(accord_env(proxied_url, tmp_path), tmp_path / "gunicorn.log")
     try:
         alice = sign_in(live.url, "alice@ukasi.example", keys["alice@ukasi.example"])
@@ -246,10 +242,7 @@ def wait_for_line(proc: subprocess.Popen, wanted: str, *, timeout: float) -> boo
 def test_database_cut_during_document_and_attachment_writes(scratch_db, tmp_path):
     name, direct = scratch_db
     seeded = shell_json(direct, SEED_AUTHOR)
-    upstream = urlsplit(pg_base_url())
-    proxy = TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 5432))
-    proxy.restore()
-    proxied_url = f"{upstream.scheme}://{upstream.username or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxy, proxied_url = database_proxy(name)
     proxied = accord_env(proxied_url, tmp_path)
     live = LiveAccord(proxied, tmp_path / "gunicorn.log")
     upload_path = f"/documents/{seeded['document']}/attachments/"

@@ -139,6 +139,15 @@ def scanned(attachment) -> bool:
     return Attachment.objects.get(pk=attachment.pk).scan_status != Attachment.ScanStatus.PENDING
 
 
+def stalling(services, tmp_path: Path, task: str):
+    """A worker whose first run of `task` hangs (tests/outbox/tasks_for_tests.py), and beat."""
+    stall = tmp_path / "stalled"
+    run = services(ACCORD_TEST_STALL_TASK=task, ACCORD_TEST_STALL_FILE=str(stall))
+    first = run.worker()
+    run.beat()
+    return run, first, stall
+
+
 def within_deadline(started: float) -> float:
     took = time.monotonic() - started
     assert took <= DEADLINE + 2 * REAPER + SLACK, took
@@ -148,10 +157,7 @@ def within_deadline(started: float) -> float:
 def test_whole_worker_killed_mid_scan_the_reaper_rescans_once(
     broker, services, tmp_path, verified_client, alice, document
 ):
-    stall = tmp_path / "stalled"
-    run = services(ACCORD_TEST_STALL_TASK=SCAN, ACCORD_TEST_STALL_FILE=str(stall))
-    first = run.worker()
-    run.beat()
+    run, first, stall = stalling(services, tmp_path, SCAN)
     started = time.monotonic()
     attachment = upload(verified_client(alice), document, "results.csv", b"model,score\nm1,0.4\n" * 100, "text/csv")
     wait_until(stall.exists, timeout=60, what="the scan to start", logs=run.logs)
@@ -169,10 +175,7 @@ def test_whole_worker_killed_mid_scan_the_reaper_rescans_once(
 def test_whole_worker_killed_mid_parse_the_reaper_parses_once(
     broker, services, tmp_path, verified_client, alice, document
 ):
-    stall = tmp_path / "stalled"
-    run = services(ACCORD_TEST_STALL_TASK=PARSE, ACCORD_TEST_STALL_FILE=str(stall))
-    first = run.worker()
-    run.beat()
+    run, first, stall = stalling(services, tmp_path, PARSE)
     data = (FIXTURES / "success.json").read_bytes()
     attachment = upload(verified_client(alice), document, "success.json", data, "application/json")
     wait_until(stall.exists, timeout=60, what="the parse to start", logs=run.logs)

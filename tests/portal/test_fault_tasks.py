@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,8 @@ from outbox.models import OutboxMessage
 from outbox.services import enqueue
 from portal.celery import app
 from tests.portal.conftest import stop
-from tests.portal.services_fixtures import RedisServer, start_beat, start_worker, worker_env
+from tests.portal.services_fixtures import FakeClamd, RedisServer, start_beat, start_worker, worker_env
+from tests.portal.services_fixtures import children as pool_processes
 
 # Committed data, so the worker processes see it. A transactional test ends with a flush, which
 # also removes the rows the data migrations seeded; the autouse fixture below puts them back.
@@ -138,65 +140,20 @@ def test_redis_down_web_keeps_working_and_queued_tasks_run_when_it_returns(
     assert sorted((runs / f"{code}.run").read_text() for code in codes) == ["v0", "v1", "v2"]
 
 
-class StallingClamd:
-    """A clamd stand-in speaking INSTREAM: the first scan hangs (so the worker can be killed in
-    the middle of it), every later one answers `stream: OK`."""
+class StallingClamd(FakeClamd):
+    """The first scan hangs (so the worker can be killed in the middle of it), every later one
+    answers `stream: OK`."""
 
     def __init__(self):
-        import socket
-        import threading
-
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        self.connections = 0
         self.first_scan_started = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        import threading
-
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._scan, args=(conn, self.connections), daemon=True).start()
-
-    def _scan(self, conn, number: int) -> None:
-        with conn:
-            try:
-                data = b""
-                while not data.endswith(b"\0\0\0\0"):  # the zero-length chunk ends the stream
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data = data[-8:] + chunk
-                if number == 1:
-                    self.first_scan_started.set()
-                    conn.recv(1)  # hang until the worker dies and its socket closes
-                    return
-                conn.sendall(b"stream: OK\0")
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    def answer(self, conn, number: int) -> None:
+        if number == 1:
+            self.first_scan_started.set()
+            conn.recv(1)  # hang until the worker dies and its socket closes
+            return
+        super().answer(conn, number)
 
 
 def test_worker_killed_mid_scan_rescans_and_records_one_verdict(broker, tmp_path, verified_client, alice, ukasi):
@@ -222,7 +179,7 @@ def test_worker_killed_mid_scan_rescans_and_records_one_verdict(broker, tmp_path
         assert response.status_code == 201, response.content
         attachment = Attachment.objects.get(code=response.json()["code"])
         assert clamd.first_scan_started.wait(60), log.read_text()[-3000:]
-        children = _children(worker.pid)
+        children = pool_processes(worker.pid)
         assert len(children) == 1, children  # --concurrency 1: the pool process doing the scan
         os.kill(children[0], signal.SIGKILL)
 
