@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from guardian.admin import GuardedModelAdmin
 
+from audit.models import Action
+from audit.services import record
+
 from .models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User
+from .services import credentials_end
 
 
 @admin.register(Country)
@@ -19,6 +24,18 @@ class OrganisationAdmin(GuardedModelAdmin):
     list_filter = ["is_active", "country"]
     search_fields = ["name", "short_name"]
     readonly_fields = ["code"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Switching an organisation off suspends all its people at once: every session and API
+        # token of every member ends, in the same transaction, audited.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "is_active" in form.changed_data and not obj.is_active:
+                members = list(obj.members.all())
+                for member in members:
+                    credentials_end(actor=request.user, user=member, reason="organisation_suspended")
+                details = {"is_active": False, "members_signed_out": len(members)}
+                record(Action.ORG_UPDATED, actor=request.user, target=obj, details=details)
 
 
 @admin.register(Tier)
@@ -51,6 +68,15 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Switching an account off here is a deactivation like the organisation admin's: every
+        # session and API token of it ends, in the same transaction, audited.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "is_active" in form.changed_data and not obj.is_active:
+                credentials_end(actor=request.user, user=obj, reason="deactivated")
+                record(Action.USER_DEACTIVATED, actor=request.user, target=obj, details={"via": "admin"})
 
 
 @admin.register(ClearanceGrant)

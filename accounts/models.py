@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
@@ -70,6 +72,9 @@ class OrganisationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
 
 
+_SESSION_HASH_SALT = "accounts.User.get_session_auth_hash"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -101,6 +106,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised by every credential reset (MFA reset, password reset or change, deactivation): it
+    # is part of the session auth hash, so every session signed in before the reset stops
+    # verifying on its next request (`accounts.services.credentials`).
+    credentials_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -119,6 +128,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+    def get_session_auth_hash(self) -> str:
+        """Django's check on every request (`django.contrib.auth.get_user`) compares this with
+        the hash the session stored at sign-in; it covers the credentials epoch as well as the
+        password, so a reset that raises the epoch ends every session signed in before it."""
+        return self._credentials_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._credentials_hash(secret=fallback_secret)
+
+    def _credentials_hash(self, secret: str | None = None) -> str:
+        value = f"{self.password}:{self.credentials_epoch}"
+        return salted_hmac(_SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Tier(models.Model):

@@ -5,10 +5,15 @@ from __future__ import annotations
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from audit.models import Action, Outcome
 from audit.services import record
+
+# Sent inside the transaction of every credential reset (`accounts.services.credentials_end`)
+# with `user`, `actor` and `reason`. Apps that issue credentials of their own (the API's tokens)
+# revoke them in a receiver and return how many they revoked; `accounts` knows none of them.
+credentials_revoked = Signal()
 
 
 @receiver(user_logged_in)

@@ -6,9 +6,10 @@ import base64
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Action, Outcome
 from audit.services import record
 
+from . import services
 from .forms import AccordPasswordResetForm, EmailAuthenticationForm, TokenForm
 
 
@@ -40,12 +42,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        record(
-            Action.AUTH_PASSWORD_CHANGED, actor=self.request.user, target=self.request.user, details={"via": "change"}
+        # Every other session and every API token ends with the old password; this session
+        # goes on, as Django's own view keeps it, under the new hash.
+        services.password_set(
+            actor=self.request.user, user=form.user, password=form.cleaned_data["new_password1"], via="change"
         )
-        messages.success(self.request, "Your password has been changed.")
-        return response
+        update_session_auth_hash(self.request, form.user)
+        messages.success(self.request, "Your password has been changed. You are signed out everywhere else.")
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -78,9 +82,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        record(Action.AUTH_PASSWORD_CHANGED, actor=form.user, target=form.user, details={"via": "reset"})
-        return response
+        # Every session and API token of the person ends; none is signed in by the reset.
+        services.password_set(actor=form.user, user=form.user, password=form.cleaned_data["new_password1"], via="reset")
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

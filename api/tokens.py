@@ -117,6 +117,27 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     return locked
 
 
+def tokens_revoke_all(*, actor, user, reason: str) -> int:
+    """Revoke every live token of `user`, each audited with `reason`, in the caller's
+    transaction; returns how many. For the credential resets, which have already decided that
+    `actor` may do this (`accounts.services.credentials_end`)."""
+    now = timezone.now()
+    live = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True, expires_at__gt=now)
+    revoked = 0
+    for token in live:
+        token.revoked_at = now
+        token.revoked_by = actor
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        record(Action.API_TOKEN_REVOKED, actor=actor, target=token, details={"user_id": user.pk, "reason": reason})
+        revoked += 1
+    return revoked
+
+
+def on_credentials_revoked(sender, *, user, actor, reason: str, **kwargs) -> int:
+    """`accounts.signals.credentials_revoked`: a reset of `user`'s credentials ends their tokens."""
+    return tokens_revoke_all(actor=actor, user=user, reason=reason)
+
+
 class TokenRefused(Exception):
     """A presented token that does not authenticate; `code` and `message` are safe to show the client."""
 

@@ -15,6 +15,7 @@ from .clearances import (
     readin_grant,
     readin_revoke,
 )
+from .credentials import credentials_end, password_set
 from .people import (
     mfa_reset,
     organisation_create,
@@ -30,8 +31,10 @@ __all__ = [
     "clearance_refuse",
     "clearance_renew",
     "clearance_revoke",
+    "credentials_end",
     "mfa_reset",
     "organisation_create",
+    "password_set",
     "readin_grant",
     "readin_revoke",
     "role_grant",

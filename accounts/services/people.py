@@ -14,6 +14,7 @@ from ..access import is_org_admin
 from ..models import Country, Organisation, User
 from ..roles import Role, grant_role, is_granted, is_portal_admin, revoke_role
 from ._rules import authorise_member_admin, clean_or_refuse
+from .credentials import credentials_end
 
 
 def _check_role(action: str, *, actor: User | None, user: User, role: str) -> None:
@@ -97,7 +98,8 @@ def user_create(
 
 
 def user_deactivate(*, actor: User | None, user: User) -> User:
-    """Switch an account off. Its sessions stop working on their next request."""
+    """Switch an account off: every session of it ends on its next request and every API token
+    is revoked, so switching it back on later revives neither."""
     action = Action.USER_DEACTIVATED
     authorise_member_admin(action, actor=actor, member=user)
     if not user.is_active:
@@ -105,17 +107,20 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
+        credentials_end(actor=actor, user=user, reason="deactivated")
         record(action, actor=actor, target=user)
     return user
 
 
 def mfa_reset(*, actor: User | None, user: User) -> int:
-    """Delete the member's authenticator devices, so their next sign-in enrols a new one.
-    Returns how many devices were removed."""
+    """Delete the member's authenticator devices, so their next sign-in enrols a new one, and
+    end every session and API token they hold: a stolen signed-in session must not survive to
+    enrol a device of its own. Returns how many devices were removed."""
     action = Action.AUTH_MFA_RESET
     authorise_member_admin(action, actor=actor, member=user)
     with transaction.atomic():
         deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+        credentials_end(actor=actor, user=user, reason="mfa_reset")
         record(action, actor=actor, target=user, details={"devices": deleted})
     return deleted
 

@@ -1,0 +1,198 @@
+"""Credentials end with their revocation: every reset signs out every session and revokes every
+API token on the very next request."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from accounts.services import credentials_end, mfa_reset, user_deactivate
+from api.models import ApiToken
+from api.tokens import token_create, token_revoke
+from audit.models import Action, AuditEvent
+from tests.factories import PASSWORD, login_verified, portal_admin_person
+
+pytestmark = pytest.mark.django_db
+NEW_PASSWORD = "a much better passphrase 42"
+
+
+@pytest.fixture
+def stolen(alice):
+    """Alice signed in past MFA in a browser someone else now holds, and her pipeline's token."""
+    browser = Client()
+    login_verified(browser, alice)
+    assert browser.get(reverse("home")).status_code == 200
+    secret = token_create(actor=alice, user=alice, name="pipeline", scopes="read", days=30).secret
+    pipeline = APIClient()
+    pipeline.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert pipeline.get(reverse("api:document_list")).status_code == 200
+    return browser, pipeline
+
+
+def _assert_signed_out(browser: Client) -> None:
+    response = browser.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def _assert_token_refused(pipeline: APIClient) -> None:
+    response = pipeline.get(reverse("api:document_list"))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_revoked"
+
+
+def _assert_tokens_revoked_for(alice, reason: str, actor) -> None:
+    token = ApiToken.objects.get(user=alice)
+    assert token.revoked_at is not None and token.revoked_by_id == actor.pk
+    event = AuditEvent.objects.get(action=Action.API_TOKEN_REVOKED, target_id=str(token.code))
+    assert event.details["reason"] == reason and event.actor_id == actor.pk
+
+
+def _admin_ends_credentials(client, admin, member, stolen, url_name: str, reason: str) -> None:
+    """`admin` presses the button `url_name` on `member`'s page; the stolen session and token
+    are refused on their very next request."""
+    browser, pipeline = stolen
+    login_verified(client, admin)
+    assert client.post(reverse(url_name, kwargs={"code": member.code})).status_code == 302
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(member, reason, admin)
+
+
+def test_mfa_reset_by_an_admin_ends_every_session_and_token(client, alice, olivia, stolen):
+    _admin_ends_credentials(client, olivia, alice, stolen, "accounts:org_mfa_reset", "mfa_reset")
+    browser, _ = stolen
+    # The stolen session cannot go on to enrol a device of its own.
+    assert browser.get(reverse("accounts:mfa_enrol"))["Location"].startswith(reverse("accounts:login"))
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+
+
+def _reset_link(client, email) -> str:
+    client.post(reverse("accounts:password_reset"), {"email": email})
+    return re.search(r"https?://[^/]+(/accounts/password/reset/\S+)", mail.outbox[-1].body).group(1)
+
+
+def test_password_reset_by_the_emailed_link_ends_every_session_and_token(client, alice, stolen):
+    browser, pipeline = stolen
+    form_url = client.get(_reset_link(client, alice.email), follow=True).redirect_chain[-1][0]
+    response = client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "password_reset", alice)
+
+
+def test_password_change_ends_every_other_session_and_every_token_but_keeps_this_one(client, alice, stolen):
+    browser, pipeline = stolen
+    login_verified(client, alice)
+    url = reverse("accounts:password_change")
+    response = client.post(
+        url, {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "password_change", alice)
+    assert client.get(reverse("home")).status_code == 200  # the session that changed it goes on
+
+
+def test_deactivation_ends_every_session_and_token_and_reactivation_revives_neither(client, alice, olivia, stolen):
+    _admin_ends_credentials(client, olivia, alice, stolen, "accounts:org_member_deactivate", "deactivated")
+    browser, pipeline = stolen
+    alice.is_active = True
+    alice.save(update_fields=["is_active"])
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        lambda alice, admin: mfa_reset(actor=admin, user=alice),
+        lambda alice, admin: user_deactivate(actor=admin, user=alice),
+    ],
+    ids=["mfa_reset", "deactivate"],
+)
+def test_each_reset_is_one_transaction_with_its_audit_event(alice, olivia, reset):
+    token_create(actor=alice, user=alice, name="a", scopes="read", days=1)
+    token_create(actor=alice, user=alice, name="b", scopes="read,write", days=1)
+    before = alice.credentials_epoch
+    reset(alice, olivia)
+    alice.refresh_from_db()
+    assert alice.credentials_epoch == before + 1
+    assert not ApiToken.objects.filter(user=alice, revoked_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action=Action.API_TOKEN_REVOKED, actor_id=olivia.pk).count() == 2
+
+
+def test_a_refused_reset_revokes_nothing(alice, bob):
+    token_create(actor=alice, user=alice, name="a", scopes="read", days=1)
+    with pytest.raises(Exception):  # noqa: B017  (bob is no admin: PermissionDenied)
+        mfa_reset(actor=bob, user=alice)
+    alice.refresh_from_db()
+    assert alice.credentials_epoch == 0
+    assert ApiToken.objects.get(user=alice).revoked_at is None
+
+
+def test_already_revoked_and_expired_tokens_are_left_as_they_are(alice, olivia):
+    expired = token_create(actor=alice, user=alice, name="old", scopes="read", days=1).token
+    long_ago = timezone.now() - timedelta(days=10)
+    ApiToken.objects.filter(pk=expired.pk).update(created_at=long_ago, expires_at=long_ago + timedelta(days=1))
+    revoked = token_revoke(
+        actor=alice, token=token_create(actor=alice, user=alice, name="x", scopes="read", days=1).token
+    )
+    assert credentials_end(actor=olivia, user=alice, reason="mfa_reset") == 0
+    assert ApiToken.objects.get(pk=expired.pk).revoked_at is None
+    assert ApiToken.objects.get(pk=revoked.pk).revoked_by_id == alice.pk
+
+
+@pytest.fixture
+def root(db):
+    """A portal admin who may change people and organisations in the Django admin."""
+    return portal_admin_person(email="root@accord.example", is_superuser=True)
+
+
+def test_deactivation_in_the_portal_admin_ends_every_session_and_token(client, alice, stolen, root):
+    pat = root
+    browser, pipeline = stolen
+    login_verified(client, pat)
+    url = reverse("admin:accounts_user_change", args=[alice.pk])
+    form = {
+        "email": alice.email,
+        "display_name": alice.display_name,
+        "organisation": alice.organisation_id,
+        "nationality": alice.nationality_id,
+        "is_staff": "",
+        "is_superuser": "",
+    }
+    assert client.post(url, form).status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_active
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "deactivated", pat)
+    assert AuditEvent.objects.get(action=Action.USER_DEACTIVATED).details == {"via": "admin"}
+
+
+def test_suspending_an_organisation_ends_every_session_and_token_of_its_members(client, alice, olivia, stolen, root):
+    browser, pipeline = stolen
+    olivias_browser = Client()
+    login_verified(olivias_browser, olivia)
+    login_verified(client, root)
+    organisation = alice.organisation
+    url = reverse("admin:accounts_organisation_change", args=[organisation.pk])
+    form = {"name": organisation.name, "short_name": organisation.short_name, "country": organisation.country_id}
+    assert client.post(url, form).status_code == 302
+    _assert_signed_out(browser)
+    _assert_signed_out(olivias_browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "organisation_suspended", root)
+    event = AuditEvent.objects.get(action=Action.ORG_UPDATED)
+    assert event.details == {"is_active": False, "members_signed_out": 2}
