@@ -129,6 +129,25 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
 
 
+# The enrolment secret lives in the session that showed it, and only there: every enrolment
+# page shown makes a new one and forgets the last; a wrong code re-shows the same one (the person
+# has scanned it); confirming it takes this session. Another session never sees it.
+ENROLMENT_SESSION_KEY = "accord_mfa_enrolment"
+
+
+def _held_secret(request: HttpRequest) -> str | None:
+    held = request.session.get(ENROLMENT_SESSION_KEY)
+    if isinstance(held, dict) and held.get("user") == request.user.pk:
+        return held.get("secret")
+    return None
+
+
+def _fresh_secret(request: HttpRequest) -> str:
+    secret = services.new_enrolment_secret()
+    request.session[ENROLMENT_SESSION_KEY] = {"user": request.user.pk, "secret": secret}
+    return secret
+
+
 @sensitive_post_parameters()
 @csrf_protect
 @never_cache
@@ -136,29 +155,27 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 def mfa_enrol(request: HttpRequest) -> HttpResponse:
     if any(True for _ in devices_for_user(request.user, confirmed=True)):
         return redirect("accounts:mfa_verify")
-    device, _ = TOTPDevice.objects.get_or_create(user=request.user, confirmed=False, defaults={"name": "Authenticator"})
     form = TokenForm(request.POST or None)
+    secret = _held_secret(request) if request.method == "POST" else _fresh_secret(request)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        device = services.mfa_enrol_confirm(user=request.user, secret=secret, token=form.cleaned_data["token"])
+        if device is not None:
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
             _complete_mfa(request, device)
-            record(Action.AUTH_MFA_ENROLLED, actor=request.user, target=request.user)
             messages.success(request, "Your authenticator app is set up.")
             return redirect(_next_url(request))
-        record(
-            Action.AUTH_MFA_FAILED,
-            actor=request.user,
-            target=request.user,
-            outcome=Outcome.DENIED,
-            details={"stage": "enrolment"},
-        )
-        form.add_error("token", "That code is not valid. Check the time on your device and try again.")
+        if any(True for _ in devices_for_user(request.user, confirmed=True)):
+            return redirect("accounts:mfa_verify")
+        if secret is not None:
+            form.add_error("token", "That code is not valid. Check the time on your device and try again.")
+    if secret is None:
+        # A confirmation with no secret of this session's own: show a new one to scan.
+        secret = _fresh_secret(request)
+        form.add_error(None, "This set-up page has expired. Scan the new code and enter the code it shows.")
+    device = services.enrolment_device(request.user, secret)
     qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
-    secret = _base32(device.bin_key)
-    return render(
-        request, "accounts/mfa_enrol.html", {"form": form, "qr": qr, "secret": secret, "next": _next_url(request)}
-    )
+    context = {"form": form, "qr": qr, "secret": _base32(device.bin_key), "next": _next_url(request)}
+    return render(request, "accounts/mfa_enrol.html", context)
 
 
 def _base32(key: bytes) -> str:

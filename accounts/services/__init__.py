@@ -15,7 +15,7 @@ from .clearances import (
     readin_grant,
     readin_revoke,
 )
-from .credentials import credentials_end, password_set
+from .credentials import credentials_end, enrolment_device, mfa_enrol_confirm, new_enrolment_secret, password_set
 from .people import (
     mfa_reset,
     organisation_create,
@@ -32,7 +32,10 @@ __all__ = [
     "clearance_renew",
     "clearance_revoke",
     "credentials_end",
+    "enrolment_device",
+    "mfa_enrol_confirm",
     "mfa_reset",
+    "new_enrolment_secret",
     "organisation_create",
     "password_set",
     "readin_grant",

@@ -1,4 +1,5 @@
-"""A person's credentials: the resets that end every session and every token they hold.
+"""A person's credentials: confirming a new authenticator, and the resets that end every
+session and every token they hold.
 
 Every reset (MFA reset, password reset or change, deactivation) calls `credentials_end` inside
 its own transaction. It raises the person's credentials epoch, which is part of the session
@@ -10,14 +11,21 @@ audited — in the same transaction as the reset.
 
 from __future__ import annotations
 
+import time
+from binascii import unhexlify
+
 from django.db import transaction
 from django.db.models import F
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from audit.models import Action
+from audit.models import Action, Outcome
 from audit.services import record
 
 from ..models import User
 from ..signals import credentials_revoked
+
+AUTHENTICATOR_NAME = "Authenticator"
 
 
 def credentials_end(*, actor: User | None, user: User, reason: str) -> int:
@@ -41,3 +49,53 @@ def password_set(*, actor: User | None, user: User, password: str, via: str) -> 
         revoked = credentials_end(actor=actor, user=user, reason=f"password_{via}")
         record(Action.AUTH_PASSWORD_CHANGED, actor=actor, target=user, details={"via": via})
     return revoked
+
+
+def new_enrolment_secret() -> str:
+    """A fresh authenticator secret (hex), for one enrolment page in one session only."""
+    return default_key()
+
+
+def enrolment_device(user: User, secret: str) -> TOTPDevice:
+    """The device `secret` would become, unsaved: what the enrolment page shows as a QR code."""
+    return TOTPDevice(user=user, name=AUTHENTICATOR_NAME, key=secret, confirmed=False)
+
+
+def mfa_enrol_confirm(*, user: User, secret: str | None, token: str) -> TOTPDevice | None:
+    """Confirm the authenticator holding `secret` with a code it shows; the new device, or None
+    (audited) when the code is wrong or the person has meanwhile confirmed another device.
+
+    `secret` comes from the enrolment session that showed it and nowhere else, so a secret seen
+    by one session can never be confirmed from another. No unconfirmed secret is ever stored:
+    any left from before are discarded here. No secret (`None`) means this session was never
+    shown one: refused like a wrong code."""
+    if secret is None:
+        _enrol_refused(user, "no_secret_in_session")
+        return None
+    device = enrolment_device(user, secret)
+    totp = TOTP(unhexlify(secret.encode()), device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(token), device.tolerance):
+        _enrol_refused(user, "wrong_code")
+        return None
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).exists()  # one confirmation at a time
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            confirmed_elsewhere = True
+        else:
+            confirmed_elsewhere = False
+            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            device.confirmed = True
+            device.last_t = totp.t()  # the code just used cannot sign in again
+            device.drift = totp.drift
+            device.save(force_insert=True)
+            record(Action.AUTH_MFA_ENROLLED, actor=user, target=user)
+    if confirmed_elsewhere:
+        _enrol_refused(user, "already_enrolled")
+        return None
+    return device
+
+
+def _enrol_refused(user: User, reason: str) -> None:
+    details = {"stage": "enrolment", "reason": reason}
+    record(Action.AUTH_MFA_FAILED, actor=user, target=user, outcome=Outcome.DENIED, details=details)

@@ -1,8 +1,9 @@
 """Credentials end with their revocation: every reset signs out every session and revokes every
-API token on the very next request."""
+API token on the very next request; an enrolment secret belongs to the one session shown it."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 
@@ -11,13 +12,14 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.services import credentials_end, mfa_reset, user_deactivate
 from api.models import ApiToken
 from api.tokens import token_create, token_revoke
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, Outcome
 from tests.factories import PASSWORD, login_verified, portal_admin_person
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +153,92 @@ def test_already_revoked_and_expired_tokens_are_left_as_they_are(alice, olivia):
     assert credentials_end(actor=olivia, user=alice, reason="mfa_reset") == 0
     assert ApiToken.objects.get(pk=expired.pk).revoked_at is None
     assert ApiToken.objects.get(pk=revoked.pk).revoked_by_id == alice.pk
+
+
+# -- enrolment: one secret per session and page -------------------------------------------------
+
+
+def _shown_secret(response) -> str:
+    return re.search(r'class="accord-secret">([A-Z2-7]+)<', response.content.decode()).group(1)
+
+
+def _code_for(secret: str) -> str:
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    device = TOTPDevice(key=key.hex())
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.fixture
+def two_sessions(alice):
+    """Alice's password in two browsers (hers, and an attacker's), neither past MFA: she has
+    no authenticator yet."""
+    victim, attacker = Client(), Client()
+    victim.force_login(alice)
+    attacker.force_login(alice)
+    return victim, attacker
+
+
+def test_each_session_and_page_gets_its_own_secret_and_none_is_stored(two_sessions, alice):
+    victim, attacker = two_sessions
+    first = _shown_secret(attacker.get(reverse("accounts:mfa_enrol")))
+    mine = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    again = _shown_secret(attacker.get(reverse("accounts:mfa_enrol")))
+    assert len({first, mine, again}) == 3
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+
+
+def test_a_secret_shown_to_one_session_cannot_be_confirmed_from_another(two_sessions, alice):
+    victim, attacker = two_sessions
+    attacker.get(reverse("accounts:mfa_enrol"))
+    secret = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    response = attacker.post(reverse("accounts:mfa_enrol"), {"token": _code_for(secret)})
+    assert response.status_code == 200 and "not valid" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    refusal = AuditEvent.objects.get(action=Action.AUTH_MFA_FAILED, outcome=Outcome.DENIED)
+    assert refusal.details == {"stage": "enrolment", "reason": "wrong_code"}
+    # The victim confirms her own secret, and the device is hers alone.
+    assert victim.post(reverse("accounts:mfa_enrol"), {"token": _code_for(secret)}).status_code == 302
+    device = TOTPDevice.objects.get(user=alice, confirmed=True)
+    assert base64.b32encode(device.bin_key).decode().rstrip("=") == secret
+    assert victim.get(reverse("home")).status_code == 200
+    assert attacker.get(reverse("home"))["Location"].startswith(reverse("accounts:mfa_verify"))
+
+
+def test_a_session_never_shown_a_secret_cannot_confirm_one(two_sessions, alice):
+    victim, attacker = two_sessions
+    secret = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    response = attacker.post(reverse("accounts:mfa_enrol"), {"token": _code_for(secret)})
+    assert response.status_code == 200 and "expired" in response.content.decode()
+    assert _shown_secret(response) != secret  # a new one of its own to scan
+    assert not TOTPDevice.objects.exists()
+    refusal = AuditEvent.objects.get(action=Action.AUTH_MFA_FAILED)
+    assert refusal.details["reason"] == "no_secret_in_session"
+
+
+def test_a_new_enrolment_page_discards_the_last_secret(two_sessions, alice):
+    victim, _ = two_sessions
+    old = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    victim.get(reverse("accounts:mfa_enrol"))
+    response = victim.post(reverse("accounts:mfa_enrol"), {"token": _code_for(old)})
+    assert response.status_code == 200
+    assert not TOTPDevice.objects.exists()
+
+
+def test_an_unconfirmed_device_left_from_before_is_discarded_on_enrolment(two_sessions, alice):
+    TOTPDevice.objects.create(user=alice, name="Authenticator", confirmed=False)
+    victim, _ = two_sessions
+    secret = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    assert victim.post(reverse("accounts:mfa_enrol"), {"token": _code_for(secret)}).status_code == 302
+    assert list(TOTPDevice.objects.filter(user=alice).values_list("confirmed", flat=True)) == [True]
+
+
+def test_a_wrong_code_shows_the_same_secret_again(two_sessions):
+    victim, _ = two_sessions
+    secret = _shown_secret(victim.get(reverse("accounts:mfa_enrol")))
+    wrong = "000000" if _code_for(secret) != "000000" else "111111"
+    response = victim.post(reverse("accounts:mfa_enrol"), {"token": wrong})
+    assert response.status_code == 200 and _shown_secret(response) == secret
+    assert victim.post(reverse("accounts:mfa_enrol"), {"token": _code_for(secret)}).status_code == 302
 
 
 @pytest.fixture
