@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import is_portal_admin
+from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
 from audit.reasons import Reason
 from audit.services import record, refuse
@@ -103,9 +103,16 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
     return NewToken(token=token, secret=secret)
 
 
+def may_revoke(actor, token: ApiToken) -> bool:
+    """The token's owner, a portal admin, or an admin of the owner's organisation."""
+    if actor.pk == token.user_id or is_portal_admin(actor):
+        return True
+    return has_role(actor, Role.ORG_ADMIN, token.user.organisation)
+
+
 def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke at once; the next request with it answers 401. Revoking twice changes nothing."""
-    if actor is not None and actor.pk != token.user_id and not is_portal_admin(actor):
+    if actor is not None and not may_revoke(actor, token):
         refuse(actor, Action.API_TOKEN_REVOKED, token, Reason.NOT_THEIR_TOKEN, error=PermissionDenied)
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
@@ -183,3 +190,12 @@ def _refuse(token: ApiToken | None, reason: Reason, **details) -> NoReturn:
 
 def tokens_of(user):
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def tokens_of_organisation(organisation):
+    """Every token of every member of `organisation`, with its holder: one query."""
+    return (
+        ApiToken.objects.filter(user__organisation=organisation)
+        .select_related("user", "revoked_by")
+        .order_by("user__email", "-created_at")
+    )

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import errors
-from .views import agreements, attachments, docs, documents, evals, releases, tokens
+from .views import agreements, attachments, docs, documents, evals, org_tokens, releases, tokens
 
 app_name = "api"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("docs/", docs.ApiDocsView.as_view(), name="docs"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<uuid:code>/revoke/", tokens.token_revoke_view, name="token_revoke"),
+    # The organisation admin's view of its members' tokens (a session page, like the one above).
+    path("org/tokens/", org_tokens.member_tokens, name="org_tokens"),
+    path("org/tokens/<uuid:code>/revoke/", org_tokens.member_token_revoke, name="org_token_revoke"),
     # v1
     path("v1/documents/", documents.DocumentListView.as_view(), name="document_list"),
     path("v1/documents/<uuid:code>/", documents.DocumentDetailView.as_view(), name="document_detail"),

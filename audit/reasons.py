@@ -166,6 +166,7 @@ class Reason(StrEnum):
     NOT_THEIR_OWN = "not_their_own"
     NOT_THEIR_TOKEN = "not_their_token"  # noqa: S105  # nosec B105
     NO_SUCH_TOKEN_OF_THEIRS = "no_such_token_of_theirs"  # noqa: S105  # nosec B105
+    NO_SUCH_TOKEN_OF_THEIR_MEMBERS = "no_such_token_of_their_members"  # noqa: S105  # nosec B105
     TOKEN_INVALID = "token_invalid"  # noqa: S105  # nosec B105
     TOKEN_REVOKED = "token_revoked"  # noqa: S105  # nosec B105
     TOKEN_EXPIRED = "token_expired"  # noqa: S105  # nosec B105
@@ -309,6 +310,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.NOT_THEIR_OWN: "People make API tokens for themselves only.",
     Reason.NOT_THEIR_TOKEN: "Not your token.",
     Reason.NO_SUCH_TOKEN_OF_THEIRS: "no such token of theirs",
+    Reason.NO_SUCH_TOKEN_OF_THEIR_MEMBERS: "no such token of their organisation's members",
     Reason.TOKEN_INVALID: "The API token is not valid.",
     Reason.TOKEN_REVOKED: "The API token has been revoked.",
     Reason.TOKEN_EXPIRED: "The API token has expired.",

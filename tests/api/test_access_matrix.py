@@ -188,5 +188,13 @@ def test_reader_without_write_can_read_what_the_policy_allows(as_user, uma, worl
 def test_every_endpoint_is_in_the_matrix():
     [api_urls] = [p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "api"]
     names = {f"api:{pattern.name}" for pattern in api_urls.url_patterns}
-    session_or_public = {"api:schema", "api:docs", "api:tokens", "api:token_revoke", "api:not_found"}
+    session_or_public = {
+        "api:schema",
+        "api:docs",
+        "api:tokens",
+        "api:token_revoke",
+        "api:org_tokens",
+        "api:org_token_revoke",
+        "api:not_found",
+    }
     assert names - session_or_public == {name for name, *_ in ENDPOINTS}

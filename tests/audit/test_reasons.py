@@ -146,6 +146,7 @@ WORDS_SEEN = [
     (Reason.NOT_THEIR_OWN, {}, "People make API tokens for themselves only."),
     (Reason.NOT_THEIR_TOKEN, {}, "Not your token."),
     (Reason.NO_SUCH_TOKEN_OF_THEIRS, {}, "no such token of theirs"),
+    (Reason.NO_SUCH_TOKEN_OF_THEIR_MEMBERS, {}, "no such token of their organisation's members"),
     (Reason.TOKEN_INVALID, {}, "The API token is not valid."),
     (Reason.TOKEN_REVOKED, {}, "The API token has been revoked."),
     (Reason.TOKEN_EXPIRED, {}, "The API token has expired."),
