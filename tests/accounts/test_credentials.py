@@ -284,3 +284,26 @@ def test_suspending_an_organisation_ends_every_session_and_token_of_its_members(
     _assert_tokens_revoked_for(alice, "organisation_suspended", root)
     event = AuditEvent.objects.get(action=Action.ORG_UPDATED)
     assert event.details == {"is_active": False, "members_signed_out": 2}
+
+
+def test_a_password_set_in_the_portal_admin_ends_every_session_and_token(client, alice, stolen, root):
+    browser, pipeline = stolen
+    login_verified(client, root)
+    url = reverse("admin:auth_user_password_change", args=[alice.pk])
+    form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "set_usable_password": "true"}
+    assert client.post(url, form).status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "password_admin", root)
+    assert AuditEvent.objects.get(action=Action.AUTH_PASSWORD_CHANGED).details == {"via": "admin"}
+    assert client.get(reverse("admin:index")).status_code == 200  # the admin's own session goes on
+
+
+def test_a_portal_admin_setting_their_own_password_keeps_their_session(client, root):
+    login_verified(client, root)
+    url = reverse("admin:auth_user_password_change", args=[root.pk])
+    form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "set_usable_password": "true"}
+    assert client.post(url, form).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
