@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from celery.signals import task_postrun
 from django.apps import AppConfig
 
 
@@ -8,8 +9,7 @@ class OutboxConfig(AppConfig):
     verbose_name = "Task outbox"
 
     def ready(self) -> None:
-        from celery.signals import task_postrun
-
+        # Modules that use models are importable only once the app registry is ready.
         from . import reconcile
 
         def _ended(sender=None, task_id=None, state=None, **kwargs) -> None:

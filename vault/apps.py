@@ -8,6 +8,7 @@ class VaultConfig(AppConfig):
     verbose_name = "Ciphertext vault"
 
     def ready(self) -> None:
+        # Modules that use models are importable only once the app registry is ready.
         from .tasks import register_work
 
         register_work()
