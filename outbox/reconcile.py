@@ -115,6 +115,8 @@ def reap(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
             )
             refs = []
             for row in rows:
+                if isinstance(row, OutboxMessage) and row.sent_at is None:
+                    continue  # never handed over: the relay's to send, and sending it twice would mail twice
                 task = row.task if isinstance(row, OutboxMessage) else work.task
                 args = work.args(row)
                 if _queued_since(task, args, cutoff, exclude=row if isinstance(row, OutboxMessage) else None):

@@ -139,12 +139,25 @@ def test_a_notice_is_done_when_its_task_ends_and_queued_again_when_it_never_does
     with django_capture_on_commit_callbacks(execute=False):
         with transaction.atomic():
             lost = enqueue(task, args=[1])
+    OutboxMessage.objects.filter(pk=lost.pk).update(sent_at=timezone.now())  # handed over, then lost
     age(OutboxMessage, lost.pk, "created_at", reconcile.KINDS["notice"].deadline.total_seconds() + 5)
     assert reap(django_capture_on_commit_callbacks)["notice"] == 1
     lost.refresh_from_db()
     assert lost.done_at is not None and "queued again" in lost.last_error
     again = OutboxMessage.objects.exclude(pk__in=[finished.pk, lost.pk]).get()
     assert again.task == task and again.args == [1] and again.done_at is not None
+
+
+def test_a_notice_never_sent_is_left_to_the_relay(django_capture_on_commit_callbacks):
+    # The broker was down past the deadline: the relay will send this message; a second one
+    # from the reaper would mail the notice twice.
+    with django_capture_on_commit_callbacks(execute=False):
+        with transaction.atomic():
+            waiting = enqueue("sharing.send_release_notice", args=[1])
+    age(OutboxMessage, waiting.pk, "created_at", reconcile.KINDS["notice"].deadline.total_seconds() + 5)
+    assert reap(django_capture_on_commit_callbacks, run=False)["notice"] == 0
+    assert OutboxMessage.objects.count() == 1
+    assert reconcile.backlog()["notice"]["pending"] == 1  # still shown as waiting
 
 
 def test_backlog_reports_the_oldest_pending_age_of_each_kind(lost_scan):
