@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import ClearanceGrant, ReadIn, clearance_of
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from tests.factories import PersonFactory, ReadInFactory, tier
 
 pytestmark = pytest.mark.django_db
@@ -43,9 +44,9 @@ def test_admin_grants_a_member_of_their_own_organisation(olivia, alice):
 @pytest.mark.parametrize(
     ("actor_name", "error", "code"),
     [
-        ("ursula", PermissionDenied, "other_organisation"),
-        ("alice", PermissionDenied, "not_admin"),
-        ("olivia", ValidationError, "self"),
+        ("ursula", PermissionDenied, Reason.OTHER_ORGANISATION),
+        ("alice", PermissionDenied, Reason.NOT_ADMIN),
+        ("olivia", ValidationError, Reason.SELF),
     ],
 )
 def test_grant_refused_outside_own_organisation_to_non_admins_and_to_oneself(
@@ -67,7 +68,7 @@ def test_admin_cannot_grant_above_their_own_clearance(otto, alice):
         services.clearance_grant(actor=otto, user=alice, tier=tier("official-sensitive"), valid_until=_in(), reason="x")
     assert "up to your own (OFFICIAL)" in str(info.value)
     assert _snapshot() == before
-    assert _denials(Action.CLEARANCE_GRANTED, otto).get().details["reason"] == "above_own_clearance"
+    assert _denials(Action.CLEARANCE_GRANTED, otto).get().details["reason"] == Reason.ABOVE_OWN_CLEARANCE
 
 
 def test_admin_whose_own_clearance_expired_cannot_grant(olivia, alice):
@@ -235,7 +236,7 @@ def test_admin_not_read_in_cannot_read_others_in(olivia, alice, compartment):
     with pytest.raises(ValidationError, match="read in to yourself"):
         services.readin_grant(actor=olivia, user=alice, compartment=compartment)
     assert _snapshot() == before
-    assert _denials(Action.READIN_GRANTED, olivia).get().details["reason"] == "not_read_in"
+    assert _denials(Action.READIN_GRANTED, olivia).get().details["reason"] == Reason.NOT_READ_IN_YOURSELF
 
 
 @pytest.mark.parametrize(("case", "message"), [("duplicate", "Already read in"), ("past", "future")])

@@ -15,6 +15,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from api.tokens import token_create
 from audit.models import Action, AuditEvent, Outcome
+from audit.reasons import Reason
 from tests.api.conftest import make_token
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_a_token_with_a_wrong_secret_is_refused_and_audited(api, alice):
     response = api(forged).get(reverse("api:document_list"))
     assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
     denial = AuditEvent.objects.filter(action=Action.API_TOKEN_REFUSED).last()
-    assert denial.outcome == Outcome.DENIED and denial.details["reason"] == "token_invalid"
+    assert denial.outcome == Outcome.DENIED and denial.details["reason"] == Reason.TOKEN_INVALID
     assert forged not in str(denial.details)
 
 
