@@ -25,6 +25,10 @@ moment of the request:
 5. the user is read in, now, to every compartment of the document;
 6. the discretionary grant holds: guardian `view_document` on the document to the user's
    organisation group or to the user by name. Originator members hold it implicitly.
+A partner reads the revision its release pins (the one the release officer approved), and gates
+3 to 5 hold for it against that revision's marking as well as the document's current one: an
+author's lowered marking reaches partners only with an approved update; a raised one binds them
+at once. The originator's own people read the latest revision under the current marking.
 
 TO ADD A GATE, reach every place that states or exercises the rules:
 - `can_read` below, in the order of the gates, with its reason (checks of one release or
@@ -69,6 +73,7 @@ from .models import (
     Attachment,
     Document,
     DocumentGroupObjectPermission,
+    DocumentRevision,
     DocumentUserObjectPermission,
     Release,
     SharingAgreement,
@@ -135,20 +140,53 @@ def _guardian_rows(user, document_ref) -> tuple[QuerySet, QuerySet]:
     return group_rows, user_rows
 
 
-def _release_decision(user, document: Document, now) -> Decision:
+def _revision_refusal(user, document: Document, revision: DocumentRevision | None, now) -> Refusal | None:
+    """Gates 3 to 5 on the marking of the revision released to a partner, which must hold as
+    well as the document's current marking: a raised marking binds partners at once, a lowered
+    one reaches them only with the revision an officer approves."""
+    if revision is None:
+        return Refusal(Reason.NOT_RELEASED_TO_ORGANISATION)
+    tier = clearance_of(user, now)
+    if tier is None or revision.tier is None or tier.rank < revision.tier.rank:
+        return Refusal(Reason.CLEARANCE_BELOW_TIER)
+    originator_country = document.originator.country_id
+    if user.nationality_id != originator_country and not revision.releasable_to.filter(pk=user.nationality_id).exists():
+        return Refusal(Reason.NATIONALITY_NOT_RELEASABLE)
+    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
+    missing = list(revision.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
+    if missing:
+        return Reason.NOT_READ_IN_TO.because(compartments=", ".join(sorted(missing)))
+    return None
+
+
+def _release_decision(user, document: Document, now) -> tuple[Decision, Release | None]:
+    """Whether a live release lets the partner `user` read `document`, and the release that does
+    (the one of the newest revision, when several do)."""
     releases = (
         Release.objects.filter(document=document, recipient_id=user.organisation_id)
-        .select_related("agreement__tier_ceiling")
+        .select_related("agreement__tier_ceiling", "revision__tier")
         .prefetch_related("audience", "agreement__risk_domains")
+        .order_by("-revision__number")
     )
     reasons = []
     for release in releases:
-        reason = scope.release_refusal(release, document, user, now)
+        reason = scope.release_refusal(release, document, user, now) or _revision_refusal(
+            user, document, release.revision, now
+        )
         if reason is None:
-            return ALLOW
+            return ALLOW, release
         # An approved release's reason (agreement suspended, out of scope) says more than an old refusal.
         reasons.append((release.status != Release.Status.APPROVED, reason.sentence, reason))
-    return deny(min(reasons)[2] if reasons else Reason.NOT_RELEASED_TO_ORGANISATION)
+    return deny(min(reasons)[2] if reasons else Reason.NOT_RELEASED_TO_ORGANISATION), None
+
+
+def released_revision(user, document: Document) -> DocumentRevision | None:
+    """The revision `user` reads of a document they may read: None for the originator's own
+    people (they read the latest), else the revision released to their organisation."""
+    if user.organisation_id == document.originator_id:
+        return None
+    _, release = _release_decision(user, document, timezone.now())
+    return release.revision if release is not None else None
 
 
 def can_read(user, document: Document) -> Decision:
@@ -163,7 +201,7 @@ def can_read(user, document: Document) -> Decision:
     if not is_originator:
         if document.status != Document.Status.PUBLISHED:
             return deny(_UNPUBLISHED[document.status])
-        decision = _release_decision(user, document, now)
+        decision, _ = _release_decision(user, document, now)
         if not decision:
             return decision
     tier = clearance_of(user, now)

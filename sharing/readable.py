@@ -46,6 +46,7 @@ from .models import (
     AgreementParty,
     Document,
     DocumentGroupObjectPermission,
+    DocumentRevision,
     DocumentUserObjectPermission,
     Release,
     SharingAgreement,
@@ -59,22 +60,14 @@ from .models import (
 _CONDITION = """
 EXISTS (SELECT 1 FROM {Organisation} ao
         WHERE ao.{Organisation.id} = :org AND ao.{Organisation.is_active} = :true)
-AND (SELECT t.{Tier.rank} FROM {Tier} t WHERE t.{Tier.id} = {doc_tier}) <= (
-    SELECT MAX(gt.{Tier.rank}) FROM {ClearanceGrant} g JOIN {Tier} gt ON gt.{Tier.id} = g.{ClearanceGrant.tier}
-    WHERE g.{ClearanceGrant.user} = :user AND g.{ClearanceGrant.status} = :grant_active
-      AND g.{ClearanceGrant.revoked_at} IS NULL
-      AND g.{ClearanceGrant.valid_from} <= :now AND g.{ClearanceGrant.valid_until} > :now)
-AND ({doc_originator} IN (SELECT oc.{Organisation.id} FROM {Organisation} oc
-                          WHERE oc.{Organisation.country} = :nationality)
+AND (SELECT t.{Tier.rank} FROM {Tier} t WHERE t.{Tier.id} = {doc_tier}) <= (:clearance)
+AND ({doc_originator} IN (:compatriot_organisations)
      OR (SELECT COUNT(*) FROM {Document.releasable_to} rt
          WHERE rt.{Document.releasable_to.document} = {doc_id}
            AND rt.{Document.releasable_to.country} = :nationality) > 0)
 AND NOT EXISTS (
     SELECT 1 FROM {Document.compartments} dc
-    WHERE dc.{Document.compartments.document} = {doc_id} AND dc.{Document.compartments.compartment} NOT IN (
-        SELECT ri.{ReadIn.compartment} FROM {ReadIn} ri
-        WHERE ri.{ReadIn.user} = :user AND (ri.{ReadIn.expires_at} IS NULL OR ri.{ReadIn.expires_at} > :now)
-          AND ri.{ReadIn.granted_at} <= :now AND ri.{ReadIn.revoked_at} IS NULL))
+    WHERE dc.{Document.compartments.document} = {doc_id} AND dc.{Document.compartments.compartment} NOT IN (:read_ins))
 AND ({doc_originator} = :org OR (
     {doc_status} = :published
     AND ({doc_id} IN (SELECT gp.{DocumentGroupObjectPermission.content_object}
@@ -107,9 +100,38 @@ AND ({doc_originator} = :org OR (
                  AND drd.{Document.risk_domains.riskdomain} NOT IN (
                   SELECT ard.{SharingAgreement.risk_domains.riskdomain} FROM {SharingAgreement.risk_domains} ard
                   WHERE ard.{SharingAgreement.risk_domains.sharingagreement} = r.{Release.agreement})) = 0
+          AND (SELECT rvt.{Tier.rank} FROM {DocumentRevision} rv JOIN {Tier} rvt ON rvt.{Tier.id} = rv.{DocumentRevision.tier}
+               WHERE rv.{DocumentRevision.id} = r.{Release.revision}) <= (:clearance)
+          AND ({doc_originator} IN (:compatriot_organisations)
+               OR (SELECT COUNT(*) FROM {DocumentRevision.releasable_to} rvr
+                   WHERE rvr.{DocumentRevision.releasable_to.documentrevision} = r.{Release.revision}
+                     AND rvr.{DocumentRevision.releasable_to.country} = :nationality) > 0)
+          AND NOT EXISTS (
+              SELECT 1 FROM {DocumentRevision.compartments} rvc
+              WHERE rvc.{DocumentRevision.compartments.documentrevision} = r.{Release.revision}
+                AND rvc.{DocumentRevision.compartments.compartment} NOT IN (:read_ins))
           AND ((SELECT COUNT(*) FROM {Release.audience} ra WHERE ra.{Release.audience.release} = r.{Release.id}) = 0
                OR (SELECT COUNT(*) FROM {Release.audience} ru
                    WHERE ru.{Release.audience.release} = r.{Release.id} AND ru.{Release.audience.user} = :user) > 0))))
+"""
+
+# The user's clearance rank now (NULL without a grant), the organisations of the user's country
+# (always releasable: the originator's country is in every marking), and the compartments the
+# user is read in to now; each stated once and used for the document's marking and for the
+# marking of the revision released to a partner.
+_CLEARANCE = """
+SELECT MAX(gt.{Tier.rank}) FROM {ClearanceGrant} g JOIN {Tier} gt ON gt.{Tier.id} = g.{ClearanceGrant.tier}
+WHERE g.{ClearanceGrant.user} = :user AND g.{ClearanceGrant.status} = :grant_active
+  AND g.{ClearanceGrant.revoked_at} IS NULL
+  AND g.{ClearanceGrant.valid_from} <= :now AND g.{ClearanceGrant.valid_until} > :now
+"""
+_COMPATRIOT_ORGANISATIONS = """
+SELECT oc.{Organisation.id} FROM {Organisation} oc WHERE oc.{Organisation.country} = :nationality
+"""
+_READ_INS = """
+SELECT ri.{ReadIn.compartment} FROM {ReadIn} ri
+WHERE ri.{ReadIn.user} = :user AND (ri.{ReadIn.expires_at} IS NULL OR ri.{ReadIn.expires_at} > :now)
+  AND ri.{ReadIn.granted_at} <= :now AND ri.{ReadIn.revoked_at} IS NULL
 """
 
 # guardian's view permission on a document, found by its codename and content type.
@@ -118,6 +140,13 @@ SELECT p.{Permission.id} FROM {Permission} p JOIN {ContentType} ct ON ct.{Conten
 WHERE p.{Permission.codename} = :codename AND ct.{ContentType.app_label} = :app_label AND ct.{ContentType.model} = :model
 """
 
+_PARTS = {
+    ":perm": _PERMISSION,
+    ":clearance": _CLEARANCE,
+    ":compatriot_organisations": _COMPATRIOT_ORGANISATIONS,
+    ":read_ins": _READ_INS,
+}
+
 _MODELS = (
     Organisation,
     Tier,
@@ -125,8 +154,10 @@ _MODELS = (
     ReadIn,
     Document,
     DocumentGroupObjectPermission,
+    DocumentRevision,
     DocumentUserObjectPermission,
     Release,
+    DocumentRevision,
     SharingAgreement,
     AgreementParty,
     Permission,
@@ -166,7 +197,10 @@ def _template(connection) -> tuple[str, tuple[str, ...]]:
     if connection.vendor not in _templates:
         names = {model.__name__: _Names(model, connection.ops.quote_name) for model in _MODELS}
         names.update({column: f"{{{column}}}" for column in _COLUMNS})  # the row's columns: filled in as_sql
-        sql = " ".join(_CONDITION.replace(":perm", _PERMISSION.strip()).format_map(names).split())
+        sql = _CONDITION
+        for name, part in _PARTS.items():
+            sql = sql.replace(name, part.strip())
+        sql = " ".join(sql.format_map(names).split())
         _templates[connection.vendor] = re.sub(r":\w+", "%s", sql), tuple(re.findall(r":(\w+)", sql))
     return _templates[connection.vendor]
 

@@ -271,7 +271,7 @@ class DocumentFactory(factory.django.DjangoModelFactory):
         # After the marking (declared above), so the snapshot holds it.
         last = max(extracted or 1, 1)
         for number in range(1, last + 1):
-            DocumentRevision.objects.create(
+            revision = DocumentRevision.objects.create(
                 document=obj,
                 number=number,
                 author=obj.author,
@@ -279,10 +279,47 @@ class DocumentFactory(factory.django.DjangoModelFactory):
                 snapshot=snapshot_of(obj),
                 changed_fields=["title", "tier"] if number == 1 else [],
                 note="created" if number == 1 else "",
+                tier=obj.tier,
             )
+            revision.releasable_to.set(obj.releasable_to.all())
+            revision.compartments.set(obj.compartments.all())
         if obj.revision != last:
             obj.revision = last
             obj.save(update_fields=["revision"])
+
+
+def revise(document: Document, *, tier=None, releasable_to=None, compartments=None, **text) -> DocumentRevision:
+    """Write the document's next revision straight to the database, as an edit would leave it:
+    the given text fields (`title="…"`) and marking (codes or objects) change, the rest stays.
+
+        revise(finding, body="corrected", compartments=[])
+    """
+    marking = {"tier": tier, "releasable_to": releasable_to, "compartments": compartments}
+    marking = {name: value for name, value in marking.items() if value is not None}
+    for name, value in text.items():
+        setattr(document, name, value)
+    if "tier" in marking:
+        document.tier = Tier.objects.get(code=tier) if isinstance(tier, str) else tier
+    document.revision += 1
+    document.updated_at = timezone.now()
+    document.save()
+    if "releasable_to" in marking:
+        document.releasable_to.set({*_each(releasable_to, country), document.originator.country})
+    if "compartments" in marking:
+        document.compartments.set(_each(compartments, compartment))
+    revision = DocumentRevision.objects.create(
+        document=document,
+        number=document.revision,
+        author=document.author,
+        created_at=document.updated_at,
+        snapshot=snapshot_of(document),
+        changed_fields=[*sorted(text), *marking],
+        marking_changed=bool(marking),
+        tier=document.tier,
+    )
+    revision.releasable_to.set(document.releasable_to.all())
+    revision.compartments.set(document.compartments.all())
+    return revision
 
 
 # -- agreements and releases -------------------------------------------------------------------
@@ -362,6 +399,10 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
     status = Release.Status.APPROVED
     decided_at = factory.LazyAttribute(lambda o: None if o.status == Release.Status.REQUESTED else timezone.now())
     revoked_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Release.Status.REVOKED else None)
+    # A decided release pins the document's latest revision, as approval does.
+    revision = factory.LazyAttribute(
+        lambda o: None if o.status == Release.Status.REQUESTED else o.document.revisions.order_by("-number").first()
+    )
 
     @factory.post_generation
     def audience(obj, create, extracted, **kwargs):

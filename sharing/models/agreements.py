@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Tier
 
-from .documents import Document, RiskDomain
+from .documents import Document, DocumentRevision, RiskDomain
 
 
 class SharingAgreement(models.Model):
@@ -91,6 +91,11 @@ class Release(models.Model):
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="releases")
     agreement = models.ForeignKey(SharingAgreement, on_delete=models.PROTECT, related_name="releases")
     recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="releases_received")
+    # The revision the release officer approved: partners read it (text, marking, attachments)
+    # until an update is approved. Empty until the release is approved.
+    revision = models.ForeignKey(
+        DocumentRevision, on_delete=models.PROTECT, related_name="releases", null=True, blank=True
+    )
     # Empty: the whole recipient organisation. Otherwise only these people of it.
     audience = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     justification = models.TextField(blank=True)

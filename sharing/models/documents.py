@@ -89,6 +89,11 @@ class DocumentRevision(models.Model):
     changed_fields = models.JSONField(default=list)
     marking_changed = models.BooleanField(default=False)
     note = models.CharField(max_length=300, blank=True)
+    # The marking again, as rows: a release pins a revision, and the read policy's SQL face
+    # checks a partner against the marking of the revision released to it.
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    releasable_to = models.ManyToManyField(Country, related_name="+", blank=True)
+    compartments = models.ManyToManyField(Compartment, related_name="+", blank=True)
 
     class Meta:
         ordering = ["document", "-number"]

@@ -80,9 +80,12 @@ def _write_revision(document: Document, *, actor: User, changed: list[str], note
         changed_fields=changed,
         marking_changed=document.revision > 1 and bool(MARKING_FIELDS.intersection(changed)),
         note=note[:300],
+        tier_id=document.tier_id,
     )
     revision.full_clean()
     revision.save()
+    revision.releasable_to.set(document.releasable_to.all())
+    revision.compartments.set(document.compartments.all())
     return revision
 
 

@@ -29,6 +29,7 @@ from ..housekeeping_tasks import send_release_notice
 from ..models import (
     Document,
     DocumentGroupObjectPermission,
+    DocumentRevision,
     DocumentUserObjectPermission,
     Release,
     SharingAgreement,
@@ -199,9 +200,16 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         else:
             locked.status = Status.APPROVED if approve else Status.REFUSED
             locked.decided_by, locked.decided_at, locked.decision_reason = actor, now, reason.strip()
-            locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+            fields = ["status", "decided_by", "decided_at", "decision_reason"]
+            extra = {}
+            if approve:
+                # The officer approves what the document says now; later edits wait for an update.
+                locked.revision = latest_revision(locked.document_id)
+                fields.append("revision")
+                extra["revision"] = locked.revision.number
+            locked.save(update_fields=fields)
             granted = sync_grants(document_ids=[locked.document_id]) if approve else {}
-            record(action, actor=actor, target=locked, details={"reason": reason.strip(), **granted})
+            record(action, actor=actor, target=locked, details={"reason": reason.strip(), **extra, **granted})
             if approve:
                 # Through the outbox, in this transaction: the notice is recorded with the
                 # approval, so a broker that is down at commit delays it, never loses it.
@@ -210,6 +218,10 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         refuse(actor, action, release, Reason.RELEASE_DECIDED_MEANWHILE)
     release.refresh_from_db()
     return release
+
+
+def latest_revision(document_id: int) -> DocumentRevision:
+    return DocumentRevision.objects.filter(document_id=document_id).order_by("-number").first()
 
 
 def release_approve(*, actor, release: Release, reason: str = "") -> Release:

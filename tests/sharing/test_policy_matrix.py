@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission
+from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import (
     can_approve_release,
     can_download,
@@ -30,6 +30,7 @@ from tests.factories import (
     OrganisationFactory,
     PersonFactory,
     ReleaseFactory,
+    revise,
 )
 
 BASELINE = {
@@ -48,6 +49,11 @@ BASELINE = {
     "caveat": "none",  # none | orcon
     "status": "published",  # published | draft | withdrawn
     "attachment": "clean",  # clean | pending | destroyed
+    # The revision released to the partner (rev 1, marked JOINT-EX-1, REL TO USA) and what the
+    # author did since: released (nothing) | newer_looser (rev 2 drops the compartment, not yet
+    # approved) | newer_stricter (rev 2 is GBR EYES ONLY) | unpinned (an approved release naming
+    # no revision, which grants nothing).
+    "revision": "released",
 }
 
 ALLOW, DENY = True, False
@@ -103,6 +109,12 @@ MATRIX = [
     Cell("read", ALLOW, {"caveat": "orcon"}),
     Cell("read", DENY, {"status": "draft"}),
     Cell("read", DENY, {"status": "withdrawn"}),
+    # A partner is held to the released revision's marking until an update is approved, and to
+    # the current one as well: a lowered marking waits, a raised one binds at once.
+    Cell("read", ALLOW, {"revision": "newer_looser"}),
+    Cell("read", DENY, {"revision": "newer_looser", "read_in": "none"}),
+    Cell("read", DENY, {"revision": "newer_stricter"}),
+    Cell("read", DENY, {"revision": "unpinned"}),
     # --- read: the originator's own people need no release or grant, but every marking gate ---
     Cell("read", ALLOW, O),
     Cell("read", ALLOW, {**O, "status": "draft"}),
@@ -113,6 +125,10 @@ MATRIX = [
     Cell("read", DENY, {**O, "nationality": "not_releasable"}),
     Cell("read", DENY, {**O, "read_in": "none"}),
     Cell("read", DENY, {**O, "account": "inactive"}),
+    Cell("read", ALLOW, {**O, "revision": "newer_looser", "read_in": "none"}),
+    Cell("read", ALLOW, {**O, "revision": "newer_stricter"}),
+    Cell("download", DENY, {"revision": "newer_looser", "read_in": "none"}),
+    Cell("download", ALLOW, {**O, "revision": "newer_looser", "read_in": "none"}),
     # --- download: read + a clean, intact file ---
     Cell("download", ALLOW),
     Cell("download", DENY, {"attachment": "pending"}),
@@ -206,6 +222,12 @@ def build(factors: dict):
             expires_at=now - second if f["release"] == "past_expiry" else None,
             audience=audience,
         )
+    if f["revision"] == "unpinned":
+        Release.objects.filter(document=doc).update(revision=None)
+    elif f["revision"] == "newer_looser":
+        revise(doc, compartments=[])
+    elif f["revision"] == "newer_stricter":
+        revise(doc, releasable_to=[])
     requester = reader if f["role"] == "requester" else doc.author
     pending = ReleaseFactory(
         document=doc, agreement=ag, recipient=ca, requested_by=requester, status="requested", grant=False
