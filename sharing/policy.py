@@ -140,23 +140,29 @@ def _guardian_rows(user, document_ref) -> tuple[QuerySet, QuerySet]:
     return group_rows, user_rows
 
 
-def _revision_refusal(user, document: Document, revision: DocumentRevision | None, now) -> Refusal | None:
-    """Gates 3 to 5 on the marking of the revision released to a partner, which must hold as
-    well as the document's current marking: a raised marking binds partners at once, a lowered
-    one reaches them only with the revision an officer approves."""
-    if revision is None:
-        return Refusal(Reason.NOT_RELEASED_TO_ORGANISATION)
+def _marking_refusal(user, marked: Document | DocumentRevision, now) -> Refusal | None:
+    """Gates 3 to 5 against one marking: a document's current one, or a revision's."""
     tier = clearance_of(user, now)
-    if tier is None or revision.tier is None or tier.rank < revision.tier.rank:
+    if tier is None or marked.tier is None or tier.rank < marked.tier.rank:
         return Refusal(Reason.CLEARANCE_BELOW_TIER)
-    originator_country = document.originator.country_id
-    if user.nationality_id != originator_country and not revision.releasable_to.filter(pk=user.nationality_id).exists():
+    # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
+    originator_country = (marked if isinstance(marked, Document) else marked.document).originator.country_id
+    if user.nationality_id != originator_country and not marked.releasable_to.filter(pk=user.nationality_id).exists():
         return Refusal(Reason.NATIONALITY_NOT_RELEASABLE)
     read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
-    missing = list(revision.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
+    missing = list(marked.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
     if missing:
         return Reason.NOT_READ_IN_TO.because(compartments=", ".join(sorted(missing)))
     return None
+
+
+def _revision_refusal(user, revision: DocumentRevision | None, now) -> Refusal | None:
+    """The marking of the revision released to a partner must hold as well as the document's
+    current marking: a raised marking binds partners at once, a lowered one reaches them only
+    with the revision an officer approves."""
+    if revision is None:
+        return Refusal(Reason.NOT_RELEASED_TO_ORGANISATION)
+    return _marking_refusal(user, revision, now)
 
 
 def _release_decision(user, document: Document, now) -> tuple[Decision, Release | None]:
@@ -164,15 +170,13 @@ def _release_decision(user, document: Document, now) -> tuple[Decision, Release 
     (the one of the newest revision, when several do)."""
     releases = (
         Release.objects.filter(document=document, recipient_id=user.organisation_id)
-        .select_related("agreement__tier_ceiling", "revision__tier")
+        .select_related("agreement__tier_ceiling", "revision__tier", "revision__document__originator")
         .prefetch_related("audience", "agreement__risk_domains")
         .order_by("-revision__number")
     )
     reasons = []
     for release in releases:
-        reason = scope.release_refusal(release, document, user, now) or _revision_refusal(
-            user, document, release.revision, now
-        )
+        reason = scope.release_refusal(release, document, user, now) or _revision_refusal(user, release.revision, now)
         if reason is None:
             return ALLOW, release
         # An approved release's reason (agreement suspended, out of scope) says more than an old refusal.
@@ -204,17 +208,9 @@ def can_read(user, document: Document) -> Decision:
         decision, _ = _release_decision(user, document, now)
         if not decision:
             return decision
-    tier = clearance_of(user, now)
-    if tier is None or tier.rank < document.tier.rank:
-        return deny(Reason.CLEARANCE_BELOW_TIER)
-    # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
-    originator_country = document.originator.country_id
-    if user.nationality_id != originator_country and not document.releasable_to.filter(pk=user.nationality_id).exists():
-        return deny(Reason.NATIONALITY_NOT_RELEASABLE)
-    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
-    missing = list(document.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
-    if missing:
-        return deny(Reason.NOT_READ_IN_TO.because(compartments=", ".join(sorted(missing))))
+    refusal = _marking_refusal(user, document, now)
+    if refusal:
+        return deny(refusal)
     if not is_originator:
         group_rows, user_rows = _guardian_rows(user, {"content_object": document})
         if not (group_rows.exists() or user_rows.exists()):
