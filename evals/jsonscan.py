@@ -88,16 +88,21 @@ class ObjectScanner:
 
     # -- values ------------------------------------------------------------------------------
 
+    def _read_on(self, keep: _Budget | None, end: int) -> None:
+        """The buffer ran out inside a value: consume it up to `end` (kept when kept), then read
+        the next chunk; a log that ends here is truncated."""
+        if keep is not None:
+            keep.add(self._buf[self._pos : end])
+        self._pos = end
+        if not self._fill():
+            raise EvalLogError(_TRUNCATED)
+
     def _string_rest(self, keep: _Budget | None) -> None:
         """Consume a string whose opening quote is already consumed (and kept)."""
         while True:
             match = _STRING_STOP.search(self._buf, self._pos)
             if match is None:
-                if keep is not None:
-                    keep.add(self._buf[self._pos :])
-                self._pos = len(self._buf)
-                if not self._fill():
-                    raise EvalLogError(_TRUNCATED)
+                self._read_on(keep, len(self._buf))
                 continue
             if match.group() == b'"':
                 if keep is not None:
@@ -106,11 +111,7 @@ class ObjectScanner:
                 return
             # A backslash escapes the next byte, which may still be in the next chunk.
             if match.end() >= len(self._buf):
-                if keep is not None:
-                    keep.add(self._buf[self._pos : match.start()])
-                self._pos = match.start()
-                if not self._fill():
-                    raise EvalLogError(_TRUNCATED)
+                self._read_on(keep, match.start())
                 continue
             if keep is not None:
                 keep.add(self._buf[self._pos : match.end() + 1])
@@ -122,11 +123,7 @@ class ObjectScanner:
         while True:
             match = _STRUCTURE.search(self._buf, self._pos)
             if match is None:
-                if keep is not None:
-                    keep.add(self._buf[self._pos :])
-                self._pos = len(self._buf)
-                if not self._fill():
-                    raise EvalLogError(_TRUNCATED)
+                self._read_on(keep, len(self._buf))
                 continue
             if keep is not None:
                 keep.add(self._buf[self._pos : match.end()])
