@@ -47,6 +47,16 @@ def _section(parent: dict, key: str, where: str) -> dict:
     return value
 
 
+def _keyed_object(name: str, value: Any, what: str, where: str) -> None:
+    """A member of `where` keyed by a name (a metric's, a model's): the name storable and at most
+    MAX_NAME long, the value an object."""
+    if len(name) > MAX_NAME:
+        raise EvalLogError(f"{what} is longer than {MAX_NAME} characters")
+    _storable(name, what)
+    if not isinstance(value, dict):
+        raise EvalLogError(f"not an Inspect log: {where} holds something that is not an object")
+
+
 def _text(parent: dict, key: str, where: str, *, required: bool = False, limit: int = MAX_NAME) -> str | None:
     value = parent.get(key)
     if value is None:
@@ -114,11 +124,7 @@ def _scores(results: dict) -> tuple[ParsedScore, ...]:
         metrics = _section(score, "metrics", "results.scores[].metrics")
         values: dict[str, float | None] = {}
         for metric_name, metric in metrics.items():
-            if len(metric_name) > MAX_NAME:
-                raise EvalLogError(f"a metric name is longer than {MAX_NAME} characters")
-            _storable(metric_name, "a metric name")
-            if not isinstance(metric, dict):
-                raise EvalLogError("not an Inspect log: results.scores[].metrics holds something that is not an object")
+            _keyed_object(metric_name, metric, "a metric name", "results.scores[].metrics")
             values[metric_name] = _number(metric.get("value"), "results.scores[].metrics[].value")
         # Inspect reports a score's standard error as a metric of its own; it belongs beside the
         # other metrics of the same score. Alone, it stays a metric.
@@ -140,11 +146,7 @@ def _usage(stats: dict) -> tuple[ParsedModelUsage, ...]:
         raise EvalLogError(f"the log has usage for more than {MAX_USAGE_ROWS} models")
     rows = []
     for model, counts in usage.items():
-        if len(model) > MAX_NAME:
-            raise EvalLogError(f"a model name in stats.model_usage is longer than {MAX_NAME} characters")
-        _storable(model, "a model name in stats.model_usage")
-        if not isinstance(counts, dict):
-            raise EvalLogError("not an Inspect log: stats.model_usage holds something that is not an object")
+        _keyed_object(model, counts, "a model name in stats.model_usage", "stats.model_usage")
         where = "stats.model_usage[]."
         rows.append(
             ParsedModelUsage(
