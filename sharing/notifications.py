@@ -34,8 +34,7 @@ def notify_release_approved(release: Release) -> int:
         f"{release.agreement.reference}, and you may read it.\n\n"
         f"Sign in to Accord to read it: {link}\nRelease reference: {release.code}\n"
     )
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in release_readers(release)]
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+    return _mail(release_readers(release), subject, body)
 
 
 def agreement_owners(agreement: SharingAgreement) -> list[User]:
@@ -54,5 +53,10 @@ def notify_agreement_expiring(agreement: SharingAgreement) -> int:
         f"{agreement.expires_at:%Y-%m-%d %H:%M} UTC. Every release made under it ends then.\n\n"
         f"Renew it before that date if sharing should continue: {settings.SITE_URL}/\n"
     )
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in agreement_owners(agreement)]
+    return _mail(agreement_owners(agreement), subject, body)
+
+
+def _mail(users: list[User], subject: str, body: str) -> int:
+    """One message to each user, over one connection; how many were sent."""
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in users]
     return send_mass_mail(messages, fail_silently=False) if messages else 0
