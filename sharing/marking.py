@@ -108,6 +108,10 @@ def marking_of(document) -> Marking:
     Uses prefetched relations when present, so a list built with
     `selectors.with_marking(queryset)` costs no query per row.
     """
+    shown = getattr(document, "shown_revision", None)
+    if shown is not None:
+        # A partner reads the released revision (policy.document_for_reader): its marking is the page's.
+        return marking_from_snapshot(shown.snapshot, {shown.tier.code: shown.tier})
     originator_country = document.originator.country_id
     releasable = {c.code for c in document.releasable_to.all()}
     # The originator's country is always in the marking, whatever an old row says.

@@ -195,27 +195,33 @@ def released_revision(user, document: Document) -> DocumentRevision | None:
 
 def can_read(user, document: Document) -> Decision:
     """Every gate of the module docstring, in order; the first that fails names the reason."""
+    return _read_decision(user, document)[0]
+
+
+def _read_decision(user, document: Document) -> tuple[Decision, Release | None]:
+    """can_read's answer, and for a partner the release that lets them read (None otherwise)."""
     now = timezone.now()
     decision = _account(user)
     if not decision:
-        return decision
+        return decision, None
     if not Organisation.objects.filter(pk=user.organisation_id, is_active=True).exists():
-        return deny(Reason.ORGANISATION_INACTIVE)
+        return deny(Reason.ORGANISATION_INACTIVE), None
+    release = None
     is_originator = user.organisation_id == document.originator_id
     if not is_originator:
         if document.status != Document.Status.PUBLISHED:
-            return deny(_UNPUBLISHED[document.status])
-        decision, _ = _release_decision(user, document, now)
+            return deny(_UNPUBLISHED[document.status]), None
+        decision, release = _release_decision(user, document, now)
         if not decision:
-            return decision
+            return decision, None
     refusal = _marking_refusal(user, document, now)
     if refusal:
-        return deny(refusal)
+        return deny(refusal), None
     if not is_originator:
         group_rows, user_rows = _guardian_rows(user, {"content_object": document})
         if not (group_rows.exists() or user_rows.exists()):
-            return deny(Reason.NO_VIEW_GRANT)
-    return ALLOW
+            return deny(Reason.NO_VIEW_GRANT), None
+    return ALLOW, release
 
 
 def readable_documents(user) -> QuerySet[Document]:
@@ -372,7 +378,7 @@ def document_for_reader(user, code) -> Document:
     document = None
     if parsed is not None:
         document = Document.objects.select_related("tier", "originator").filter(code=parsed).first()
-    decision = can_read(user, document) if document else deny(Reason.NO_SUCH_DOCUMENT)
+    decision, release = _read_decision(user, document) if document else (deny(Reason.NO_SUCH_DOCUMENT), None)
     if not decision:
         target = document or ("sharing.document", str(code)[:64], "")
         refuse(
@@ -383,6 +389,19 @@ def document_for_reader(user, code) -> Document:
             error=Http404("No such document."),
             details={"wanted": "read"},
         )
+    if release is not None:
+        show_released(document, release.revision, release.decided_at)
+    return document
+
+
+def show_released(document: Document, revision: DocumentRevision, released_at) -> Document:
+    """Make `document` read as the revision a partner's release pins: its text, marking and
+    revision number (`released_at`: when that revision was approved for them). The instance is
+    for reading only: partners never reach a write with it."""
+    for name in Document.TEXT_FIELDS:
+        setattr(document, name, revision.snapshot.get(name, ""))
+    document.tier, document.revision = revision.tier, revision.number
+    document.shown_revision, document.released_at = revision, released_at
     return document
 
 

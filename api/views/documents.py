@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import record
 from sharing.models import Document
-from sharing.policy import document_for_editor, document_for_reader, readable_documents
+from sharing.policy import document_for_editor, document_for_reader, readable_documents, show_released
 from sharing.selectors import filter_documents, with_marking
 from sharing.services import document_create, document_publish, document_update
 
@@ -31,7 +31,11 @@ from ..serializers import (
 
 
 def _detail(request: Request, document: Document, code: int = status.HTTP_200_OK) -> Response:
-    document = with_marking(Document.objects.filter(pk=document.pk)).get()
+    shown = with_marking(Document.objects.filter(pk=document.pk)).get()
+    if getattr(document, "shown_revision", None) is not None:
+        # A partner's document came from the gate as the revision released to it: keep it so.
+        shown = show_released(shown, document.shown_revision, document.released_at)
+    document = shown
     return Response(DocumentSerializer(document, context={"request": request}).data, status=code)
 
 

@@ -70,6 +70,9 @@ class Document(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
+    # The text a revision's snapshot keeps and a partner reads from the revision released to it.
+    TEXT_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "model_version")
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["originator", "status"], name="document_origin_status")]

@@ -43,7 +43,7 @@ from .document_rules import (
     with_originator_country,
 )
 
-SCALAR_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "model_version")
+SCALAR_FIELDS = Document.TEXT_FIELDS
 M2M_FIELDS = ("risk_domains", "releasable_to", "compartments", "caveats")
 MARKING_FIELDS = frozenset({"tier", "releasable_to", "compartments", "caveats"})
 # The order changed fields are reported in.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from sharing.policy import can_read, readable_documents, released_revision
 from sharing.services.documents import document_update
 from sharing.services.releases import release_approve, release_request
-from tests.factories import ReleaseFactory, compartment, revise
+from tests.factories import AttachmentFactory, ReleaseFactory, compartment, login_verified, revise
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +37,22 @@ def test_a_dropped_compartment_does_not_reach_partners_before_approval(bob, find
     revise(finding, compartments=[])
     assert not can_read(bob, finding)
     assert not readable_documents(bob).filter(pk=finding.pk).exists()
+
+
+@pytest.fixture
+def released(finding, usaisi, media):
+    """The finding, with one attachment, released to the US; then the author writes revision 2."""
+    AttachmentFactory(document=finding, filename="early.txt")
+    ReleaseFactory(document=finding, recipient=usaisi)
+    revise(finding, title="Revised title", body="Secret correction")
+
+
+def test_the_partner_page_shows_the_released_revision(client, bob, alice, finding, released):
+    login_verified(client, bob)
+    page = client.get(reverse("sharing:document_detail", args=[finding.code])).content.decode()
+    assert "Cyber uplift finding" in page and "early.txt" in page
+    assert "Revised title" not in page and "Secret correction" not in page
+    client.logout()
+    login_verified(client, alice)
+    page = client.get(reverse("sharing:document_detail", args=[finding.code])).content.decode()
+    assert "Revised title" in page and "Secret correction" in page
