@@ -17,7 +17,13 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import record
 from sharing.models import Document
-from sharing.policy import document_for_editor, document_for_reader, readable_documents, show_released
+from sharing.policy import (
+    document_for_editor,
+    document_for_reader,
+    readable_documents,
+    show_released,
+    show_released_rows,
+)
 from sharing.selectors import filter_documents, with_marking
 from sharing.services import document_create, document_publish, document_update
 
@@ -49,6 +55,10 @@ class DocumentListView(generics.ListAPIView):
         if not filters.validated_data.get("q"):
             documents = documents.order_by("-created_at", "-pk")
         return with_marking(documents)
+
+    def paginate_queryset(self, queryset):
+        # A partner's rows read as the revision released to them, as the detail does.
+        return show_released_rows(self.request.user, super().paginate_queryset(queryset))
 
     @staticmethod
     def _selector_args(filters: DocumentFilterSerializer) -> dict:

@@ -18,7 +18,13 @@ from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
 from sharing.models import Attachment, Document, Release
 from sharing.panels import render_document_panels
-from sharing.policy import can_edit, document_for_editor, document_for_reader, readable_documents
+from sharing.policy import (
+    can_edit,
+    document_for_editor,
+    document_for_reader,
+    readable_documents,
+    show_released_rows,
+)
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
 
@@ -52,13 +58,14 @@ def document_list_page(request: HttpRequest, readable: QuerySet[Document]) -> Ht
     page = CappedPaginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    shown = show_released_rows(user, page.object_list)  # a partner's rows as released to them
     context = {
         "form": form,
         "page": page,
-        "rows": [(document, mark_for(document, user)) for document in page.object_list],
+        "rows": [(document, mark_for(document, user)) for document in shown],
         "models": evaluated_models(readable),
         "query": query.urlencode(),
-        "banner": banner_for(page.object_list, user),
+        "banner": banner_for(shown, user),
         "filtered": any(value for key, value in request.GET.items() if key != "page"),
     }
     return render(request, "sharing/documents/list.html", context)

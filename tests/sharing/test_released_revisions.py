@@ -56,3 +56,12 @@ def test_the_partner_page_shows_the_released_revision(client, bob, alice, findin
     login_verified(client, alice)
     page = client.get(reverse("sharing:document_detail", args=[finding.code])).content.decode()
     assert "Revised title" in page and "Secret correction" in page
+
+
+def test_the_partner_list_shows_the_released_title_and_summary(client, bob, finding, usaisi):
+    ReleaseFactory(document=finding, recipient=usaisi)
+    revise(finding, title="Revised title", summary="A newer summary")
+    login_verified(client, bob)
+    page = client.get(reverse("sharing:document_list")).content.decode()
+    assert "Cyber uplift finding" in page
+    assert "Revised title" not in page and "A newer summary" not in page
