@@ -6,13 +6,14 @@ tie it to a document and its audit trail.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.models import Action
 from audit.reasons import Reason
-from audit.services import record, record_denial
+from audit.services import record, record_denial, refuse
 from outbox.services import enqueue
 from vault.attachments import (
     AttachmentTooLarge,
@@ -26,6 +27,39 @@ from vault.tasks import scan_attachment
 from .models import Attachment, Document
 
 STREAM_READ_SIZE = 1024 * 1024
+FROZEN = "This document has been withdrawn; it takes no new attachments."
+
+
+class DocumentFrozen(ValidationError):
+    """A withdrawn document takes no new attachment. Pages and the API answer it 409 Conflict;
+    a caller that knows only ValidationError still refuses it."""
+
+
+class _WithdrawnMeanwhile(Exception):
+    """The document was withdrawn between the gate and the lock."""
+
+
+def require_open_for_attachments(*, actor, document: Document) -> None:
+    """Withdrawn means frozen: refuse (audited) a new attachment to a withdrawn document.
+
+    Called before a byte of an upload is read, so nobody makes us encrypt a file that cannot be
+    kept, and again by `attachment_create` under the document's row lock, so a withdrawal that
+    lands while the file streams in still wins.
+    """
+    if document.status == Document.Status.WITHDRAWN:
+        _refuse_frozen(actor, document)
+
+
+def _refuse_frozen(actor, document: Document) -> NoReturn:
+    error = DocumentFrozen(FROZEN, code=Reason.WITHDRAWN.value)
+    refuse(
+        actor,
+        Action.ATTACHMENT_REJECTED,
+        document,
+        Reason.WITHDRAWN,
+        error=error,
+        organisation_id=document.originator_id,
+    )
 
 
 def record_sealed_blob(*, actor, sealed: SealedBlob, document: Document | None, details: dict) -> Attachment:
@@ -53,13 +87,19 @@ def record_sealed_blob(*, actor, sealed: SealedBlob, document: Document | None, 
 def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attachment:
     """Record a sealed blob as an attachment of `document` and queue its scan.
 
-    The blob is deleted if the row cannot be written, so a failure leaves nothing behind.
+    The blob is deleted if the row cannot be written, so a failure leaves nothing behind. A
+    withdrawn document refuses it (DocumentFrozen, audited).
     """
     if sealed.org_id != document.originator_id:
         sealed.discard()
         raise ValueError("the blob was sealed under another organisation's key")
     try:
+        require_open_for_attachments(actor=actor, document=document)
         with transaction.atomic():
+            # The row lock orders this upload against a withdrawal: whichever commits first wins.
+            status = Document.objects.select_for_update().values_list("status", flat=True).get(pk=document.pk)
+            if status == Document.Status.WITHDRAWN:
+                raise _WithdrawnMeanwhile
             attachment = record_sealed_blob(
                 actor=actor,
                 sealed=sealed,
@@ -69,6 +109,9 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
             # Through the outbox, in this transaction: a broker that is down at commit delays
             # the scan, never loses it.
             enqueue(scan_attachment.name, args=[str(attachment.code)])
+    except _WithdrawnMeanwhile:
+        sealed.discard()
+        _refuse_frozen(actor, document)
     except BaseException:
         sealed.discard()
         raise
@@ -85,6 +128,7 @@ def attachment_create_from_stream(
     *, actor, document: Document, stream: BinaryIO, filename: str, content_type: str = "", limit: int | None = None
 ) -> Attachment:
     """Encrypt a raw stream (e.g. an API request body) exactly as the upload handler does."""
+    require_open_for_attachments(actor=actor, document=document)
     writer = BlobWriter(org_id=document.originator_id, limit=limit)
     try:
         while chunk := stream.read(STREAM_READ_SIZE):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import timedelta
 
 import factory
@@ -417,6 +418,24 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
 # -- attachments -------------------------------------------------------------------------------
 
 
+@contextmanager
+def _open_while_attaching(document: Document):
+    """Withdrawn means frozen, so a withdrawn document's files were all attached before it was
+    withdrawn: for one made withdrawn at once, attach as of then (its status before, for the
+    upload only), and leave it withdrawn again."""
+    if document.status != Document.Status.WITHDRAWN:
+        yield
+        return
+    before = Document.Status.PUBLISHED if document.published_at else Document.Status.DRAFT
+    Document.objects.filter(pk=document.pk).update(status=before)
+    document.status = before
+    try:
+        yield
+    finally:
+        Document.objects.filter(pk=document.pk).update(status=Document.Status.WITHDRAWN)
+        document.status = Document.Status.WITHDRAWN
+
+
 class AttachmentFactory(factory.django.DjangoModelFactory):
     """An attachment of `document`, encrypted and stored through the upload service (so the
     ciphertext, its key and its audit event are real) and scanned clean unless `scan=False`
@@ -438,14 +457,15 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, document, uploaded_by, data, filename, content_type, scan, **kwargs):
-        attachment = attachment_create_from_stream(
-            actor=uploaded_by,
-            document=document,
-            stream=io.BytesIO(data),
-            filename=filename,
-            content_type=content_type,
-            **kwargs,
-        )
+        with _open_while_attaching(document):
+            attachment = attachment_create_from_stream(
+                actor=uploaded_by,
+                document=document,
+                stream=io.BytesIO(data),
+                filename=filename,
+                content_type=content_type,
+                **kwargs,
+            )
         if scan and transaction.get_connection().in_atomic_block:
             # Inside a test's transaction no commit comes to run the queued scan: do what the
             # worker would. Outside one, the commit has run it already.

@@ -16,7 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.reasons import Reason
-from sharing.attachments import attachment_create_from_stream, upload_rejected
+from sharing.attachments import (
+    DocumentFrozen,
+    attachment_create_from_stream,
+    require_open_for_attachments,
+    upload_rejected,
+)
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
 from vault.attachments import AttachmentTooLarge, StorageUnavailable, max_bytes
@@ -41,6 +46,11 @@ class IntegrityFailed(exceptions.APIException):
     default_code = "integrity_failed"
 
 
+class Frozen(exceptions.APIException):
+    status_code = 409
+    default_code = "withdrawn"
+
+
 class RawBody:
     """Stands in as the upload's only parser, so DRF never reads or buffers the body itself."""
 
@@ -63,6 +73,7 @@ def _filename(request, in_path: str = "") -> str:
 UPLOAD_RESPONSES = {
     201: AttachmentSerializer,
     411: OpenApiResponse(ErrorSerializer, description="A chunked body without Content-Length"),
+    409: OpenApiResponse(ErrorSerializer, description="The document is withdrawn: it takes no new attachments"),
     415: OpenApiResponse(ErrorSerializer, description="A multipart body"),
 }
 
@@ -112,6 +123,10 @@ class NamedAttachmentUploadView(APIView):
 def upload(request, code, filename: str) -> Response:
     # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
     document = document_for_editor(request.user, code)
+    try:
+        require_open_for_attachments(actor=request.user, document=document)
+    except DocumentFrozen as exc:
+        raise Frozen(" ".join(exc.messages)) from None
     if request.content_type.lower().startswith("multipart/"):
         upload_rejected(actor=request.user, document=document, reason=Reason.MULTIPART_BODY, via="api")
         raise exceptions.UnsupportedMediaType(
@@ -144,6 +159,8 @@ def upload(request, code, filename: str) -> Response:
         # As the web's upload does: the refusal is on the record, the client told to retry.
         upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE, via="api")
         raise ServiceUnavailable("storage", 60) from exc
+    except DocumentFrozen as exc:  # withdrawn while the body streamed in; audited by the service
+        raise Frozen(" ".join(exc.messages)) from None
     attachment.refresh_from_db()
     return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 

@@ -182,6 +182,10 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         refuse(actor, action, release, Reason.REFUSAL_REASON_REQUIRED)
     now = timezone.now()
     if approve:
+        # Withdrawn means frozen: a request left pending when its document was withdrawn is
+        # refused or left, never approved.
+        if release.document.status == Document.Status.WITHDRAWN:
+            refuse(actor, action, release, Reason.WITHDRAWN, error=_withdrawn())
         # The agreement may have changed since the request: re-check before any grant is made.
         refusal = scope.agreement_refusal(release.agreement, now) or scope.scope_refusal(
             release.agreement, release.document, scope.party_ids(release.agreement)
@@ -192,10 +196,14 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
             refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
         if refusal:
             refuse(actor, action, release, refusal)
-    stale = False
+    stale = withdrawn = False
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
-        if locked.status != Status.REQUESTED:
+        if approve:
+            # The document's row lock orders an approval against a withdrawal of the document.
+            status = Document.objects.select_for_update().values_list("status", flat=True).get(pk=locked.document_id)
+            withdrawn = status == Document.Status.WITHDRAWN
+        if locked.status != Status.REQUESTED or withdrawn:
             stale = True
         else:
             locked.status = Status.APPROVED if approve else Status.REFUSED
@@ -214,6 +222,8 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
                 # Through the outbox, in this transaction: the notice is recorded with the
                 # approval, so a broker that is down at commit delays it, never loses it.
                 enqueue(send_release_notice.name, args=[locked.pk])
+    if withdrawn:
+        refuse(actor, action, release, Reason.WITHDRAWN, error=_withdrawn())
     if stale:
         refuse(actor, action, release, Reason.RELEASE_DECIDED_MEANWHILE)
     release.refresh_from_db()
@@ -222,6 +232,10 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
 
 def latest_revision(document_id: int) -> DocumentRevision:
     return DocumentRevision.objects.filter(document_id=document_id).order_by("-number").first()
+
+
+def _withdrawn() -> ValidationError:
+    return ValidationError("The document has been withdrawn; its release cannot be approved.", code=Reason.WITHDRAWN)
 
 
 def release_approve(*, actor, release: Release, reason: str = "") -> Release:

@@ -19,7 +19,7 @@ from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
 from vault.uploads import EncryptingUploadHandler
 
-from ..attachments import attachment_create, upload_rejected
+from ..attachments import DocumentFrozen, attachment_create, require_open_for_attachments, upload_rejected
 from ..models import Attachment
 from ..policy import attachment_for_download, document_for_editor
 from .errors import storage_unavailable
@@ -31,15 +31,27 @@ from .errors import storage_unavailable
 def attachment_upload(request, code):
     # The gate runs before the body is read, so nobody else can make us encrypt gigabytes.
     document = document_for_editor(request.user, code)
+    try:
+        require_open_for_attachments(actor=request.user, document=document)
+    except DocumentFrozen as exc:
+        return frozen(exc)
     handler = EncryptingUploadHandler(request, org_id=document.originator_id)
     request.upload_handlers = [handler]
     try:
         return _upload(request, document, handler)
+    except DocumentFrozen as exc:  # withdrawn while the file streamed in
+        return frozen(exc)
     except StorageUnavailable:
         upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE)
         return storage_unavailable()
     finally:
         handler.discard_unclaimed()
+
+
+def frozen(exc: DocumentFrozen) -> HttpResponse:
+    """409 Conflict: the document's state, not the request, forbids it (plain text for the upload
+    script, like the other upload answers)."""
+    return HttpResponse(" ".join(exc.messages), status=409, content_type="text/plain; charset=utf-8")
 
 
 @csrf_protect
