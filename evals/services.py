@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from vault.attachments import AttachmentDestroyed
+from vault.registry import attachment_model
 
 from .models import EvalModelUsage, EvalRun, EvalScore
 from .parsed import ParsedEvalLog
@@ -46,7 +48,12 @@ def _locked_run(attachment_code: uuid.UUID) -> EvalRun:
     """The attachment's run, created if needed, locked for the rest of the transaction.
 
     get_or_create absorbs the race of two workers creating it at once (the unique attachment
-    code makes one of them fetch the other's row)."""
+    code makes one of them fetch the other's row). The attachment's row is locked first, as its
+    destruction locks it: a parse that ends after the file was destroyed stores nothing
+    (AttachmentDestroyed), and one that ends before has its results deleted with the file."""
+    attachment = attachment_model().objects.select_for_update().filter(code=attachment_code)
+    if any(destroyed_at is not None for destroyed_at in attachment.values_list("destroyed_at", flat=True)):
+        raise AttachmentDestroyed(f"attachment {attachment_code} was destroyed")
     run, _ = EvalRun.objects.get_or_create(attachment_code=attachment_code)
     return EvalRun.objects.select_for_update().get(pk=run.pk)
 
@@ -160,3 +167,19 @@ def eval_run_mark_failed(*, attachment_code: uuid.UUID, reason: str, actor: Any 
             details={"attachment": str(attachment_code), "reason": reason},
         )
     return run
+
+
+def eval_runs_forget(*, attachment_code: uuid.UUID) -> dict[str, int]:
+    """Delete every result read from the attachment's log: its run, scores and model usage.
+
+    For a destroyed attachment (vault's `attachment_destroyed`, in the destroying transaction):
+    the task and model names, scores and token counts came from the log's plaintext, so they go
+    with it. Returns the counts the destruction's audit event records.
+    """
+    # The scores and usage cascade with their run, and are counted with it.
+    _, deleted = EvalRun.objects.filter(attachment_code=attachment_code).delete()
+    return {
+        "eval_runs": deleted.get(EvalRun._meta.label, 0),
+        "eval_scores": deleted.get(EvalScore._meta.label, 0),
+        "eval_model_usage": deleted.get(EvalModelUsage._meta.label, 0),
+    }

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from outbox.services import enqueue
-from vault.signals import attachment_clean
+from vault.signals import attachment_clean, attachment_destroyed
 
-from .services import eval_run_mark_pending
+from .services import eval_run_mark_pending, eval_runs_forget
 from .tasks import parse_eval_log
 
 EVAL_LOG_SUFFIXES = (".eval", ".json")
@@ -28,3 +28,9 @@ def _parse_clean_log(sender, attachment, **kwargs) -> None:
     eval_run_mark_pending(attachment_code=attachment.code)
     # Through the outbox: queued with the verdict, published on commit or once the broker is back.
     enqueue(parse_eval_log.name, args=[str(attachment.code)])
+
+
+@receiver(attachment_destroyed, dispatch_uid="evals.forget_destroyed_log")
+def _forget_destroyed_log(sender, attachment, **kwargs) -> dict[str, int]:
+    # In the destroying transaction: the results go with the file, or neither goes.
+    return eval_runs_forget(attachment_code=attachment.code)

@@ -67,8 +67,9 @@ def parse_eval_log(self, attachment_code: str) -> str:
     except EvalLogError as exc:
         services.eval_run_mark_failed(attachment_code=code, reason=exc.reason)
         return "failed"
-    except ObjectDoesNotExist:
-        # Destroyed before its turn came: nothing to read, nothing to keep.
+    except (ObjectDoesNotExist, attachments.AttachmentDestroyed):
+        # Gone or crypto-shredded before its turn came (or while it was read): nothing to read,
+        # nothing to keep.
         logger.info("eval log %s: the attachment no longer exists", code)
         return "missing"
     except SoftTimeLimitExceeded:

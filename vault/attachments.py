@@ -30,6 +30,7 @@ from audit.services import record
 from . import crypto, keys
 from .crypto import TamperedCiphertext
 from .registry import SealedFile, attachment_model
+from .signals import attachment_destroyed
 
 logger = logging.getLogger("accord.attachments")
 
@@ -314,7 +315,11 @@ def integrity_failed(*, actor, attachment: SealedFile, error: str) -> None:
 
 
 def attachment_destroy(*, actor, attachment: SealedFile) -> SealedFile:
-    """Crypto-shred: delete the wrapped data key (and the blob). The row stays as the record."""
+    """Crypto-shred: delete the wrapped data key (and the blob). The row stays as the record.
+
+    Everything the apps above derived from the plaintext goes in the same transaction (they
+    answer `attachment_destroyed`), and the event records how much went.
+    """
     with transaction.atomic():
         attachment = attachment_model().objects.select_for_update().get(pk=attachment.pk)
         if attachment.is_destroyed:
@@ -323,7 +328,12 @@ def attachment_destroy(*, actor, attachment: SealedFile) -> SealedFile:
         attachment.destroyed_at = timezone.now()
         attachment.destroyed_by = actor
         attachment.save(update_fields=["wrapped_dek", "destroyed_at", "destroyed_by"])
-        record(Action.ATTACHMENT_DESTROYED, actor=actor, target=attachment, details={"sha256": attachment.sha256})
+        removed: dict[str, int] = {}
+        for _receiver, counts in attachment_destroyed.send(sender=type(attachment), attachment=attachment, actor=actor):
+            for name, count in (counts or {}).items():
+                removed[name] = removed.get(name, 0) + count
+        details = {"sha256": attachment.sha256, "removed": dict(sorted(removed.items()))}
+        record(Action.ATTACHMENT_DESTROYED, actor=actor, target=attachment, details=details)
         blob_name = attachment.blob_name
         transaction.on_commit(lambda: _delete_blob(blob_name))
     return attachment
