@@ -1,8 +1,11 @@
-"""Session limits and mandatory MFA, enforced on every request."""
+"""Session limits, mandatory MFA and no caching of what a signed-in person is shown, enforced on
+every request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -88,3 +91,49 @@ def _resolve(path: str):
         return resolve(path)
     except Resolver404:
         return None
+
+
+View = TypeVar("View", bound=Callable)
+API_PREFIX = "/api/"
+
+
+def carries_no_marking(view: View) -> View:
+    """Lets NoStoreMiddleware leave a view's own caching alone: only for a response that never
+    holds a document's content (a stylesheet of tier colours), whoever asks."""
+    view.carries_no_marking = True  # type: ignore[attr-defined]
+    return view
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` and `Pragma: no-cache` on every response to a signed-in person and
+    every API response, so no browser, proxy or back button keeps marked content.
+
+    Pages, lists, search, results, charts, the audit trail and its exports, downloads: anything a
+    signed-in person sees may carry a marking, so the rule is by audience, not by page, and a new
+    view is covered without doing anything. A `no-store` a view set itself (`never_cache` on
+    downloads) is kept as it is. Static files never get here (whitenoise answers them first);
+    a view marked `carries_no_marking` keeps its own caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._may_carry_marking(request):
+            if "no-store" not in response.get("Cache-Control", ""):
+                response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+        return response
+
+    @staticmethod
+    def _may_carry_marking(request) -> bool:
+        match = request.resolver_match
+        if match is not None and getattr(match.func, "carries_no_marking", False):
+            return False
+        # Under /api/ the user is whoever the view's token authentication found (DRF replaces
+        # the session's), so the prefix decides there, for a 401 as much as for a token's 200.
+        if request.path_info.startswith(API_PREFIX):
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)

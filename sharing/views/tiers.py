@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from accounts.middleware import carries_no_marking
 from accounts.models import Tier
 
 
@@ -26,6 +27,7 @@ def text_colour_for(background: str) -> str:
     return "#ffffff" if on_white >= on_black else "#0b0c0c"
 
 
+@carries_no_marking  # colours of tier codes only: cached for five minutes, never marked content
 @require_GET
 @cache_control(max_age=300, private=True)
 def tiers_css(request: HttpRequest) -> HttpResponse:
