@@ -30,6 +30,9 @@ class Attachment(models.Model):
     declared_type = models.CharField(max_length=100, blank=True)
     sniffed_type = models.CharField(max_length=100, blank=True)
     size = models.BigIntegerField(default=0)
+    # SHA-256 of the plaintext, hex, computed as the upload is encrypted (vault BlobWriter).
+    # Downloads send it as `Repr-Digest` so a client can check a file is whole. A hash of the
+    # plaintext is kept on purpose: it reveals only whether a guessed file is the one stored.
     sha256 = models.CharField(max_length=64, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
