@@ -14,6 +14,7 @@ from tests.factories import PersonFactory
 from tests.sharing.conftest import blob_path
 from vault.attachments import AttachmentDestroyed, attachment_destroy, open_plaintext
 from vault.crypto import TamperedCiphertext
+from vault.downloads import repr_digest
 
 SEG = 64 * 1024
 
@@ -116,6 +117,10 @@ def test_segment_tampered_at_rest_ends_the_download_and_is_audited(make_attachme
     assert response.status_code == 200  # the first segments were sound
     received = body(response)
     assert received == data[: 2 * SEG]  # ends exactly before the bad segment
+    # The Repr-Digest sent before the first byte names the whole file, so a client checking it
+    # sees the cut (tests/vault/test_repr_digest.py).
+    assert response["Repr-Digest"] == repr_digest(hashlib.sha256(data).hexdigest())
+    assert repr_digest(hashlib.sha256(received).hexdigest()) != response["Repr-Digest"]
     failure = AuditEvent.objects.get(action=Action.ATTACHMENT_INTEGRITY_FAILED)
     assert "segment 2" in failure.details["error"]
 
