@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import ClearanceGrant
 from accounts.roles import Role, has_role
 from sharing.models import Document, Release, SharingAgreement
-from sharing.policy import readable_documents
+from sharing.policy import readable_documents, show_released
 from sharing.views.banners import MARKING_PREFETCH, MARKING_SELECT
 
 NEW_RELEASE_DAYS = 14
@@ -67,8 +67,13 @@ def inbox_for(user) -> Inbox:
             status=Release.Status.APPROVED,
             decided_at__gte=now - timedelta(days=NEW_RELEASE_DAYS),
         )
+        .select_related("revision__tier")
         .order_by("-decided_at")[:LIMIT]
     )
+    for release in inbox.new_releases:
+        # Released to this organisation: it reads the revision the release pins.
+        if release.revision is not None:
+            show_released(release.document, release.revision, release.decided_at)
     if inbox.is_release_officer:
         # Two-person rule: an officer never approves their own request, so it is not theirs to do.
         inbox.awaiting_approval = list(

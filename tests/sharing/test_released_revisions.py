@@ -65,3 +65,11 @@ def test_the_partner_list_shows_the_released_title_and_summary(client, bob, find
     page = client.get(reverse("sharing:document_list")).content.decode()
     assert "Cyber uplift finding" in page
     assert "Revised title" not in page and "A newer summary" not in page
+
+
+def test_the_partner_home_page_names_the_released_title(client, bob, finding, usaisi):
+    ReleaseFactory(document=finding, recipient=usaisi)
+    revise(finding, title="Revised title")
+    login_verified(client, bob)
+    page = client.get(reverse("home")).content.decode()
+    assert "Cyber uplift finding" in page and "Revised title" not in page
