@@ -69,8 +69,16 @@ class ReasonForm(forms.Form):
 
 
 class ReadInForm(forms.Form):
-    compartment = forms.ModelChoiceField(queryset=Compartment.objects.all(), label="Compartment")
+    """An owner's admin reads a member in: only the compartments the organisation owns are
+    offered, so any other code (unknown or not the organisation's) is the same invalid choice."""
+
+    compartment = forms.ModelChoiceField(queryset=Compartment.objects.none(), label="Compartment")
     expires_on = forms.DateField(label="Read in until (optional, inclusive)", required=False, widget=DateInput)
+
+    def __init__(self, *args, compartments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if compartments is not None:
+            self.fields["compartment"].queryset = compartments
 
     def clean_expires_on(self) -> datetime | None:
         day = self.cleaned_data["expires_on"]

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, selectors, services
+from . import access, compartments, selectors, services
 from .forms import (
     ClearanceGrantForm,
     ClearanceRenewForm,
@@ -42,13 +42,18 @@ def _apply(form: Form, change: Callable[[dict], object]) -> bool:
     return True
 
 
+def _readin_form(request: HttpRequest, data=None) -> ReadInForm:
+    """The read-in form offers the compartments the admin's organisation owns, and no other."""
+    return ReadInForm(data, prefix="readin", compartments=compartments.owned_by(request.user.organisation))
+
+
 def _member_page(request: HttpRequest, member: User, *, status: int = 200, **forms: Form) -> HttpResponse:
     context = {
         "member": member,
         "roles": selectors.roles_by_user(member.organisation).get(member.pk, []),
         "is_self": member.pk == request.user.pk,
         "grant_form": forms.get("grant_form") or ClearanceGrantForm(prefix="grant"),
-        "readin_form": forms.get("readin_form") or ReadInForm(prefix="readin"),
+        "readin_form": forms.get("readin_form") or _readin_form(request),
         "role_form": forms.get("role_form") or RoleForm(prefix="role"),
         "action_form": forms.get("action_form"),
         **selectors.member_history(member),
@@ -109,7 +114,7 @@ def clearance_grant(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def readin_grant(request: HttpRequest, code: str) -> HttpResponse:
     member = access.member_for_admin(request.user, code)
-    form = ReadInForm(request.POST, prefix="readin")
+    form = _readin_form(request, request.POST)
     if _apply(
         form,
         lambda d: services.readin_grant(

@@ -10,6 +10,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import compartments
 from accounts.models import Compartment, Country, Organisation, Tier, User
 from sharing.marking import marking_of
 from sharing.models import Attachment, Caveat, Document, Release, RiskDomain, SharingAgreement
@@ -104,6 +105,14 @@ class DocumentWriteSerializer(serializers.Serializer):
     compartments = CodeField(slug_field="code", queryset=Compartment.objects.all(), many=True, required=False)
     caveats = CodeField(slug_field="code", queryset=Caveat.objects.all(), many=True, required=False)
     risk_domains = CodeField(slug_field="code", queryset=RiskDomain.objects.all(), many=True, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the compartments the caller's organisation may see are codes at all: a code it may
+        # not see answers like one that names nothing.
+        request = self.context.get("request")
+        organisation = getattr(getattr(request, "user", None), "organisation", None)
+        self.fields["compartments"].child_relation.queryset = compartments.visible_to(organisation)
 
 
 class DocumentUpdateSerializer(DocumentWriteSerializer):

@@ -154,6 +154,9 @@ class Reason(StrEnum):
     READIN_ALREADY_REVOKED = "readin_already_revoked"
     NOT_READ_IN_YOURSELF = "not_read_in"
     ALREADY_READ_IN = "already_read_in"
+    NOT_COMPARTMENT_OWNER = "not_compartment_owner"
+    NO_SUCH_COMPARTMENT = "no_such_compartment"
+    NOMINATION_NOT_PENDING = "nomination_not_pending"
     UNKNOWN_ROLE = "unknown_role"
     MEMBER_WITHOUT_ORGANISATION = "no_organisation"
     ROLE_HELD = "role_held"
@@ -300,6 +303,9 @@ SENTENCES: dict[Reason, str] = {
     Reason.READIN_ALREADY_REVOKED: "This read-in is already revoked.",
     Reason.NOT_READ_IN_YOURSELF: "You can read people in only to compartments you are read in to yourself.",
     Reason.ALREADY_READ_IN: "Already read in to this compartment.",
+    Reason.NOT_COMPARTMENT_OWNER: "Only the admins of the organisation that owns a compartment read people in to it.",
+    Reason.NO_SUCH_COMPARTMENT: "no such compartment",
+    Reason.NOMINATION_NOT_PENDING: "This nomination is not awaiting a decision.",
     Reason.UNKNOWN_ROLE: "Choose a role.",
     Reason.MEMBER_WITHOUT_ORGANISATION: "This person belongs to no organisation.",
     Reason.ROLE_HELD: "They already have this role.",

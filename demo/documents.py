@@ -160,13 +160,18 @@ def seed_documents(*, uk_author: User, us_author: User | None = None) -> list[Do
     """Create the demo documents once (documents already present by title are left alone).
 
     Each author must hold the author role on their organisation and a clearance at the highest
-    tier; the demo compartments (JOINT-EX-1, CBRN) are created if missing and the authors
-    read in to them. Returns the documents created by this call.
+    tier; the demo compartments (JOINT-EX-1, CBRN, owned by the UK author's institute) are
+    created if missing and the authors read in to them. Returns the documents created by this call.
     """
+    # The demo compartments belong to the UK institute: its admins read people in to them.
+    owner = uk_author.organisation
     compartments = {
-        code: Compartment.objects.get_or_create(code=code, defaults={"name": name, "description": description})[0]
+        code: Compartment.objects.get_or_create(
+            code=code, defaults={"name": name, "description": description, "owner": owner}
+        )[0]
         for code, name, description in COMPARTMENTS
     }
+    Compartment.objects.filter(pk__in=[c.pk for c in compartments.values()], owner__isnull=True).update(owner=owner)
     created: list[Document] = []
     for author, specs in ((uk_author, UK_DOCUMENTS), (us_author, US_DOCUMENTS)):
         if author is None:

@@ -57,8 +57,8 @@ ORGANISATIONS = [
 ]
 
 COMPARTMENTS = [
-    # code, name, owner (None: joint)
-    ("joint-ex-1", "Joint pre-deployment exercise 1", None),
+    # code, name, owning organisation (its admins read people in; partners nominate)
+    ("joint-ex-1", "Joint pre-deployment exercise 1", "ukasi"),
     ("cbrn", "Chemical, biological, radiological and nuclear uplift evaluations", "ukasi"),
 ]
 
@@ -181,8 +181,11 @@ def seed_compartments(orgs: dict[str, Organisation]) -> dict[str, Compartment]:
     compartments = {}
     for code, name, owner in COMPARTMENTS:
         compartments[code], _ = Compartment.objects.get_or_create(
-            code=code, defaults={"name": name, "owner": orgs.get(owner) if owner else None}
+            code=code, defaults={"name": name, "owner": orgs[owner]}
         )
+        if compartments[code].owner_id is None:
+            compartments[code].owner = orgs[owner]
+            compartments[code].save(update_fields=["owner"])
     return compartments
 
 

@@ -17,10 +17,18 @@ class SharingConfig(AppConfig):
         register_attachment_model(self.get_model("Attachment"))
         # Modules that use models are importable only once the app registry is ready.
         # Celery's autodiscovery loads only `tasks` modules; the policy's tasks live apart.
+        from accounts.compartments import register_compartment_source
         from outbox.reconcile import track_messages
 
         from . import housekeeping_tasks
-        from .selectors import readable_attachment_codes, readable_document_codes, readable_release_codes
+        from .selectors import (
+            readable_attachment_codes,             readable_document_codes,
+            readable_release_codes,
+            released_compartment_ids,
+        )
+
+        # An organisation sees the compartments of the documents released to it.
+        register_compartment_source(released_compartment_ids)
 
         # Labels that carry a document's title or a file name from it (see audit/registry.py).
         withhold_labels("sharing.document", readable_document_codes)

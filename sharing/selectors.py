@@ -194,3 +194,12 @@ def readable_attachment_codes(user, codes: set[uuid.UUID]) -> QuerySet:
     readable = readable_documents(user).values("pk")
     attachments = Attachment.objects.filter(Q(document__isnull=True) | Q(document__in=readable), code__in=codes)
     return attachments.values_list("code", flat=True)
+
+
+def released_compartment_ids(organisation: Organisation) -> QuerySet:
+    """The compartments of the documents released to `organisation` (approved, unrevoked):
+    registered with accounts, so the organisation sees that those compartments exist."""
+    released = Release.objects.filter(recipient=organisation, status=Release.Status.APPROVED, revoked_at__isnull=True)
+    return Document.compartments.through.objects.filter(document_id__in=released.values("document_id")).values(
+        "compartment_id"
+    )

@@ -17,7 +17,8 @@ from audit.reasons import Reason
 from audit.services import refuse
 
 from ..access import is_org_admin
-from ..models import Tier, User, clearance_of
+from ..models import Compartment, Tier, User, clearance_of
+from ..roles import Role, has_role
 
 
 def authorise_member_admin(action: str, *, actor: User | None, member: User) -> None:
@@ -32,6 +33,22 @@ def authorise_member_admin(action: str, *, actor: User | None, member: User) -> 
         refuse(actor, action, member, Reason.OTHER_ORGANISATION, error=PermissionDenied)
     if member.pk == actor.pk:
         refuse(actor, action, member, Reason.SELF)
+
+
+def authorise_compartment_owner(action: str, *, actor: User | None, compartment: Compartment, target) -> None:
+    """The actor is an admin of the organisation that owns `compartment` (the system may act on
+    any). An unowned compartment has no admins: only the system reads people in to it."""
+    if actor is None:
+        return
+    if compartment.owner_id is None or not has_role(actor, Role.ORG_ADMIN, compartment.owner):
+        refuse(
+            actor,
+            action,
+            target,
+            Reason.NOT_COMPARTMENT_OWNER,
+            error=PermissionDenied,
+            details={"compartment": compartment.code},
+        )
 
 
 def check_ceiling(action: str, *, actor: User | None, member: User, tier: Tier, field: str | None = "tier") -> None:

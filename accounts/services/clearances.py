@@ -5,7 +5,9 @@ Rules (tested in tests/accounts/test_services_clearances.py):
 - nobody grants, renews or approves above their own clearance as of now;
 - a grant at a `two_person` tier stays pending until a second admin of the organisation (not
   the one who made it) approves it;
-- a read-in is given only by an admin who is read in to that compartment themselves.
+- a read-in is given only by an admin of the organisation that owns the compartment
+  (`accounts/compartments.py`), who is read in to that compartment themselves; a partner's
+  people are read in on its admin's nomination, approved by an owner's admin.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from audit.reasons import Reason
 from audit.services import record, refuse
 
 from ..models import ClearanceGrant, Compartment, ReadIn, Tier, User
-from ._rules import authorise_member_admin, check_ceiling, clean_or_refuse
+from ._rules import authorise_compartment_owner, authorise_member_admin, check_ceiling, clean_or_refuse
 
 
 def _new_grant(
@@ -185,6 +187,7 @@ def readin_grant(
     """Read `user` in to `compartment`, optionally until `expires_at`."""
     action = Action.READIN_GRANTED
     authorise_member_admin(action, actor=actor, member=user)
+    authorise_compartment_owner(action, actor=actor, compartment=compartment, target=user)
     now = timezone.now()
     if actor is not None and not ReadIn.objects.valid_at(now).filter(user=actor, compartment=compartment).exists():
         refuse(actor, action, user, Reason.NOT_READ_IN_YOURSELF, field="compartment")

@@ -86,7 +86,7 @@ class DocumentListView(generics.ListAPIView):
     )
     def post(self, request):
         """Create a draft for your organisation (the author role is needed)."""
-        serializer = DocumentWriteSerializer(data=request.data)
+        serializer = DocumentWriteSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         document = document_create(actor=request.user, **serializer.validated_data)
         return _detail(request, document, status.HTTP_201_CREATED)
@@ -103,7 +103,7 @@ class DocumentDetailView(APIView):
     def patch(self, request, code):
         """Change the given fields as one new revision; the rest stay as they are."""
         document = document_for_editor(request.user, code)
-        serializer = DocumentUpdateSerializer(data=request.data)
+        serializer = DocumentUpdateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         document = document_update(actor=request.user, document=document, **serializer.validated_data)
         return _detail(request, document)
