@@ -22,7 +22,8 @@ class SharingConfig(AppConfig):
 
         from . import housekeeping_tasks
         from .selectors import (
-            readable_attachment_codes,             readable_document_codes,
+            readable_attachment_codes,
+            readable_document_codes,
             readable_release_codes,
             released_compartment_ids,
         )

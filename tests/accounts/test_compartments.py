@@ -84,7 +84,9 @@ def test_the_read_in_form_offers_only_compartments_the_organisation_owns(client,
     page = client.get(reverse("accounts:org_member", kwargs={"code": bob.code}))
     assert page.status_code == 200
     assert list(page.context["readin_form"].fields["compartment"].queryset) == []
-    forged = client.post(reverse("accounts:org_readin_grant", kwargs={"code": bob.code}), {"readin-compartment": cbrn.pk})
+    forged = client.post(
+        reverse("accounts:org_readin_grant", kwargs={"code": bob.code}), {"readin-compartment": cbrn.pk}
+    )
     assert forged.status_code == 400
     assert ReadIn.objects.filter(user=bob).count() == 1
     login_verified(client, olivia)
