@@ -136,6 +136,13 @@ WORDS_SEEN = [
     (Reason.READIN_ALREADY_REVOKED, {}, "This read-in is already revoked."),
     (Reason.NOT_READ_IN_YOURSELF, {}, "You can read people in only to compartments you are read in to yourself."),
     (Reason.ALREADY_READ_IN, {}, "Already read in to this compartment."),
+    (
+        Reason.NOT_COMPARTMENT_OWNER,
+        {},
+        "Only the admins of the organisation that owns a compartment read people in to it.",
+    ),
+    (Reason.NO_SUCH_COMPARTMENT, {}, "no such compartment"),
+    (Reason.NOMINATION_NOT_PENDING, {}, "This nomination is not awaiting a decision."),
     (Reason.UNKNOWN_ROLE, {}, "Choose a role."),
     (Reason.MEMBER_WITHOUT_ORGANISATION, {}, "This person belongs to no organisation."),
     (Reason.ROLE_HELD, {}, "They already have this role."),
