@@ -17,7 +17,7 @@ from audit.models import Action
 from audit.registry import TrailReaders
 from audit.services import record_denial
 
-from .models import ClearanceGrant, Organisation, ReadIn, User
+from .models import ClearanceGrant, Organisation, ReadIn, ReadInNomination, User
 from .roles import Role, has_role, is_portal_admin, organisations_where
 
 
@@ -94,3 +94,18 @@ def readin_for_admin(admin: User, readin_code: str | uuid.UUID) -> ReadIn:
     if readin is None or readin.user.organisation_id != organisation.pk:
         raise _not_found(admin, "accounts.readin", readin_code)
     return readin
+
+
+def nomination_for_owner_admin(admin: User, nomination_code: str | uuid.UUID) -> ReadInNomination:
+    """A read-in nomination for a compartment the admin's organisation owns; 404 otherwise (a
+    nomination from a partner is seen by the owner's admins and the nominating organisation's)."""
+    organisation = organisation_for_admin(admin)
+    parsed = _parse_code(nomination_code)
+    nomination = None
+    if parsed is not None:
+        nomination = (
+            ReadInNomination.objects.select_related("user", "compartment", "nominated_by").filter(code=parsed).first()
+        )
+    if nomination is None or nomination.compartment.owner_id != organisation.pk:
+        raise _not_found(admin, "accounts.readinnomination", nomination_code)
+    return nomination

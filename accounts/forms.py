@@ -85,6 +85,24 @@ class ReadInForm(forms.Form):
         return end_of_day(day) if day else None
 
 
+class NominationForm(forms.Form):
+    """A partner admin nominates one of their people for a compartment another organisation owns
+    and theirs can see; any other compartment (unknown or unseen) is the same invalid choice."""
+
+    member = forms.ModelChoiceField(queryset=User.objects.none(), label="Person")
+    compartment = forms.ModelChoiceField(queryset=Compartment.objects.none(), label="Compartment")
+    expires_on = forms.DateField(label="Read in until (optional, inclusive)", required=False, widget=DateInput)
+
+    def __init__(self, *args, members, compartments, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
+        self.fields["compartment"].queryset = compartments
+
+    def clean_expires_on(self) -> datetime | None:
+        day = self.cleaned_data["expires_on"]
+        return end_of_day(day) if day else None
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 

@@ -223,6 +223,34 @@ class ReadIn(models.Model):
         )
 
 
+class ReadInNomination(models.Model):
+    """A partner admin's request that one of its people be read in to a compartment another
+    organisation owns. No read-in exists until an admin of the owner approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting the owner's decision"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="readin_nominations")
+    compartment = models.ForeignKey(Compartment, on_delete=models.PROTECT, related_name="nominations")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    nominated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    nominated_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    readin = models.OneToOneField(ReadIn, on_delete=models.PROTECT, related_name="nomination", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-nominated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} nominated for {self.compartment}"
+
+
 class ClearanceGrantQuerySet(models.QuerySet["ClearanceGrant"]):
     def valid_at(self, when) -> ClearanceGrantQuerySet:
         """Grants that count at `when`: approved, not revoked, and `when` within their dates."""

@@ -21,6 +21,7 @@ from .forms import (
     ClearanceGrantForm,
     ClearanceRenewForm,
     MemberCreateForm,
+    NominationForm,
     ReadInForm,
     ReasonForm,
     RoleForm,
@@ -210,3 +211,57 @@ def clearance_renew(request: HttpRequest, code: str) -> HttpResponse:
             return _done(request, grant.user, "Clearance renewed.")
         return render(request, "accounts/org/renew.html", {"grant": grant, "form": form}, status=400)
     return render(request, "accounts/org/renew.html", {"grant": grant, "form": form})
+
+
+def _nominations_page(request: HttpRequest, organisation, form: NominationForm | None = None, status: int = 200):
+    form = form or _nomination_form(request, organisation)
+    context = {"organisation": organisation, "form": form, **selectors.nominations_for(organisation)}
+    return render(request, "accounts/org/nominations.html", context, status=status)
+
+
+def _nomination_form(request: HttpRequest, organisation, data=None) -> NominationForm:
+    members = organisation.members.filter(is_active=True).exclude(pk=request.user.pk).order_by("display_name")
+    return NominationForm(data, members=members, compartments=compartments.nominable_by(organisation))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def nominations(request: HttpRequest) -> HttpResponse:
+    """Nominate a member for a partner's compartment; decide partners' nominations for ours."""
+    organisation = access.organisation_for_admin(request.user)
+    if request.method == "POST":
+        form = _nomination_form(request, organisation, request.POST)
+        change = lambda d: services.readin_nominate(  # noqa: E731
+            actor=request.user, user=d["member"], compartment=d["compartment"], expires_at=d["expires_on"]
+        )
+        if _apply(form, change):
+            messages.success(request, "Nomination sent: the compartment's owner decides.")
+            return redirect("accounts:org_nominations")
+        return _nominations_page(request, organisation, form, status=400)
+    return _nominations_page(request, organisation)
+
+
+def _decide(request: HttpRequest, code: str, change: Callable[..., object], message: str) -> HttpResponse:
+    nomination = access.nomination_for_owner_admin(request.user, code)
+    form = ReasonForm(request.POST)
+    if _apply(form, lambda d: change(nomination, d)):
+        messages.success(request, message)
+        return redirect("accounts:org_nominations")
+    messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return _nominations_page(request, request.user.organisation, status=400)
+
+
+@require_POST
+@login_required
+def nomination_approve(request: HttpRequest, code: str) -> HttpResponse:
+    change = lambda n, d: services.readin_nomination_approve(actor=request.user, nomination=n)  # noqa: E731
+    return _decide(request, code, change, "Nomination approved: they are read in.")
+
+
+@require_POST
+@login_required
+def nomination_decline(request: HttpRequest, code: str) -> HttpResponse:
+    change = lambda n, d: services.readin_nomination_decline(  # noqa: E731
+        actor=request.user, nomination=n, reason=d["reason"]
+    )
+    return _decide(request, code, change, "Nomination declined.")

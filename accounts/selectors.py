@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import ClearanceGrant, Organisation, OrganisationUserObjectPermission, ReadIn, User
+from .models import ClearanceGrant, Organisation, OrganisationUserObjectPermission, ReadIn, ReadInNomination, User
 from .roles import ROLE_OF_CODENAME
 
 EXPIRY_WARNING = timedelta(days=30)
@@ -72,3 +72,15 @@ def member_history(member: User) -> dict:
     for readin in read_ins:
         readin.valid_now = readin.is_valid_at(now)
     return {"grants": grants, "read_ins": read_ins}
+
+
+def nominations_for(organisation: Organisation) -> dict:
+    """The organisation admin's nominations page: what its admins asked of owners (`sent`), and
+    what partners ask of it for the compartments it owns (`awaiting`, then `decided`)."""
+    base = ReadInNomination.objects.select_related("user", "compartment", "nominated_by", "decided_by")
+    received = base.filter(compartment__owner=organisation)
+    return {
+        "sent": list(base.filter(user__organisation=organisation)[:100]),
+        "awaiting": list(received.filter(status=ReadInNomination.Status.PENDING).order_by("nominated_at")),
+        "decided": list(received.exclude(status=ReadInNomination.Status.PENDING)[:50]),
+    }

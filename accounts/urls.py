@@ -31,4 +31,7 @@ urlpatterns = [
     path("org/clearances/<uuid:code>/revoke/", org_views.clearance_revoke, name="org_clearance_revoke"),
     path("org/clearances/<uuid:code>/renew/", org_views.clearance_renew, name="org_clearance_renew"),
     path("org/read-ins/<uuid:code>/revoke/", org_views.readin_revoke, name="org_readin_revoke"),
+    path("org/nominations/", org_views.nominations, name="org_nominations"),
+    path("org/nominations/<uuid:code>/approve/", org_views.nomination_approve, name="org_nomination_approve"),
+    path("org/nominations/<uuid:code>/decline/", org_views.nomination_decline, name="org_nomination_decline"),
 ]

@@ -37,6 +37,9 @@ class Action(models.TextChoices):
     CLEARANCE_REVOKED = "clearance.revoked", "Clearance revoked"
     READIN_GRANTED = "readin.granted", "Read in to compartment"
     READIN_REVOKED = "readin.revoked", "Read-in revoked"
+    READIN_NOMINATED = "readin.nominated", "Nominated for a read-in"
+    READIN_NOMINATION_APPROVED = "readin.nomination_approved", "Read-in nomination approved"
+    READIN_NOMINATION_DECLINED = "readin.nomination_declined", "Read-in nomination declined"
     # Documents and attachments
     DOCUMENT_CREATED = "document.created", "Document created"
     DOCUMENT_UPDATED = "document.updated", "Document updated"

@@ -157,6 +157,8 @@ class Reason(StrEnum):
     NOT_COMPARTMENT_OWNER = "not_compartment_owner"
     NO_SUCH_COMPARTMENT = "no_such_compartment"
     NOMINATION_NOT_PENDING = "nomination_not_pending"
+    OWN_COMPARTMENT = "own_compartment"
+    ALREADY_NOMINATED = "already_nominated"
     UNKNOWN_ROLE = "unknown_role"
     MEMBER_WITHOUT_ORGANISATION = "no_organisation"
     ROLE_HELD = "role_held"
@@ -306,6 +308,8 @@ SENTENCES: dict[Reason, str] = {
     Reason.NOT_COMPARTMENT_OWNER: "Only the admins of the organisation that owns a compartment read people in to it.",
     Reason.NO_SUCH_COMPARTMENT: "no such compartment",
     Reason.NOMINATION_NOT_PENDING: "This nomination is not awaiting a decision.",
+    Reason.OWN_COMPARTMENT: "Your organisation owns this compartment: read them in directly.",
+    Reason.ALREADY_NOMINATED: "Already nominated for this compartment.",
     Reason.UNKNOWN_ROLE: "Choose a role.",
     Reason.MEMBER_WITHOUT_ORGANISATION: "This person belongs to no organisation.",
     Reason.ROLE_HELD: "They already have this role.",

@@ -16,6 +16,7 @@ from .clearances import (
     readin_revoke,
 )
 from .credentials import credentials_end, enrolment_device, mfa_enrol_confirm, new_enrolment_secret, password_set
+from .nominations import readin_nominate, readin_nomination_approve, readin_nomination_decline
 from .people import (
     mfa_reset,
     organisation_create,
@@ -39,6 +40,9 @@ __all__ = [
     "organisation_create",
     "password_set",
     "readin_grant",
+    "readin_nominate",
+    "readin_nomination_approve",
+    "readin_nomination_decline",
     "readin_revoke",
     "role_grant",
     "role_revoke",

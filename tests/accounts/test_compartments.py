@@ -111,3 +111,36 @@ def test_an_unknown_code_and_a_forbidden_one_answer_alike(ursula, cbrn):
     forbidden, unknown = AuditEvent.objects.filter(actor_id=ursula.pk, outcome=Outcome.DENIED).order_by("seq")
     assert _shape(forbidden) == _shape(unknown)
     assert forbidden.details["reason"] == Reason.NO_SUCH_COMPARTMENT
+
+
+# -- the compartment-owner axis, as a matrix ---------------------------------------------------
+
+# granter, member, owner of the compartment → the reason the read-in is refused (None: granted)
+OWNER_AXIS = [
+    ("olivia", "alice", "ukasi", None),
+    ("olivia", "alice", "usaisi", Reason.NOT_COMPARTMENT_OWNER),
+    ("olivia", "alice", None, Reason.NOT_COMPARTMENT_OWNER),
+    ("ursula", "bob", "ukasi", Reason.NOT_COMPARTMENT_OWNER),
+    ("ursula", "bob", "usaisi", None),
+    ("ursula", "alice", "ukasi", Reason.OTHER_ORGANISATION),
+    ("system", "bob", "ukasi", None),
+    ("system", "alice", None, None),
+]
+
+
+@pytest.mark.parametrize(("granter", "member", "owner", "refused"), OWNER_AXIS)
+def test_owner_axis(request, db, ukasi, usaisi, granter, member, owner, refused):
+    actor = None if granter == "system" else request.getfixturevalue(granter)
+    person = request.getfixturevalue(member)
+    owned = Compartment.objects.create(
+        code="axis", name="Axis", owner=request.getfixturevalue(owner) if owner else None
+    )
+    if actor is not None:
+        ReadInFactory(user=actor, compartment=owned)
+    if refused is None:
+        assert services.readin_grant(actor=actor, user=person, compartment=owned).user == person
+        return
+    with pytest.raises(PermissionDenied):
+        services.readin_grant(actor=actor, user=person, compartment=owned)
+    assert _denials(actor).get().details["reason"] == refused
+    assert not ReadIn.objects.filter(user=person).exists()

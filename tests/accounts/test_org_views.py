@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ClearanceGrant, ReadIn, User
+from accounts.models import ClearanceGrant, ReadIn, ReadInNomination, User
 from accounts.roles import Role, is_granted
 from audit.models import Action, AuditEvent, Outcome
-from tests.factories import ClearanceGrantFactory, ReadInFactory, login_verified, tier, totp_device
+from tests.factories import ClearanceGrantFactory, PersonFactory, ReadInFactory, login_verified, tier, totp_device
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +32,21 @@ VIEWS = [
     ("org_clearance_renew", "get", "grant"),
     ("org_clearance_renew", "post", "grant"),
     ("org_readin_revoke", "post", "readin"),
+    ("org_nominations", "get", None),
+    ("org_nominations", "post", None),
+    ("org_nomination_approve", "post", "nomination"),
+    ("org_nomination_decline", "post", "nomination"),
 ]
 POST_ONLY = sorted(
-    {name for name, method, _ in VIEWS if method == "post"} - {"org_member_create", "org_clearance_renew"}
+    {name for name, method, _ in VIEWS if method == "post"}
+    - {"org_member_create", "org_clearance_renew", "org_nominations"}
 )
 
 
 @pytest.fixture
-def world(olivia, oscar, alice, compartment):
-    """A UK member with a pending SECRET grant and a read-in, the objects every URL names."""
+def world(olivia, oscar, alice, compartment, usaisi):
+    """A UK member with a pending SECRET grant and a read-in, and a US person nominated for the
+    UK's compartment: the objects every URL names."""
     ReadInFactory(user=olivia, compartment=compartment)
     pending = ClearanceGrantFactory(
         user=alice,
@@ -50,7 +56,12 @@ def world(olivia, oscar, alice, compartment):
         granted_by=oscar,
     )
     readin = ReadInFactory(user=alice, compartment=compartment, granted_by=olivia)
-    return {"member": alice, "grant": pending, "readin": readin}
+    nomination = ReadInNomination.objects.create(
+        user=PersonFactory(organisation=usaisi),
+        compartment=compartment,
+        nominated_by=PersonFactory(organisation=usaisi, roles=["org_admin"]),
+    )
+    return {"member": alice, "grant": pending, "readin": readin, "nomination": nomination}
 
 
 def _url(world, name, kind):
@@ -61,6 +72,7 @@ def _state():
     return (
         list(ClearanceGrant.objects.order_by("pk").values()),
         list(ReadIn.objects.order_by("pk").values()),
+        list(ReadInNomination.objects.order_by("pk").values()),
         list(User.objects.order_by("pk").values("pk", "is_active")),
         TOTPDevice.objects.count(),
     )

@@ -143,6 +143,8 @@ WORDS_SEEN = [
     ),
     (Reason.NO_SUCH_COMPARTMENT, {}, "no such compartment"),
     (Reason.NOMINATION_NOT_PENDING, {}, "This nomination is not awaiting a decision."),
+    (Reason.OWN_COMPARTMENT, {}, "Your organisation owns this compartment: read them in directly."),
+    (Reason.ALREADY_NOMINATED, {}, "Already nominated for this compartment."),
     (Reason.UNKNOWN_ROLE, {}, "Choose a role."),
     (Reason.MEMBER_WITHOUT_ORGANISATION, {}, "This person belongs to no organisation."),
     (Reason.ROLE_HELD, {}, "They already have this role."),
