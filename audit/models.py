@@ -146,6 +146,35 @@ class AuditEvent(models.Model):
         raise PermissionError("audit events are append-only")
 
 
+class AuditSubject(models.Model):
+    """An index row: event `seq` named (`target_type`, `target_id`) besides its own target.
+
+    A list, a search or a chart is one event naming what the page showed; its hashed `details`
+    hold the names (`details["subjects"]`), and these rows index them, so an originator's access
+    history finds every listing of a document by index, on SQLite and PostgreSQL alike. They are
+    written in the event's own transaction, append-only like the event, and can be checked
+    against the hashed details at any time (they add nothing the hash does not cover).
+    """
+
+    seq = models.BigIntegerField()
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id", "seq"], name="audit_subject_target")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} names {self.target_type} {self.target_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("audit subjects are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit subjects are append-only")
+
+
 class ChainHead(models.Model):
     """The single row that serialises appends: locked for update by every writer."""
 

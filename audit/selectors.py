@@ -12,8 +12,8 @@ from django.utils import timezone
 from . import signing
 from .access import ViewerScope
 from .chain import HASHED_FIELDS, iso_utc
-from .models import AuditCheckpoint, AuditEvent, VerificationRun
-from .registry import withheld_types
+from .models import AuditCheckpoint, AuditEvent, AuditSubject, VerificationRun
+from .registry import owned_ids, targets, withheld_types
 
 PAGE_SIZE = 50
 # Every stored field of an event: the hashed ones, then the hash itself.
@@ -23,8 +23,10 @@ EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
 def visible_events(scope: ViewerScope) -> QuerySet[AuditEvent]:
     """Everything for portal admins; for organisation admins, the events recorded against their
     organisations (acts of their people, and anything filed under the organisation, such as a
-    failed sign-in to a member's account) plus events whose target is one of their members or
-    the organisation itself."""
+    failed sign-in to a member's account), events whose target is one of their members or the
+    organisation itself, and every event on a target their organisations originated (documents,
+    attachments, releases: `registry.targets()`), whoever did it, listings naming one included.
+    What of each event is shown is `visibility.present`'s to decide."""
     qs = AuditEvent.objects.all()
     if scope.everything:
         return qs
@@ -33,11 +35,28 @@ def visible_events(scope: ViewerScope) -> QuerySet[AuditEvent]:
         str(code) for code in get_user_model().objects.filter(organisation_id__in=ids).values_list("code", flat=True)
     ]
     org_codes = [str(code) for code in scope.organisations().values_list("code", flat=True)]
-    return qs.filter(
+    condition = (
         Q(organisation_id__in=ids)
         | Q(target_type="accounts.user", target_id__in=member_codes)
         | Q(target_type="accounts.organisation", target_id__in=org_codes)
     )
+    for kind in targets().values():
+        owned = owned_ids(kind, ids)
+        listed = AuditSubject.objects.filter(target_type=kind.target_type, target_id__in=owned).values("seq")
+        condition |= Q(target_type=kind.target_type, target_id__in=owned) | Q(seq__in=listed)
+    return qs.filter(condition)
+
+
+def events_about(target_type: str, target_id: str, related: dict[str, list[str]]) -> QuerySet[AuditEvent]:
+    """Every event on one target, on the targets `related` names ({type: ids}, such as a
+    document's attachments and releases), and every listing that named the target: an
+    originator's access history. By index: (target_type, target_id) on events and subjects."""
+    condition = Q(target_type=target_type, target_id=target_id)
+    for kind, ids in related.items():
+        if ids:
+            condition |= Q(target_type=kind, target_id__in=ids)
+    listed = AuditSubject.objects.filter(target_type=target_type, target_id=target_id).values("seq")
+    return AuditEvent.objects.filter(condition | Q(seq__in=listed))
 
 
 def filter_events(qs: QuerySet[AuditEvent], filters: dict[str, Any]) -> QuerySet[AuditEvent]:
@@ -81,16 +100,17 @@ def page_of_events(qs: QuerySet[AuditEvent], *, before: int | None, after: int |
     return rows, has_newer, has_older
 
 
-def export_rows(qs: QuerySet[AuditEvent], *, upto: int, chunk_size: int = 2000) -> Iterator[tuple]:
-    """Rows in seq order up to `upto`, keyset-chunked so an export of millions stays flat."""
+def export_chunks(qs: QuerySet[AuditEvent], *, upto: int, chunk_size: int = 2000) -> Iterator[list[dict]]:
+    """Rows (dicts of EXPORT_FIELDS) in seq order up to `upto`, keyset-chunked so an export of
+    millions stays flat; each chunk is shown through `visibility.present` as one page is."""
     last = 0
     base = qs.filter(seq__lte=upto).order_by("seq")
     while True:
-        chunk = list(base.filter(seq__gt=last).values_list(*EXPORT_FIELDS)[:chunk_size])
+        chunk = list(base.filter(seq__gt=last).values(*EXPORT_FIELDS)[:chunk_size])
         if not chunk:
             return
-        yield from chunk
-        last = chunk[-1][0]
+        yield chunk
+        last = chunk[-1]["seq"]
         if len(chunk) < chunk_size:
             return
 

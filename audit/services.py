@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ from .chain import (  # noqa: F401  (re-exported: callers and tests use them fro
     link_hash,
     normalise_details,
 )
-from .models import Action, AuditCheckpoint, AuditEvent, ChainHead, Outcome, VerificationRun
+from .models import Action, AuditCheckpoint, AuditEvent, AuditSubject, ChainHead, Outcome, VerificationRun
 from .reasons import Reason, Refusal, refusal
 
 
@@ -158,6 +159,7 @@ def record(
     outcome: str = Outcome.ALLOWED,
     details: dict | None = None,
     organisation_id: int | None = None,
+    subjects: Mapping[str, Iterable[Any]] | None = None,
 ) -> AuditEvent:
     """Append one event, in the caller's transaction (or a transaction of its own).
 
@@ -167,9 +169,27 @@ def record(
     defaults to the actor's organisation. `details` must never hold secrets or attachment
     content.
 
+    `subjects` ({target type: ids}) names what a list, search or chart showed besides the
+    target: they are stored in the hashed `details["subjects"]` and indexed as `AuditSubject`
+    rows in the same transaction (one more insert), so an originator finds every listing of its
+    document by index. Callers bound them (the codes of one page).
+
     The chain head stays locked until the caller's transaction ends, so other writers wait for
     it: record the event as the last step of a service, just before its transaction commits.
     """
+    if subjects:
+        named = {kind: [_text(ident, 64) for ident in ids] for kind, ids in subjects.items() if ids}
+        details = {**(details or {}), "subjects": named}
+        if named:
+            with transaction.atomic(savepoint=False):
+                event = record(action, actor=actor, target=target, outcome=outcome, details=details,
+                               organisation_id=organisation_id)  # fmt: skip
+                AuditSubject.objects.bulk_create(
+                    AuditSubject(seq=event.seq, target_type=_text(kind, 60), target_id=ident)
+                    for kind, ids in named.items()
+                    for ident in dict.fromkeys(ids)
+                )
+            return event
     ctx = context.current()
     if ctx.pending_denials and not connection.in_atomic_block:
         flush_pending_denials(ctx)

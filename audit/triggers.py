@@ -8,7 +8,7 @@ checkpoints held by partners are there to reveal.
 
 from __future__ import annotations
 
-PROTECTED_TABLES = ("audit_auditevent", "audit_auditcheckpoint")
+PROTECTED_TABLES = ("audit_auditevent", "audit_auditcheckpoint", "audit_auditsubject")
 
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION accord_audit_append_only() RETURNS trigger

@@ -22,24 +22,20 @@ from . import signing
 from .access import TRAIL_TARGET, audit_viewer_scope
 from .chain import iso_utc
 from .forms import EventFilterForm
-from .labels import label_events
 from .models import Action, Outcome
-from .reasons import sentence_of
 from .selectors import (
     EXPORT_FIELDS,
     checkpoint_document,
-    export_rows,
+    export_chunks,
     filter_events,
     latest_verification,
     page_of_events,
     visible_events,
 )
 from .services import record
+from .visibility import DERIVED_FIELDS, Viewer, present
 
 EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
-# Shown beside the stored fields, never hashed: a refusal's reason in words, made from the
-# stored code (or, for events from before the codes, the sentence they stored).
-DERIVED_FIELDS = ("reason_text",)
 
 
 @require_GET
@@ -56,12 +52,12 @@ def events(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_bound else {}
     qs = filter_events(visible_events(scope), filters)
     rows, has_newer, has_older = page_of_events(qs, before=filters.get("before"), after=filters.get("after"))
-    label_events(request.user, rows)
+    shown = present(Viewer.of(request.user, scope), [_stored(event) for event in rows])
     record(Action.AUDIT_VIEWED, actor=request.user, target=TRAIL_TARGET, details={"filters": form.summary()})
     query = request.GET.copy()
     query.pop("before", None)
     query.pop("after", None)
-    context.update(events=rows, has_newer=has_newer, has_older=has_older, query=query.urlencode())
+    context.update(events=shown, has_newer=has_newer, has_older=has_older, query=query.urlencode())
     if rows:
         context.update(newer_cursor=rows[0].seq, older_cursor=rows[-1].seq)
     return render(request, "audit/events.html", context)
@@ -88,24 +84,38 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         target=TRAIL_TARGET,
         details={"format": fmt, "filters": form.summary()},
     )
-    rows = export_rows(qs, upto=event.seq)
+    return export_response(Viewer.of(request.user, scope), qs, upto=event.seq, fmt=fmt, name="accord-audit")
+
+
+def _stored(event) -> dict:
+    return {name: getattr(event, name) for name in EXPORT_FIELDS}
+
+
+def _shown_rows(viewer: Viewer, chunks: Iterator[list[dict]]) -> Iterator[dict]:
+    for chunk in chunks:
+        yield from present(viewer, chunk)
+
+
+def export_response(viewer: Viewer, qs, *, upto: int, fmt: str, name: str) -> StreamingHttpResponse:
+    """The events of `qs` up to seq `upto`, each as `viewer` may see it (`visibility.present`,
+    the same selector as the page), streamed as JSON Lines or CSV. Every export goes through here."""
+    rows = _shown_rows(viewer, export_chunks(qs, upto=upto))
     body = _jsonl(rows) if fmt == "jsonl" else _csv(rows)
     response = StreamingHttpResponse(body, content_type=EXPORT_FORMATS[fmt])
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="accord-audit-{stamp}.{fmt}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
     return response
 
 
-def _as_dict(row: tuple) -> dict:
-    item = dict(zip(EXPORT_FIELDS, row, strict=True))
-    item["at"] = iso_utc(item["at"])
-    item["reason_text"] = sentence_of(item["details"]) if item["outcome"] == Outcome.DENIED else ""
-    return item
+def _as_export(item: dict) -> dict:
+    row = {name: item[name] for name in (*EXPORT_FIELDS, *DERIVED_FIELDS)}
+    row["at"] = iso_utc(row["at"])
+    return row
 
 
-def _jsonl(rows: Iterator[tuple]) -> Iterator[str]:
-    for row in rows:
-        yield json.dumps(_as_dict(row), ensure_ascii=False, sort_keys=True) + "\n"
+def _jsonl(rows: Iterator[dict]) -> Iterator[str]:
+    for item in rows:
+        yield json.dumps(_as_export(item), ensure_ascii=False, sort_keys=True) + "\n"
 
 
 class _Echo:
@@ -120,12 +130,12 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv(rows: Iterator[tuple]) -> Iterator[str]:
+def _csv(rows: Iterator[dict]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow((*EXPORT_FIELDS, *DERIVED_FIELDS))
-    for row in rows:
-        item = _as_dict(row)
-        yield writer.writerow([_cell(item[name]) for name in (*EXPORT_FIELDS, *DERIVED_FIELDS)])
+    for item in rows:
+        row = _as_export(item)
+        yield writer.writerow([_cell(row[name]) for name in (*EXPORT_FIELDS, *DERIVED_FIELDS)])
 
 
 @require_GET

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from sharing.services.listings import documents_listed
 from sharing.views.banners import banner_for, mark_for
 
 from .chart import Point, build_chart
@@ -64,6 +65,7 @@ def result_list(request: HttpRequest) -> HttpResponse:
     runs = with_details(with_document(runs)).order_by(F("created_at").desc(nulls_last=True), "-pk")
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows, banner = _marked_rows(list(page.object_list), user)
+    documents_listed(actor=user, documents=[document for _, document, _ in rows], page="results")
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -107,6 +109,7 @@ def task_compare(request: HttpRequest) -> HttpResponse:
     recent = recent[:COMPARE_MAX_RUNS]
     recent.reverse()  # oldest first: the table reads in the chart's direction
     rows, banner = _marked_rows(recent, user)
+    documents_listed(actor=user, documents=[document for _, document, _ in rows], page="compare", task=task)
     table = []
     points = []
     for run, document, mark in rows:

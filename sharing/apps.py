@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from django.apps import AppConfig
 
-from audit.registry import withhold_labels
+from audit.reasons import Reason
+from audit.registry import TargetKind, register_target
 from vault.registry import register_attachment_model
 
 
@@ -22,6 +23,9 @@ class SharingConfig(AppConfig):
 
         from . import housekeeping_tasks
         from .selectors import (
+            originated_attachments,
+            originated_documents,
+            originated_releases,
             readable_attachment_codes,
             readable_document_codes,
             readable_release_codes,
@@ -31,10 +35,24 @@ class SharingConfig(AppConfig):
         # An organisation sees the compartments of the documents released to it.
         register_compartment_source(released_compartment_ids)
 
-        # Labels that carry a document's title or a file name from it (see audit/registry.py).
-        withhold_labels("sharing.document", readable_document_codes)
-        withhold_labels("sharing.release", readable_release_codes)
-        withhold_labels("sharing.attachment", readable_attachment_codes)
+        # Events about these carry a document's title, banner or a file name from it: audit
+        # shows them as audit/visibility.py decides, from these answers (audit/registry.py).
+        for kind in (
+            TargetKind(
+                "sharing.document", "document", Reason.NO_SUCH_DOCUMENT, readable_document_codes, originated_documents
+            ),
+            TargetKind(
+                "sharing.release", "release", Reason.NO_SUCH_RELEASE, readable_release_codes, originated_releases
+            ),
+            TargetKind(
+                "sharing.attachment",
+                "attachment",
+                Reason.NO_SUCH_ATTACHMENT,
+                readable_attachment_codes,
+                originated_attachments,
+            ),
+        ):
+            register_target(kind)
 
         # A notice's only trace is its outbox message: the reaper follows those to their end.
         track_messages(

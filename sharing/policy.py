@@ -8,6 +8,7 @@ CONTRACT (stable names other modules import):
 - document_for_editor(user, code) -> Document       (or Http404 / PermissionDenied, audited)
 - attachment_for_download(user, code) -> Attachment (or Http404, audited)
 - mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
+- document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
 
 A user may READ a document only when every gate passes (deny by default), decided at the
 moment of the request:
@@ -428,6 +429,31 @@ def show_released(document: Document, revision: DocumentRevision, released_at) -
         setattr(document, name, revision.snapshot.get(name, ""))
     document.tier, document.revision = revision.tier, revision.number
     document.shown_revision, document.released_at = revision, released_at
+    return document
+
+
+def may_see_access_history(user, document: Document) -> bool:
+    """The originator decides and sees: the admins of a document's originating organisation
+    read every access to it (partners' listings, reads, downloads, refusals)."""
+    return bool(_account(user)) and has_role(user, Role.ORG_ADMIN, document.originator)
+
+
+def document_for_access_history(user, code) -> Document:
+    """The document if `user` administers its originator; anyone else — a partner, an author,
+    a portal admin of no originator — gets the same 404 as for a missing document (audited)."""
+    parsed = _parse_code(code)
+    document = None
+    if parsed is not None:
+        document = Document.objects.select_related("originator").filter(code=parsed).first()
+    if document is None or not may_see_access_history(user, document):
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            document or ("sharing.document", str(code)[:64], ""),
+            Reason.NO_SUCH_DOCUMENT if document is None else Reason.NOT_AN_ORGANISATION_ADMIN,
+            error=Http404("No such document."),
+            details={"wanted": "access history"},
+        )
     return document
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -203,3 +204,28 @@ def released_compartment_ids(organisation: Organisation) -> QuerySet:
     return Document.compartments.through.objects.filter(document_id__in=released.values("document_id")).values(
         "compartment_id"
     )
+
+
+# Whose targets are they: every event on these is shown to the admins of their originator
+# (registered with audit in SharingConfig.ready(); see audit/registry.py).
+def originated_documents(organisation_ids: Iterable[int]) -> QuerySet[Document]:
+    return Document.objects.filter(originator_id__in=list(organisation_ids))
+
+
+def originated_releases(organisation_ids: Iterable[int]) -> QuerySet[Release]:
+    return Release.objects.filter(document__originator_id__in=list(organisation_ids))
+
+
+def originated_attachments(organisation_ids: Iterable[int]) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(document__originator_id__in=list(organisation_ids))
+
+
+def document_relations(document: Document) -> dict[str, list[str]]:
+    """{audit target type: codes} of a document's attachments and releases: its access history
+    covers them too."""
+    attachments = Attachment.objects.filter(document=document).values_list("code", flat=True)
+    releases = Release.objects.filter(document=document).values_list("code", flat=True)
+    return {
+        "sharing.attachment": [str(code) for code in attachments],
+        "sharing.release": [str(code) for code in releases],
+    }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import agreements, attachments, documents, releases, tiers
+from .views import access, agreements, attachments, documents, releases, tiers
 
 app_name = "sharing"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("documents/new/", documents.document_create, name="document_create"),
     path("documents/<uuid:code>/", documents.document_detail, name="document_detail"),
     path("documents/<uuid:code>/edit/", documents.document_edit, name="document_edit"),
+    path("documents/<uuid:code>/access/", access.access_history, name="document_access"),
+    path("documents/<uuid:code>/access.csv", access.access_history_export, name="document_access_export"),
     path("documents/<uuid:code>/publish/", documents.document_publish, name="document_publish"),
     path("documents/<uuid:code>/withdraw/", documents.document_withdraw, name="document_withdraw"),
     path("documents/<uuid:code>/upload/", documents.document_attachments, name="document_attachments"),

@@ -24,6 +24,7 @@ from sharing.attachments import (
 )
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
+from sharing.services.listings import documents_listed
 from vault.attachments import AttachmentTooLarge, StorageUnavailable, max_bytes
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
@@ -86,7 +87,9 @@ class DocumentAttachmentsView(APIView):
         """The document's attachments (crypto-shredded ones left out)."""
         document = document_for_reader(request.user, code)
         attachments = Attachment.objects.filter(document=document, destroyed_at__isnull=True).select_related("document")
-        return Response(AttachmentSerializer(attachments, many=True).data)
+        body = AttachmentSerializer(attachments, many=True).data
+        documents_listed(actor=request.user, documents=[document], page="attachments", via="api")
+        return Response(body)
 
     @extend_schema(
         operation_id="attachments_upload",

@@ -26,7 +26,9 @@ from sharing.policy import (
 )
 from sharing.selectors import filter_documents, with_marking
 from sharing.services import document_create, document_publish, document_update
+from sharing.services.listings import documents_listed
 
+from ..listings import page_objects
 from ..serializers import (
     DocumentFilterSerializer,
     DocumentListSerializer,
@@ -72,10 +74,12 @@ class DocumentListView(generics.ListAPIView):
     @extend_schema(operation_id="documents_list", parameters=[DocumentFilterSerializer])
     def get(self, request, *args, **kwargs):
         response = self.list(request, *args, **kwargs)
-        record(
-            Action.DOCUMENT_LISTED,
+        documents_listed(
             actor=request.user,
-            details={"via": "api", "filters": sorted(k for k in request.query_params if k != "page")},
+            documents=page_objects(self),
+            page="documents",
+            via="api",
+            filters=sorted(k for k in request.query_params if k != "page"),
         )
         return response
 
@@ -96,7 +100,12 @@ class DocumentDetailView(APIView):
     @extend_schema(operation_id="documents_retrieve", responses=DocumentSerializer)
     def get(self, request, code):
         document = document_for_reader(request.user, code)
-        record(Action.DOCUMENT_VIEWED, actor=request.user, target=document, details={"via": "api"})
+        record(
+            Action.DOCUMENT_VIEWED,
+            actor=request.user,
+            target=document,
+            details={"via": "api", "revision": document.revision},
+        )
         return _detail(request, document)
 
     @extend_schema(operation_id="documents_update", request=DocumentUpdateSerializer, responses=DocumentSerializer)

@@ -16,7 +16,9 @@ from evals.models import EvalRun
 from evals.selectors import readable_runs as visible_runs
 from evals.selectors import with_details
 from sharing.models import Attachment
+from sharing.services.listings import documents_listed
 
+from ..listings import page_objects
 from ..serializers import EvalRunFilterSerializer, EvalRunSerializer
 
 
@@ -53,7 +55,10 @@ class EvalRunListView(generics.ListAPIView):
 
     @extend_schema(operation_id="eval_runs_list", parameters=[EvalRunFilterSerializer])
     def get(self, request, *args, **kwargs):
-        return self.list(request, *args, **kwargs)
+        response = self.list(request, *args, **kwargs)
+        runs = page_objects(self)
+        documents_listed(actor=request.user, documents=[run.document_code for run in runs], page="eval-runs", via="api")
+        return response
 
 
 class EvalRunDetailView(APIView):

@@ -25,8 +25,10 @@ from sharing.policy import (
     release_for_user,
     visible_releases,
 )
+from sharing.services.listings import documents_listed
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 
+from ..listings import page_objects
 from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer
 
 
@@ -52,7 +54,10 @@ class ReleaseListView(generics.ListAPIView):
     @extend_schema(operation_id="releases_list")
     def get(self, request, *args, **kwargs):
         """Releases of documents you may read, sent by or to your organisation."""
-        return self.list(request, *args, **kwargs)
+        response = self.list(request, *args, **kwargs)
+        releases = page_objects(self)
+        documents_listed(actor=request.user, documents=[r.document for r in releases], page="releases", via="api")
+        return response
 
     @extend_schema(
         operation_id="releases_request",

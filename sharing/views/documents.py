@@ -22,11 +22,13 @@ from sharing.policy import (
     can_edit,
     document_for_editor,
     document_for_reader,
+    may_see_access_history,
     readable_documents,
     show_released_rows,
 )
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
+from sharing.services.listings import documents_listed
 
 from ..pagination import CappedPaginator
 from .banners import banner_for, mark_for, viewer_country
@@ -56,6 +58,7 @@ def document_list_page(request: HttpRequest, readable: QuerySet[Document]) -> Ht
     if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
         documents = documents.order_by("-created_at", "-pk")
     page = CappedPaginator(with_marking(documents), PAGE_SIZE).get_page(request.GET.get("page"))
+    documents_listed(actor=user, documents=page.object_list, page="documents", searched=bool(request.GET.get("text")))
     query = request.GET.copy()
     query.pop("page", None)
     shown = show_released_rows(user, page.object_list)  # a partner's rows as released to them
@@ -75,7 +78,7 @@ def document_list_page(request: HttpRequest, readable: QuerySet[Document]) -> Ht
 @login_required
 def document_detail(request: HttpRequest, code) -> HttpResponse:
     document = document_for_reader(request.user, code)
-    record(Action.DOCUMENT_VIEWED, actor=request.user, target=document)
+    record(Action.DOCUMENT_VIEWED, actor=request.user, target=document, details={"revision": document.revision})
     return document_page(request, document)
 
 
@@ -101,6 +104,8 @@ def document_page(request: HttpRequest, document: Document) -> HttpResponse:
         "country": viewer_country(user),
         "releases": releases,
         "is_originator": is_originator,
+        # Only the originator's own people can be its admins: partners cost no query here.
+        "may_see_access": is_originator and may_see_access_history(user, document),
         "may_edit": bool(can_edit(user, document)),
         "withdraw_form": WithdrawForm(),
     }

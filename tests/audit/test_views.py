@@ -21,8 +21,10 @@ EVENTS = reverse("audit:events")
 
 @pytest.fixture
 def trail(alice, bob, olivia):
-    record(Action.DOCUMENT_VIEWED, actor=alice, target=("sharing.document", "doc-uk", "UK finding"))
-    record(Action.DOCUMENT_VIEWED, actor=bob, target=("sharing.document", "doc-us", "US finding"))
+    # Labels of an unmarked target type, so they mark whose event is seen; a document's title
+    # is shown only to a reader of the document (tests/audit/test_visibility.py).
+    record(Action.DOCUMENT_VIEWED, actor=alice, target=("tests.marker", "doc-uk", "UK finding"))
+    record(Action.DOCUMENT_VIEWED, actor=bob, target=("tests.marker", "doc-us", "US finding"))
     record(Action.ACCESS_DENIED, actor=bob, target=alice, outcome=Outcome.DENIED)
     record(Action.CLEARANCE_GRANTED, actor=olivia, target=alice, details={"tier": "secret"})
 
@@ -135,7 +137,7 @@ def test_jsonl_export_streams_filtered_events_and_is_audited(verified_client, ol
 
 
 def test_csv_export_defuses_formulas(verified_client, portal_admin):
-    record(Action.DOCUMENT_VIEWED, target=("sharing.document", "x", '=HYPERLINK("http://evil")'))
+    record(Action.DOCUMENT_VIEWED, target=("tests.marker", "x", '=HYPERLINK("http://evil")'))
     response = verified_client(portal_admin).get(reverse("audit:export", args=["csv"]))
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
