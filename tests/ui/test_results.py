@@ -18,7 +18,7 @@ from django.utils.html import escape
 
 from audit.models import Action, AuditEvent, Outcome
 from evals.models import EvalRun
-from sharing.models import Attachment, RiskDomain
+from sharing.models import Attachment, Document, RiskDomain
 from sharing.services.releases import release_approve
 from tests.factories import (
     AgreementFactory,
@@ -338,3 +338,29 @@ def test_unknown_run_codes_are_not_part_of_any_page(verified_client, alice, worl
     EvalRun.objects.create(attachment_code=uuid.uuid4())
     html = verified_client(alice).get(reverse(RESULTS)).content.decode()
     assert len(_codes(html)) == 4
+
+
+# -- every read audited ------------------------------------------------------------------------
+
+
+def _listings(user) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=Action.DOCUMENT_LISTED, actor_id=user.pk))
+
+
+def test_the_results_page_writes_one_event_naming_the_documents_of_its_runs(verified_client, bob, alice, world):
+    verified_client(bob).get(reverse(RESULTS))
+    (event,) = _listings(bob)
+    assert event.details["page"] == "results"
+    assert event.details["subjects"] == {"sharing.document": [str(world["released"].code)]}
+    verified_client(alice).get(reverse(RESULTS))
+    (event,) = _listings(alice)
+    # Looked up: the `world` fixture's object for "home" is not the row stored (tier="official").
+    home = Document.objects.get(title="Home-only arithmetic study")
+    assert set(event.details["subjects"]["sharing.document"]) == {str(world["released"].code), str(home.code)}
+
+
+def test_the_comparison_chart_writes_one_event_naming_the_documents_it_drew(verified_client, bob, world):
+    verified_client(bob).get(reverse(COMPARE), {"task": "arithmetic_success"})
+    (event,) = _listings(bob)
+    assert event.details["page"] == "compare" and event.details["task"] == "arithmetic_success"
+    assert event.details["subjects"] == {"sharing.document": [str(world["released"].code)]}
