@@ -23,6 +23,9 @@ moment of the request:
 3. the user's clearance now ranks at or above the document's tier;
 4. the user's nationality is in releasable_to, which always includes the originator's country
    (this binds the originator's own people too: a foreign secondee does not read GBR EYES ONLY);
+   for a partner, so is the recipient organisation's country (`scope.releasability_refusal`,
+   also checked at request and approval): a partner admin's say-so about a member's
+   nationality never widens what the originator allowed;
 5. the user is read in, now, to every compartment of the document;
 6. the discretionary grant holds: guardian `view_document` on the document to the user's
    organisation group or to the user by name. Originator members hold it implicitly.
@@ -147,9 +150,14 @@ def _marking_refusal(user, marked: Document | DocumentRevision, now) -> Refusal 
     if tier is None or marked.tier is None or tier.rank < marked.tier.rank:
         return Refusal(Reason.CLEARANCE_BELOW_TIER)
     # The originator's country is always releasable (DESIGN.md), whether or not it is listed.
-    originator_country = (marked if isinstance(marked, Document) else marked.document).originator.country_id
+    originator = (marked if isinstance(marked, Document) else marked.document).originator
+    originator_country = originator.country_id
     if user.nationality_id != originator_country and not marked.releasable_to.filter(pk=user.nationality_id).exists():
         return Refusal(Reason.NATIONALITY_NOT_RELEASABLE)
+    if user.organisation_id != originator.pk:
+        refusal = scope.releasability_refusal(marked, user.organisation)
+        if refusal:
+            return refusal
     read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
     missing = list(marked.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
     if missing:

@@ -19,7 +19,10 @@ organisation's group and the permission id, the organisations of the user's coun
 ids granted to the organisation or the user: an index-only range of the guardian table's
 unique key, hashed once). What depends on the document (covering release, releasable_to,
 compartments) is a correlated lookup on a unique index, made only for the rows the database
-reads, so a first page costs the same at any table size. releasable_to sits inside an OR, where
+reads, so a first page costs the same at any table size. For a partner, releasable_to is
+checked twice, for the reader's nationality and for the recipient organisation's country (the
+organisation asking: a partner admin's say-so about nationality never widens the marking).
+releasable_to sits inside an OR, where
 PostgreSQL may turn an EXISTS into a hash of every row for the nationality (15,000 at 100,000
 documents) built before the first row comes back; as `(SELECT COUNT(*) ...) > 0` it stays a
 per-row lookup. The clearance test compares ranks as scalars: as `tier_id IN (...)` it became
@@ -70,6 +73,10 @@ AND NOT EXISTS (
     WHERE dc.{Document.compartments.document} = {doc_id} AND dc.{Document.compartments.compartment} NOT IN (:read_ins))
 AND ({doc_originator} = :org OR (
     {doc_status} = :published
+    AND ((:originator_country) = (:org_country)
+         OR (SELECT COUNT(*) FROM {Document.releasable_to} rc
+             WHERE rc.{Document.releasable_to.document} = {doc_id}
+               AND rc.{Document.releasable_to.country} = (:org_country)) > 0)
     AND ({doc_id} IN (SELECT gp.{DocumentGroupObjectPermission.content_object}
                       FROM {DocumentGroupObjectPermission} gp
                       WHERE gp.{DocumentGroupObjectPermission.permission} = (:perm)
@@ -106,6 +113,10 @@ AND ({doc_originator} = :org OR (
                OR (SELECT COUNT(*) FROM {DocumentRevision.releasable_to} rvr
                    WHERE rvr.{DocumentRevision.releasable_to.documentrevision} = r.{Release.revision}
                      AND rvr.{DocumentRevision.releasable_to.country} = :nationality) > 0)
+          AND ((:originator_country) = (:org_country)
+               OR (SELECT COUNT(*) FROM {DocumentRevision.releasable_to} rvo
+                   WHERE rvo.{DocumentRevision.releasable_to.documentrevision} = r.{Release.revision}
+                     AND rvo.{DocumentRevision.releasable_to.country} = (:org_country)) > 0)
           AND NOT EXISTS (
               SELECT 1 FROM {DocumentRevision.compartments} rvc
               WHERE rvc.{DocumentRevision.compartments.documentrevision} = r.{Release.revision}
@@ -140,7 +151,18 @@ SELECT p.{Permission.id} FROM {Permission} p JOIN {ContentType} ct ON ct.{Conten
 WHERE p.{Permission.codename} = :codename AND ct.{ContentType.app_label} = :app_label AND ct.{ContentType.model} = :model
 """
 
+# The country of the organisation asking (a partner's: its releasability binds as well as the
+# reader's nationality), and the document's originator's (always releasable).
+_ORG_COUNTRY = """
+SELECT ro.{Organisation.country} FROM {Organisation} ro WHERE ro.{Organisation.id} = :org
+"""
+_ORIGINATOR_COUNTRY = """
+SELECT oo.{Organisation.country} FROM {Organisation} oo WHERE oo.{Organisation.id} = {doc_originator}
+"""
+
 _PARTS = {
+    ":org_country": _ORG_COUNTRY,
+    ":originator_country": _ORIGINATOR_COUNTRY,
     ":perm": _PERMISSION,
     ":clearance": _CLEARANCE,
     ":compatriot_organisations": _COMPATRIOT_ORGANISATIONS,

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from audit.reasons import Reason, Refusal
 
-from .models import AgreementParty, Document, Release, SharingAgreement
+from .models import AgreementParty, Document, DocumentRevision, Release, SharingAgreement
 
 # Why an agreement that is not active covers nothing.
 _NOT_ACTIVE = {
@@ -52,6 +52,18 @@ def scope_refusal(agreement: SharingAgreement, document: Document, parties: set[
     if any(rd.pk not in topics for rd in document.risk_domains.all()):
         return Refusal(Reason.RISK_DOMAIN_OUTSIDE_TOPICS)
     return None
+
+
+def releasability_refusal(marked: Document | DocumentRevision, organisation) -> Refusal | None:
+    """Why a document (or a revision, by its marking) may not go to `organisation`: its country
+    is neither the originator's (always releasable) nor in releasable_to. Binds the request, the
+    approval and every partner read, so a partner admin's say-so about a member's nationality
+    never widens what the originator allowed."""
+    country = organisation.country_id
+    originator = (marked if isinstance(marked, Document) else marked.document).originator
+    if country == originator.country_id or marked.releasable_to.filter(pk=country).exists():
+        return None
+    return Reason.COUNTRY_NOT_RELEASABLE.because(country=country)
 
 
 def party_ids(agreement: SharingAgreement) -> set[int]:

@@ -86,7 +86,6 @@ def release_request_refusal(
         return Reason.EXPIRES_AFTER_AGREEMENT.because(agreement_expires=f"{agreement.expires_at:%Y-%m-%d %H:%M}")
     if not recipients:
         return Refusal(Reason.NO_RECIPIENT)
-    releasable = set(document.releasable_to.values_list("code", flat=True))
     for org in recipients:
         if org.pk in (document.originator_id, actor.organisation_id):
             return Reason.RECIPIENT_HOLDS_DOCUMENT.because(organisation=str(org))
@@ -94,8 +93,9 @@ def release_request_refusal(
             return Reason.RECIPIENT_INACTIVE.because(organisation=str(org))
         if org.pk not in parties:
             return Reason.ORGANISATION_NOT_A_PARTY_TO_AGREEMENT.because(organisation=str(org))
-        if org.country_id not in releasable:
-            return Reason.COUNTRY_NOT_RELEASABLE.because(country=org.country_id)
+        refusal = scope.releasability_refusal(document, org)
+        if refusal:
+            return refusal
     if audience:
         recipient_ids = {org.pk for org in recipients}
         if any(user.organisation_id not in recipient_ids or not user.is_active for user in audience):
@@ -192,6 +192,9 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         )
         if refusal is None and release.recipient_id not in scope.party_ids(release.agreement):
             refusal = Refusal(Reason.RECIPIENT_NOT_A_PARTY)
+        if refusal is None:
+            # The marking may have changed since the request (re-marked EYES ONLY): re-check it.
+            refusal = scope.releasability_refusal(release.document, release.recipient)
         if refusal is None and release.expires_at is not None and release.expires_at <= now:
             refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
         if refusal:

@@ -45,6 +45,10 @@ BASELINE = {
     "grant": "synced",  # synced | missing | by_name | stale_group (a group row no release supports)
     "clearance": "equal",  # equal | above | below | none | expired | revoked | future
     "nationality": "releasable",  # releasable | not_releasable
+    # The recipient organisation's country against releasable_to, the reader's nationality GBR
+    # (set by the partner's admin) in the two other states: listed (REL TO USA) | unlisted
+    # (GBR EYES ONLY) | foreign_national (REL TO USA)
+    "recipient_country": "listed",
     "read_in": "read_in",  # read_in | none | expired | revoked | no_compartment
     "caveat": "none",  # none | orcon
     "status": "published",  # published | draft | withdrawn
@@ -104,6 +108,11 @@ MATRIX = [
     Cell("read", ALLOW, {"clearance": "above"}),
     *[Cell("read", DENY, {"clearance": state}) for state in ("below", "none", "expired", "revoked", "future")],
     Cell("read", DENY, {"nationality": "not_releasable"}),
+    # A partner admin's say-so about nationality never widens the marking: the organisation's country binds too.
+    Cell("read", DENY, {"recipient_country": "unlisted"}),
+    Cell("read", ALLOW, {"recipient_country": "foreign_national"}),
+    Cell("read", DENY, {"relation": "partner_in_audience", "recipient_country": "unlisted"}),
+    Cell("read", DENY, {"grant": "by_name", "recipient_country": "unlisted"}),
     *[Cell("read", DENY, {"read_in": state}) for state in ("none", "expired", "revoked")],
     Cell("read", ALLOW, {"read_in": "no_compartment"}),
     Cell("read", ALLOW, {"caveat": "orcon"}),
@@ -123,6 +132,7 @@ MATRIX = [
     Cell("read", ALLOW, {**O, "release": "none"}),
     Cell("read", DENY, {**O, "clearance": "below"}),
     Cell("read", DENY, {**O, "nationality": "not_releasable"}),
+    Cell("read", ALLOW, {**O, "recipient_country": "unlisted"}),
     Cell("read", DENY, {**O, "read_in": "none"}),
     Cell("read", DENY, {**O, "account": "inactive"}),
     Cell("read", ALLOW, {**O, "revision": "newer_looser", "read_in": "none"}),
@@ -135,6 +145,7 @@ MATRIX = [
     Cell("download", DENY, {"attachment": "destroyed"}),
     Cell("download", DENY, {"agreement": "suspended"}),
     Cell("download", DENY, {"clearance": "below"}),
+    Cell("download", DENY, {"recipient_country": "unlisted"}),
     Cell("download", ALLOW, O),
     Cell("download", DENY, {**O, "attachment": "pending"}),
     # --- edit: an author of the originator who can read it (what may change is the services' rule) ---
@@ -173,9 +184,10 @@ def build(factors: dict):
     ca = OrganisationFactory(short_name="caaisi", country="CAN")
     reader_org = {"originator": uk, "third": ca}.get(f["relation"], us)
     role = {"requester": "release_officer"}.get(f["role"], f["role"])
+    nationality = "GBR" if f["recipient_country"] != "listed" else reader_org.country
     reader = PersonFactory(
         organisation=reader_org,
-        nationality="FRA" if f["nationality"] == "not_releasable" else reader_org.country,
+        nationality="FRA" if f["nationality"] == "not_releasable" else nationality,
         is_active=f["account"] != "inactive",
         roles=[] if role == "reviewer" else [role],
         **_clearance(f["clearance"], now),
@@ -189,7 +201,7 @@ def build(factors: dict):
         originator=uk,
         tier="secret" if f["scope"] == "tier_above_ceiling" else "official-sensitive",
         status=f["status"],
-        releasable_to=["USA"],
+        releasable_to=[] if f["recipient_country"] == "unlisted" else ["USA"],
         compartments=() if f["read_in"] == "no_compartment" else ("joint-ex-1",),
         caveats=("orcon",) if f["caveat"] == "orcon" else (),
         risk_domains=("cbrn",) if f["scope"] == "topic_outside" else ("cyber-offence",),

@@ -253,6 +253,18 @@ def check_faces_agree(spec: dict) -> None:
         transaction.set_rollback(True)
 
 
+def published_official(releasable: set) -> dict:
+    """A published OFFICIAL UK finding with no compartment or topic, releasable as given."""
+    return {
+        "org": 0,
+        "tier": "official",
+        "status": "published",
+        "releasable": releasable,
+        "compartments": set(),
+        "domains": set(),
+    }
+
+
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
 
 
@@ -261,16 +273,7 @@ NARROWED_WITH_STALE_GROUP_ROW = {
         {"org": 1, "nationality": "USA", "active": True, "clearance": ("secret", "live", False), "read_ins": []},
         {"org": 1, "nationality": "USA", "active": True, "clearance": ("secret", "live", False), "read_ins": []},
     ],
-    "documents": [
-        {
-            "org": 0,
-            "tier": "official",
-            "status": "published",
-            "releasable": {"USA"},
-            "compartments": set(),
-            "domains": set(),
-        }
-    ],
+    "documents": [published_official({"USA"})],
     "agreements": [{"parties": {0, 1}, "status": "active", "when": "live", "ceiling": "secret", "topics": {"cbrn"}}],
     "releases": [{"doc": 0, "agreement": 0, "recipient": 1, "status": "approved", "expiry": None, "audience": {0}}],
     "stray_grants": [("group", 1, 0)],
@@ -297,11 +300,33 @@ LOWERED_AFTER_RELEASE = {
 }
 
 
+# A US-institute member whose nationality the US admin set to GBR, a GBR EYES ONLY finding released
+# (earlier) to the US institute, and one released to the US: the organisation's country binds.
+NATIONALITY_NOT_THE_ORGANISATIONS = {
+    "users": [
+        {"org": 1, "nationality": "GBR", "active": True, "clearance": ("secret", "live", False), "read_ins": []},
+        {"org": 2, "nationality": "USA", "active": True, "clearance": ("secret", "live", False), "read_ins": []},
+    ],
+    "documents": [
+        published_official(set()),
+        published_official({"USA"}),
+    ],
+    "agreements": [{"parties": {0, 1, 2}, "status": "active", "when": "live", "ceiling": "secret", "topics": {"cbrn"}}],
+    "releases": [
+        {"doc": 0, "agreement": 0, "recipient": 1, "status": "approved", "expiry": None, "audience": set()},
+        {"doc": 1, "agreement": 0, "recipient": 1, "status": "approved", "expiry": None, "audience": set()},
+        {"doc": 1, "agreement": 0, "recipient": 2, "status": "approved", "expiry": None, "audience": set()},
+    ],
+    "stray_grants": [],
+}
+
+
 @pytest.mark.django_db
 @settings(max_examples=60, **SETTINGS)
 @given(spec=world_st)
 @example(spec=NARROWED_WITH_STALE_GROUP_ROW)
 @example(spec=LOWERED_AFTER_RELEASE)
+@example(spec=NATIONALITY_NOT_THE_ORGANISATIONS)
 def test_readable_documents_is_exactly_what_can_read_allows(spec):
     check_faces_agree(spec)
 
@@ -310,6 +335,7 @@ def test_readable_documents_is_exactly_what_can_read_allows(spec):
 @pytest.mark.django_db
 @settings(max_examples=40, **SETTINGS)
 @given(spec=world_st)
+@example(spec=NATIONALITY_NOT_THE_ORGANISATIONS)
 def test_readable_documents_is_exactly_what_can_read_allows_on_postgresql(spec):
     from django.db import connection
 
@@ -325,22 +351,8 @@ def test_generated_worlds_reach_both_outcomes():
             {"org": 1, "nationality": "USA", "active": True, "clearance": ("secret", "live", False), "read_ins": []}
         ],
         "documents": [
-            {
-                "org": 0,
-                "tier": "official",
-                "status": "published",
-                "releasable": {"USA"},
-                "compartments": set(),
-                "domains": set(),
-            },
-            {
-                "org": 0,
-                "tier": "official",
-                "status": "published",
-                "releasable": set(),
-                "compartments": set(),
-                "domains": set(),
-            },
+            published_official({"USA"}),
+            published_official(set()),
         ],
         "agreements": [
             {"parties": {0, 1}, "status": "active", "when": "live", "ceiling": "secret", "topics": {"cbrn"}}
@@ -361,3 +373,15 @@ def test_a_lowered_marking_reaches_partners_only_with_an_approved_revision():
     users, docs = build_world(LOWERED_AFTER_RELEASE)
     assert list(readable_documents(users[0])) == []
     assert can_read(users[0], docs[0]).reason == Reason.NOT_READ_IN_TO
+
+
+@pytest.mark.django_db
+def test_generated_worlds_reach_the_recipient_country_gate():
+    """The nationality passes and the organisation's country does not: both faces deny it."""
+    users, docs = build_world(NATIONALITY_NOT_THE_ORGANISATIONS)
+    gbr_national_at_us, us_national_at_ca = users
+    assert list(readable_documents(gbr_national_at_us)) == [docs[1]]
+    assert can_read(gbr_national_at_us, docs[0]).reason == Reason.COUNTRY_NOT_RELEASABLE
+    # A US national at the Canadian institute: nationality listed, the organisation's country not.
+    assert list(readable_documents(us_national_at_ca)) == []
+    assert can_read(us_national_at_ca, docs[1]).reason == Reason.COUNTRY_NOT_RELEASABLE

@@ -15,8 +15,9 @@ from sharing.models import (
     Release,
     SharingAgreement,
 )
-from sharing.policy import can_read, can_request_release
+from sharing.policy import can_read, can_request_release, readable_documents
 from sharing.services.agreements import agreement_suspend
+from sharing.services.documents import document_update
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 from tests.factories import (
     AgreementFactory,
@@ -197,6 +198,34 @@ def test_approval_rechecks_the_agreement(alice, rita, portal_admin, finding, uk_
     with pytest.raises(ValidationError, match="agreement suspended"):
         release_approve(actor=rita, release=release)
     assert not DocumentGroupObjectPermission.objects.exists()
+
+
+def test_approval_rechecks_releasability(alice, rita, finding, uk_us_agreement, usaisi):
+    """A finding re-marked GBR EYES ONLY after its release was requested is refused at approval."""
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    document_update(actor=alice, document=finding, releasable_to=[])
+    with pytest.raises(ValidationError, match="USA is not in the document's releasable-to list"):
+        release_approve(actor=rita, release=release)
+    release.refresh_from_db()
+    assert release.status == Release.Status.REQUESTED
+    assert not DocumentGroupObjectPermission.objects.exists()
+    event = AuditEvent.objects.get(action=Action.RELEASE_APPROVED, outcome="denied")
+    assert event.details["reason"] == Reason.COUNTRY_NOT_RELEASABLE
+
+
+def test_a_partner_admins_say_so_about_nationality_never_widens_the_marking(
+    alice, rita, finding, uk_us_agreement, usaisi
+):
+    """A US-institute member whose nationality the US admin set to GBR does not read a GBR EYES
+    ONLY finding released (earlier) to the US institute, on either face of the policy."""
+    [release] = ask(alice, finding, uk_us_agreement, [usaisi])
+    release_approve(actor=rita, release=release)
+    gbr_at_us = PersonFactory(organisation=usaisi, nationality="GBR", clearance="secret")
+    assert can_read(gbr_at_us, finding)
+    document_update(actor=alice, document=finding, releasable_to=[])
+    decision = can_read(gbr_at_us, finding)
+    assert decision.reason == Reason.COUNTRY_NOT_RELEASABLE
+    assert not readable_documents(gbr_at_us).filter(pk=finding.pk).exists()
 
 
 def test_refusal_needs_a_reason_and_grants_nothing(alice, rita, finding, uk_us_agreement, usaisi):
