@@ -71,6 +71,8 @@ class Action(models.TextChoices):
     RELEASE_REFUSED = "release.refused", "Release refused"
     RELEASE_REVOKED = "release.revoked", "Release revoked"
     RELEASE_EXPIRED = "release.expired", "Release expired"
+    RELEASE_SUSPENDED = "release.suspended", "Release suspended: out of scope"
+    RELEASE_REINSTATED = "release.reinstated", "Release reinstated"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"

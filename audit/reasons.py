@@ -59,6 +59,7 @@ class Reason(StrEnum):
     RELEASE_REQUESTED = "release_requested"
     RELEASE_REFUSED = "release_refused"
     RELEASE_REVOKED = "release_revoked"
+    RELEASE_SUSPENDED = "release_suspended"
     RELEASE_EXPIRED = "release_expired"
     RELEASE_PAST_EXPIRY = "release_past_expiry"
     NOT_IN_AUDIENCE = "not_in_audience"
@@ -96,6 +97,7 @@ class Reason(StrEnum):
     RELEASE_EXPIRY_PASSED = "release_expiry_passed"
     RELEASE_DECIDED_MEANWHILE = "release_decided_meanwhile"
     RELEASE_NOT_APPROVED = "release_not_approved"
+    RELEASE_NOT_SUSPENDED = "release_not_suspended"
     REVOCATION_REASON_REQUIRED = "revocation_reason_required"
     NO_SUCH_RELEASE = "no_such_release"
     RELEASE_NOT_FOUND_OR_NOT_THEIRS = "release_not_found_or_not_theirs"
@@ -220,6 +222,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.RELEASE_REQUESTED: "release requested",
     Reason.RELEASE_REFUSED: "release refused",
     Reason.RELEASE_REVOKED: "release revoked",
+    Reason.RELEASE_SUSPENDED: "release suspended: out of scope",
     Reason.RELEASE_EXPIRED: "release expired",
     Reason.RELEASE_PAST_EXPIRY: "release past its expiry date",
     Reason.NOT_IN_AUDIENCE: "not in the release's audience",
@@ -255,6 +258,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.RELEASE_EXPIRY_PASSED: "the release's expiry date has passed",
     Reason.RELEASE_DECIDED_MEANWHILE: "release was decided meanwhile",
     Reason.RELEASE_NOT_APPROVED: "release {status}, not approved",
+    Reason.RELEASE_NOT_SUSPENDED: "release {status}, not suspended",
     Reason.REVOCATION_REASON_REQUIRED: "a reason is required to revoke",
     Reason.NO_SUCH_RELEASE: "no such release or not visible",
     Reason.RELEASE_NOT_FOUND_OR_NOT_THEIRS: "not found or not theirs",

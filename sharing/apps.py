@@ -57,6 +57,10 @@ class SharingConfig(AppConfig):
         # A notice's only trace is its outbox message: the reaper follows those to their end.
         track_messages(
             "notice",
-            tasks=[housekeeping_tasks.send_release_notice.name, housekeeping_tasks.send_agreement_expiry_notice.name],
+            tasks=[
+                housekeeping_tasks.send_release_notice.name,
+                housekeeping_tasks.send_release_suspended_notice.name,
+                housekeeping_tasks.send_agreement_expiry_notice.name,
+            ],
             default_deadline=timedelta(minutes=15),
         )

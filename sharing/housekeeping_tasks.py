@@ -5,7 +5,17 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import Release, SharingAgreement
-from .notifications import notify_agreement_expiring, notify_release_approved
+from .notifications import notify_agreement_expiring, notify_release_approved, notify_release_suspended
+
+# A notice is mail: retried with backoff while the mail server is away.
+NOTICE = {
+    "time_limit": 120,
+    "soft_time_limit": 100,
+    "ignore_result": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(name="sharing.tidy", time_limit=600, soft_time_limit=540, ignore_result=True)
@@ -19,12 +29,7 @@ def tidy_sharing() -> dict[str, int]:
 
 @shared_task(
     name="sharing.send_release_notice",
-    time_limit=120,
-    soft_time_limit=100,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
+    **NOTICE,
 )
 def send_release_notice(release_id: int) -> int:
     release = Release.objects.select_related("recipient", "agreement", "document__tier").filter(pk=release_id).first()
@@ -32,13 +37,19 @@ def send_release_notice(release_id: int) -> int:
 
 
 @shared_task(
+    name="sharing.send_release_suspended_notice",
+    **NOTICE,
+)
+def send_release_suspended_notice(release_id: int) -> int:
+    release = (
+        Release.objects.select_related("recipient", "agreement", "document__originator").filter(pk=release_id).first()
+    )
+    return notify_release_suspended(release) if release else 0
+
+
+@shared_task(
     name="sharing.send_agreement_expiry_notice",
-    time_limit=120,
-    soft_time_limit=100,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
+    **NOTICE,
 )
 def send_agreement_expiry_notice(agreement_id: int) -> int:
     agreement = SharingAgreement.objects.filter(pk=agreement_id).first()

@@ -37,6 +37,26 @@ def notify_release_approved(release: Release) -> int:
     return _mail(release_readers(release), subject, body)
 
 
+def notify_release_suspended(release: Release) -> int:
+    """Tell both sides a release is suspended: out of scope. Neither mail names the new marking
+    (the partner may not know it); the originator's officers read the reason on the portal."""
+    if release.status != Release.Status.SUSPENDED:
+        return 0
+    originator = release.document.originator
+    officers = holders(Role.RELEASE_OFFICER, originator).filter(is_active=True)
+    partners = list(release.audience.filter(is_active=True)) or list(
+        User.objects.filter(organisation_id=release.recipient_id, is_active=True)
+    )
+    subject = f"Accord: a release to {release.recipient.name} is suspended: out of scope"
+    body = (
+        f"A release to {release.recipient.name} under agreement {release.agreement.reference} is suspended: "
+        f"out of scope. Access under it has ended until {originator.name}'s release officer reinstates it.\n\n"
+        f"Sign in to Accord for details: {settings.SITE_URL}/\nRelease reference: {release.code}\n"
+    )
+    people = sorted({user.pk: user for user in [*officers, *partners]}.values(), key=lambda user: user.email)
+    return _mail(people, subject, body)
+
+
 def agreement_owners(agreement: SharingAgreement) -> list[User]:
     """Whoever answers for the agreement: its drafter and each party's signatories."""
     signatories = holders(Role.SIGNATORY, agreement.party_rows.values("organisation_id"))

@@ -28,6 +28,7 @@ _NOT_APPROVED = {
     Release.Status.REFUSED: Reason.RELEASE_REFUSED,
     Release.Status.REVOKED: Reason.RELEASE_REVOKED,
     Release.Status.EXPIRED: Reason.RELEASE_EXPIRED,
+    Release.Status.SUSPENDED: Reason.RELEASE_SUSPENDED,
 }
 
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("releases/<uuid:code>/approve/", releases.release_approve, name="release_approve"),
     path("releases/<uuid:code>/refuse/", releases.release_refuse, name="release_refuse"),
     path("releases/<uuid:code>/revoke/", releases.release_revoke, name="release_revoke"),
+    path("releases/<uuid:code>/reinstate/", releases.release_reinstate, name="release_reinstate"),
     # Agreements
     path("agreements/", agreements.agreement_list, name="agreement_list"),
     path("agreements/new/", agreements.agreement_create, name="agreement_create"),

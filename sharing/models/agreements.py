@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation, Tier
+from audit.reasons import Reason
 
 from .documents import Document, DocumentRevision, RiskDomain
 
@@ -86,6 +87,9 @@ class Release(models.Model):
         REFUSED = "refused", "Refused"
         REVOKED = "revoked", "Revoked"
         EXPIRED = "expired", "Expired"
+        # A re-mark took the document out of the agreement's scope or the recipient's
+        # releasability: no access until the originator's release officer reinstates it.
+        SUSPENDED = "suspended", "Suspended: out of scope"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="releases")
@@ -112,6 +116,9 @@ class Release(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    # Why it is suspended: a Reason code, shown in full to the originator only.
+    suspension_reason = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -120,10 +127,18 @@ class Release(models.Model):
             # At most one open or approved release of a document to a recipient under an agreement.
             models.UniqueConstraint(
                 fields=["document", "agreement", "recipient"],
-                condition=Q(status__in=["requested", "approved"]),
+                condition=Q(status__in=["requested", "approved", "suspended"]),
                 name="release_live_unique",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.document} → {self.recipient}"
+
+    @property
+    def suspension(self) -> str:
+        """Why it is suspended, for the originator only ("" when it is not): the sentence can
+        name what the new marking no longer allows, which the partner may not learn."""
+        if not self.suspension_reason:
+            return ""
+        return Reason(self.suspension_reason).sentence(country=self.recipient.country_id)

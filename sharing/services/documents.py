@@ -42,10 +42,13 @@ from .document_rules import (
     require_editor,
     with_originator_country,
 )
+from .releases import suspend_out_of_scope
 
 SCALAR_FIELDS = Document.TEXT_FIELDS
 M2M_FIELDS = ("risk_domains", "releasable_to", "compartments", "caveats")
 MARKING_FIELDS = frozenset({"tier", "releasable_to", "compartments", "caveats"})
+# What decides whether an agreement still carries a release to its recipient.
+SCOPE_FIELDS = frozenset({"tier", "releasable_to", "risk_domains"})
 # The order changed fields are reported in.
 EDITABLE_FIELDS = (*SCALAR_FIELDS, "tier", *M2M_FIELDS)
 
@@ -246,6 +249,9 @@ def document_update(
             if revision.marking_changed:
                 details["marking_change"] = describe_change(marking_before, marking_of(locked))
             record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
+            if SCOPE_FIELDS.intersection(changed):
+                # A re-mark that breaks a live release suspends it, visibly, on both sides.
+                suspend_out_of_scope(actor=actor, document=locked)
     except Conflict as conflict:
         error = ValidationError(conflict.message, code=conflict.reason.value)
         refuse(actor, action, document, conflict.reason, error=error, organisation_id=org_id)

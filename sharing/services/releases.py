@@ -19,13 +19,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Organisation
+from accounts.roles import Role, has_role
 from audit.models import Action
 from audit.reasons import Reason, Refusal
 from audit.services import record, refuse
 from outbox.services import enqueue
 
 from .. import scope
-from ..housekeeping_tasks import send_release_notice
+from ..housekeeping_tasks import send_release_notice, send_release_suspended_notice
 from ..models import (
     Document,
     DocumentGroupObjectPermission,
@@ -34,11 +35,13 @@ from ..models import (
     Release,
     SharingAgreement,
 )
-from ..policy import VIEW_DOCUMENT, can_approve_release, can_request_release, can_revoke_release
+from ..policy import VIEW_DOCUMENT, can_approve_release, can_read, can_request_release, can_revoke_release
 
 Status = Release.Status
 # Releases that keep their grants: approved under an agreement that has not ended. A suspended
 # agreement keeps them (the policy denies access meanwhile) so that resuming restores access.
+# Releases that stand until someone ends them: a suspended one waits for its release officer.
+LIVE = [Status.REQUESTED, Status.APPROVED, Status.SUSPENDED]
 SUPPORTING = Q(status=Status.APPROVED, agreement__status__in=[SharingAgreement.Status.ACTIVE, "suspended"])
 
 
@@ -102,9 +105,7 @@ def release_request_refusal(
             return Refusal(Reason.AUDIENCE_NOT_RECIPIENT_MEMBERS)
         if recipient_ids - {user.organisation_id for user in audience}:
             return Refusal(Reason.AUDIENCE_MISSES_RECIPIENT)
-    live = Release.objects.filter(
-        document=document, agreement=agreement, recipient__in=recipients, status__in=[Status.REQUESTED, Status.APPROVED]
-    )
+    live = Release.objects.filter(document=document, agreement=agreement, recipient__in=recipients, status__in=LIVE)
     if live.exists():
         return Refusal(Reason.ALREADY_REQUESTED)
     return None
@@ -270,6 +271,75 @@ def release_revoke(*, actor, release: Release, reason: str) -> Release:
     return release
 
 
+def out_of_scope(release: Release, document: Document, now: datetime) -> Refusal | None:
+    """Why the agreement of `release` can no longer carry `document` as now marked to its
+    recipient (tier above the ceiling, a topic outside, the recipient's country not releasable)."""
+    return scope.scope_refusal(release.agreement, document, scope.party_ids(release.agreement)) or (
+        scope.releasability_refusal(document, release.recipient)
+    )
+
+
+def suspend_out_of_scope(*, actor, document: Document) -> int:
+    """After a re-mark, suspend each approved release the new marking takes out of scope, with
+    its reason, and tell both sides; called inside the re-mark's transaction. Re-marking back
+    restores nothing: only the originator's release officer reinstates (`release_reinstate`)."""
+    now = timezone.now()
+    suspended = 0
+    releases = Release.objects.select_for_update().filter(document=document, status=Status.APPROVED)
+    for release in releases.select_related("agreement__tier_ceiling", "recipient"):
+        refusal = out_of_scope(release, document, now)
+        if refusal is None:
+            continue
+        release.status, release.suspended_at, release.suspension_reason = Status.SUSPENDED, now, refusal.reason
+        release.save(update_fields=["status", "suspended_at", "suspension_reason"])
+        record(
+            Action.RELEASE_SUSPENDED,
+            actor=actor,
+            target=release,
+            organisation_id=document.originator_id,
+            details={"reason": refusal.reason.value, **refusal.params, "recipient": release.recipient.short_name},
+        )
+        enqueue(send_release_suspended_notice.name, args=[release.pk])
+        suspended += 1
+    if suspended:
+        sync_grants(document_ids=[document.pk])
+    return suspended
+
+
+def release_reinstate(*, actor, release: Release, reason: str = "") -> Release:
+    """The originator's release officer lifts a suspension, once the marking is back in scope."""
+    action = Action.RELEASE_REINSTATED
+    if release.status != Status.SUSPENDED:
+        refuse(actor, action, release, Reason.RELEASE_NOT_SUSPENDED.because(status=release.status))
+    originator = release.document.originator
+    if actor.organisation_id != originator.pk or not has_role(actor, Role.RELEASE_OFFICER, originator):
+        refuse(actor, action, release, Reason.NOT_A_RELEASE_OFFICER_OF_ORIGINATOR, error=PermissionDenied)
+    decision = can_read(actor, release.document)
+    if not decision:
+        refuse(actor, action, release, decision.refusal, error=PermissionDenied)
+    now = timezone.now()
+    refusal = scope.agreement_refusal(release.agreement, now) or out_of_scope(release, release.document, now)
+    if refusal is None and release.expires_at is not None and release.expires_at <= now:
+        refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
+    if refusal:
+        refuse(actor, action, release, refusal)
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.status != Status.SUSPENDED:
+            refusal = Reason.RELEASE_NOT_SUSPENDED.because(status=locked.status)
+        else:
+            was = locked.suspension_reason
+            locked.status, locked.suspended_at, locked.suspension_reason = Status.APPROVED, None, ""
+            locked.save(update_fields=["status", "suspended_at", "suspension_reason"])
+            granted = sync_grants(document_ids=[locked.document_id])
+            record(action, actor=actor, target=locked, details={"reason": reason.strip(), "was": was, **granted})
+            enqueue(send_release_notice.name, args=[locked.pk])
+    if refusal:
+        refuse(actor, action, release, refusal)
+    release.refresh_from_db()
+    return release
+
+
 def release_expire(*, release: Release, now: datetime | None = None) -> bool:
     """Record that an approved release passed its expiry date and drop its grants. Idempotent."""
     now = now or timezone.now()
@@ -286,7 +356,7 @@ def release_expire(*, release: Release, now: datetime | None = None) -> bool:
 
 def end_releases_under(agreement: SharingAgreement, *, why: str) -> int:
     """End the open and approved releases of an agreement that has ended; called inside its transaction."""
-    ending = list(Release.objects.filter(agreement=agreement, status__in=[Status.REQUESTED, Status.APPROVED]))
+    ending = list(Release.objects.filter(agreement=agreement, status__in=LIVE))
     for release in ending:
         release.status = Status.EXPIRED
         release.save(update_fields=["status"])

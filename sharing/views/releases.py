@@ -192,10 +192,12 @@ def release_queue(request: HttpRequest) -> HttpResponse:
     )
     waiting = list(releases.filter(status=Release.Status.REQUESTED).order_by("requested_at"))
     live = list(releases.filter(status=Release.Status.APPROVED).order_by("-decided_at")[:50])
-    documents = [r.document for r in waiting + live]
+    suspended = list(releases.filter(status=Release.Status.SUSPENDED).order_by("-suspended_at")[:50])
+    documents = [r.document for r in waiting + live + suspended]
     context = {
         "waiting": [(r, mark_for(r.document, user)) for r in waiting],
         "live": [(r, mark_for(r.document, user)) for r in live],
+        "suspended": [(r, mark_for(r.document, user)) for r in suspended],
         "banner": banner_for(documents, user),
         "form": DecisionForm(),
     }
@@ -255,3 +257,9 @@ def release_refuse(request: HttpRequest, code) -> HttpResponse:
 @login_required
 def release_revoke(request: HttpRequest, code) -> HttpResponse:
     return _decide(request, code, "release_revoke", "Revoked the release of “{title}” to {to}: access ended now.")
+
+
+@require_POST
+@login_required
+def release_reinstate(request: HttpRequest, code) -> HttpResponse:
+    return _decide(request, code, "release_reinstate", "Reinstated the release of “{title}” to {to}.")

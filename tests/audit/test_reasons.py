@@ -86,6 +86,8 @@ WORDS_SEEN = [
     (Reason.RELEASE_EXPIRY_PASSED, {}, "the release's expiry date has passed"),
     (Reason.RELEASE_DECIDED_MEANWHILE, {}, "release was decided meanwhile"),
     (Reason.RELEASE_NOT_APPROVED, {"status": "suspended"}, "release suspended, not approved"),
+    (Reason.RELEASE_NOT_SUSPENDED, {"status": "approved"}, "release approved, not suspended"),
+    (Reason.RELEASE_SUSPENDED, {}, "release suspended: out of scope"),
     (Reason.REVOCATION_REASON_REQUIRED, {}, "a reason is required to revoke"),
     (Reason.NO_SUCH_RELEASE, {}, "no such release or not visible"),
     (Reason.RELEASE_NOT_FOUND_OR_NOT_THEIRS, {}, "not found or not theirs"),

@@ -218,13 +218,18 @@ def test_a_partner_admins_say_so_about_nationality_never_widens_the_marking(
 ):
     """A US-institute member whose nationality the US admin set to GBR does not read a GBR EYES
     ONLY finding released (earlier) to the US institute, on either face of the policy."""
+    eyes_only = DocumentFactory(author=alice, releasable_to=["GBR"], risk_domains=["cyber-offence"])
+    ReleaseFactory(document=eyes_only, agreement=uk_us_agreement, recipient=usaisi, decided_by=rita)
+    gbr_at_us = PersonFactory(organisation=usaisi, nationality="GBR", clearance="secret")
+    decision = can_read(gbr_at_us, eyes_only)
+    assert decision.reason == Reason.COUNTRY_NOT_RELEASABLE
+    assert not readable_documents(gbr_at_us).filter(pk=eyes_only.pk).exists()
+    # Re-marking a released finding EYES ONLY shuts the door too (and suspends its release).
     [release] = ask(alice, finding, uk_us_agreement, [usaisi])
     release_approve(actor=rita, release=release)
-    gbr_at_us = PersonFactory(organisation=usaisi, nationality="GBR", clearance="secret")
     assert can_read(gbr_at_us, finding)
     document_update(actor=alice, document=finding, releasable_to=[])
-    decision = can_read(gbr_at_us, finding)
-    assert decision.reason == Reason.COUNTRY_NOT_RELEASABLE
+    assert not can_read(gbr_at_us, finding)
     assert not readable_documents(gbr_at_us).filter(pk=finding.pk).exists()
 
 
