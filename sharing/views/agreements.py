@@ -24,6 +24,7 @@ from sharing.policy import (
     agreement_for_party,
     can_download,
     mou_for_party,
+    show_released_rows,
     visible_agreements,
     visible_releases,
 )
@@ -61,7 +62,8 @@ def agreement_detail(request: HttpRequest, code) -> HttpResponse:
         .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
         .order_by("-requested_at")
     )
-    documents = [release.document for release in releases]
+    # A partner's rows read as the revision released to it: a newer title is not theirs yet.
+    documents = show_released_rows(user, [release.document for release in releases])
     own_party = next((p for p in parties if p.organisation_id == user.organisation_id), None)
     may_sign = (
         own_party is not None

@@ -73,3 +73,14 @@ def test_the_partner_home_page_names_the_released_title(client, bob, finding, us
     login_verified(client, bob)
     page = client.get(reverse("home")).content.decode()
     assert "Cyber uplift finding" in page and "Revised title" not in page
+
+
+def test_the_partner_agreement_page_names_the_released_title(client, bob, alice, finding, released):
+    release = finding.releases.get()
+    login_verified(client, bob)
+    page = client.get(reverse("sharing:agreement_detail", args=[release.agreement.code])).content.decode()
+    assert "Cyber uplift finding" in page and "Revised title" not in page
+    client.logout()
+    login_verified(client, alice)
+    page = client.get(reverse("sharing:agreement_detail", args=[release.agreement.code])).content.decode()
+    assert "Revised title" in page
