@@ -5,6 +5,8 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.admin import GuardedModelAdmin
 
 from audit.models import Action
@@ -94,6 +96,37 @@ class UserAdmin(DjangoUserAdmin):
             if change and "is_active" in form.changed_data and not obj.is_active:
                 credentials_end(actor=request.user, user=obj, reason="deactivated")
                 record(Action.USER_DEACTIVATED, actor=request.user, target=obj, details={"via": "admin"})
+
+
+# django-otp's own admin would let a portal admin re-key or add a person's device, and delete one
+# while the person's sessions and tokens live on (a stolen session then enrols a device of its
+# own). Here devices are seen without their secrets (OTP_ADMIN_HIDE_SENSITIVE_DATA) and only
+# deleted, and a deletion is an MFA reset like the organisation admin's: every session and API
+# token of the person ends with it, audited.
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(TOTPDeviceAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, TOTPDevice.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            devices: dict[int, int] = {}
+            for user_id in queryset.values_list("user_id", flat=True):
+                devices[user_id] = devices.get(user_id, 0) + 1
+            super().delete_queryset(request, queryset)
+            for user in User.objects.filter(pk__in=devices):
+                credentials_end(actor=request.user, user=user, reason="mfa_reset")
+                details = {"devices": devices[user.pk], "via": "admin"}
+                record(Action.AUTH_MFA_RESET, actor=request.user, target=user, details=details)
 
 
 @admin.register(ClearanceGrant)

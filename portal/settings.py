@@ -255,6 +255,8 @@ GUARDIAN_RENDER_403 = False
 # django-otp: TOTP is mandatory; a code is accepted once (the device remembers the last step).
 OTP_TOTP_ISSUER = env_str("ACCORD_OTP_ISSUER", "Accord")
 OTP_TOTP_TOLERANCE = 1
+# The Django admin never shows an authenticator's secret or QR code (accounts/admin.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # django-axes: lock (username, IP) pairs after repeated failures, with a cool-off.
 AXES_FAILURE_LIMIT = env_int("ACCORD_LOCKOUT_FAILURES", 5)

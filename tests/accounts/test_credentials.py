@@ -307,3 +307,46 @@ def test_a_portal_admin_setting_their_own_password_keeps_their_session(client, r
     form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "set_usable_password": "true"}
     assert client.post(url, form).status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_an_authenticator_deleted_in_the_portal_admin_ends_every_session_and_token(client, alice, stolen, root):
+    """Removing a device in the Django admin is an MFA reset: the stolen session must not live on
+    to enrol a device of its own, nor the token to be used."""
+    browser, pipeline = stolen
+    device = TOTPDevice.objects.get(user=alice)
+    login_verified(client, root)
+    url = reverse("admin:otp_totp_totpdevice_delete", args=[device.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "mfa_reset", root)
+    assert AuditEvent.objects.get(action=Action.AUTH_MFA_RESET).details == {"devices": 1, "via": "admin"}
+
+
+def test_authenticators_deleted_in_bulk_in_the_portal_admin_end_every_session_and_token(client, alice, stolen, root):
+    browser, pipeline = stolen
+    device = TOTPDevice.objects.get(user=alice)
+    login_verified(client, root)
+    form = {"action": "delete_selected", "_selected_action": [device.pk], "post": "yes"}
+    assert client.post(reverse("admin:otp_totp_totpdevice_changelist"), form).status_code == 302
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    _assert_tokens_revoked_for(alice, "mfa_reset", root)
+
+
+def test_the_portal_admin_can_neither_read_nor_rekey_nor_add_an_authenticator(client, alice, root):
+    device = TOTPDevice.objects.get_or_create(user=alice, name="Authenticator", defaults={"confirmed": True})[0]
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    login_verified(client, root)
+    page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert device.key.encode() not in page.content and secret.encode() not in page.content
+    form = {"user": alice.pk, "name": "x", "confirmed": "on", "key": "ab" * 20, "step": 30, "t0": 0, "digits": 6}
+    assert client.post(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]), form).status_code == 403
+    assert client.post(reverse("admin:otp_totp_totpdevice_add"), form).status_code == 403
+    for name in ("admin:otp_totp_totpdevice_config", "admin:otp_totp_totpdevice_qrcode"):
+        assert client.get(reverse(name, args=[device.pk])).status_code == 403
+    device.refresh_from_db()
+    assert device.key != "ab" * 20
