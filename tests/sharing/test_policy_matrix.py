@@ -12,10 +12,16 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 
+from accounts.models import Compartment
+from accounts.services import readin_grant
+from audit.reasons import Reason
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import (
+    Decision,
     can_approve_release,
     can_download,
     can_edit,
@@ -30,6 +36,7 @@ from tests.factories import (
     OrganisationFactory,
     PersonFactory,
     ReleaseFactory,
+    compartment,
     revise,
 )
 
@@ -58,6 +65,9 @@ BASELINE = {
     # approved) | newer_stricter (rev 2 is GBR EYES ONLY) | unpinned (an approved release naming
     # no revision, which grants nothing).
     "revision": "released",
+    # Who owns JOINT-EX-1, the document's compartment: originator | recipient | third | unowned.
+    # Reading needs a read-in whoever owns it; only the owner's admins grant one (grant_read_in).
+    "compartment_owner": "originator",
 }
 
 ALLOW, DENY = True, False
@@ -124,6 +134,12 @@ MATRIX = [
     Cell("read", DENY, {"revision": "newer_looser", "read_in": "none"}),
     Cell("read", DENY, {"revision": "newer_stricter"}),
     Cell("read", DENY, {"revision": "unpinned"}),
+    # Ownership decides who reads people in, never what a read-in opens.
+    Cell("read", ALLOW, {"compartment_owner": "recipient"}),
+    Cell("read", ALLOW, {"compartment_owner": "third"}),
+    Cell("read", ALLOW, {"compartment_owner": "unowned"}),
+    Cell("read", DENY, {"compartment_owner": "recipient", "read_in": "none"}),
+    Cell("read", DENY, {"compartment_owner": "third", "read_in": "none"}),
     # --- read: the originator's own people need no release or grant, but every marking gate ---
     Cell("read", ALLOW, O),
     Cell("read", ALLOW, {**O, "status": "draft"}),
@@ -172,6 +188,15 @@ MATRIX = [
     Cell("approve_release", DENY, {"role": "release_officer"}),
     Cell("approve_release", DENY, {**O, "role": "release_officer", "clearance": "below"}),
     Cell("approve_release", DENY, {**O, "role": "release_officer", "account": "inactive"}),
+    # --- read the reader in to JOINT-EX-1: an admin of the reader's organisation, only as its owner ---
+    Cell("grant_read_in", ALLOW, {**O, "read_in": "none"}),
+    Cell("grant_read_in", DENY, {"read_in": "none"}),
+    Cell("grant_read_in", ALLOW, {"read_in": "none", "compartment_owner": "recipient"}),
+    Cell("grant_read_in", DENY, {**O, "read_in": "none", "compartment_owner": "recipient"}),
+    Cell("grant_read_in", DENY, {"read_in": "none", "compartment_owner": "recipient", "relation": "third"}),
+    Cell("grant_read_in", DENY, {**O, "read_in": "none", "compartment_owner": "third"}),
+    Cell("grant_read_in", DENY, {**O, "read_in": "none", "compartment_owner": "unowned"}),
+    Cell("grant_read_in", DENY, {**O, "read_in": "read_in"}),
 ]
 
 
@@ -257,6 +282,8 @@ def build(factors: dict):
     attachment = AttachmentFactory(
         document=doc, scan=f["attachment"] != "pending", destroyed=f["attachment"] == "destroyed"
     )
+    owner = {"originator": uk, "recipient": us, "third": ca}.get(f["compartment_owner"])
+    Compartment.objects.filter(code="joint-ex-1").update(owner=owner)
     return reader, doc, attachment, pending, ag
 
 
@@ -295,7 +322,21 @@ def decide(action: str, reader, doc, attachment, pending, ag):
         return can_request_release(reader, doc, ag)
     if action == "approve_release":
         return can_approve_release(reader, pending)
+    if action == "grant_read_in":
+        return _grant_read_in(reader)
     raise AssertionError(action)
+
+
+def _grant_read_in(reader) -> Decision:
+    """An admin of the reader's organisation, read in to JOINT-EX-1, reads the reader in."""
+    admin = PersonFactory(
+        organisation=reader.organisation, roles=["org_admin"], clearance="secret", read_ins=["joint-ex-1"]
+    )
+    try:
+        readin_grant(actor=admin, user=reader, compartment=compartment("joint-ex-1"))
+    except (PermissionDenied, ValidationError, Http404) as refused:
+        return Decision(False, Reason.NO_SUCH_COMPARTMENT, {"refused": str(refused)})
+    return Decision(True, Reason.ALLOWED)
 
 
 @pytest.mark.django_db
