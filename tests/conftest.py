@@ -57,6 +57,7 @@ class Persona:
     roles: tuple[str, ...]
     clearance: str | None
     about: str
+    nationality: str | None = None  # the institute's country unless named
 
 
 # fmt: off
@@ -87,6 +88,12 @@ CAST = (
             "The US organisation admin, cleared to SECRET: an outsider to the UK organisation."),
     Persona("carl", "Carl Outsider", "canada", ("author",), "secret",
             "A Canadian analyst: his institute is party to no agreement, the outsider."),
+    Persona("hal", "Hal Hostile", "usaisi", ("org_admin",), "official-sensitive",
+            "The hostile partner admin: a US organisation admin cleared to OFFICIAL-SENSITIVE who "
+            "set his own nationality to GBR, and tries everything an admin may try.", "GBR"),
+    Persona("cass", "Cass Careless", "ukasi", ("author",), "official-sensitive",
+            "The careless author: a UK analyst cleared below some of her own institute's findings "
+            "and read in to none of its compartments."),
 )
 # fmt: on
 
@@ -103,6 +110,7 @@ def _persona_fixture(persona: Persona):
             organisation=organisation,
             roles=persona.roles,
             clearance=persona.clearance,
+            **({"nationality": persona.nationality} if persona.nationality else {}),
         )
 
     person.__doc__ = persona.about
