@@ -60,7 +60,10 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "api:document_attachment_named": {"code": "document", "filename": "filename"},
     "api:attachment_download": {"code": "attachment"},
     "api:eval_run_detail": {"code": "eval_run"},
-    **{f"api:release_{verb}": {"code": "release"} for verb in ("detail", "approve", "refuse", "revoke")},
+    **{
+        f"api:release_{verb}": {"code": "release"}
+        for verb in ("detail", "approve", "refuse", "revoke", "update_approve", "update_decline")
+    },
     "api:agreement_detail": {"code": "agreement"},
     **{
         f"sharing:document_{name}": {"code": "document"}
@@ -70,7 +73,10 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "sharing:release_request": {"code": "document"},
     "sharing:attachment_download": {"code": "attachment"},
     "sharing:attachment_destroy": {"code": "attachment"},
-    **{f"sharing:release_{verb}": {"code": "release"} for verb in ("approve", "refuse", "revoke", "reinstate")},
+    **{
+        f"sharing:release_{verb}": {"code": "release"}
+        for verb in ("approve", "refuse", "revoke", "reinstate", "update", "update_approve", "update_decline")
+    },
     **{
         f"sharing:agreement_{name}": {"code": "agreement"}
         for name in ("detail", "mou", "sign", "suspend", "resume", "terminate")
