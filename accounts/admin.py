@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
@@ -14,6 +12,7 @@ from audit.services import record
 
 from .models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User
 from .services import credentials_end
+from .services.credentials import password_change_by
 
 
 @admin.register(Country)
@@ -77,15 +76,8 @@ class UserAdmin(DjangoUserAdmin):
         # A password set here is a reset like the emailed link's: every session and API token
         # made with the old one ends with it, audited; the admin's own session, if it was their
         # own password, goes on under the new hash as Django keeps it.
-        with transaction.atomic():
-            before = User.objects.filter(pk=unquote(id)).values_list("password", flat=True).first()
+        with transaction.atomic(), password_change_by(request.user, "admin"):
             response = super().user_change_password(request, id, form_url)
-            user = User.objects.filter(pk=unquote(id)).first()
-            if user is not None and before is not None and user.password != before:
-                credentials_end(actor=request.user, user=user, reason="password_admin")
-                record(Action.AUTH_PASSWORD_CHANGED, actor=request.user, target=user, details={"via": "admin"})
-                if user.pk == request.user.pk:
-                    update_session_auth_hash(request, user)
         return response
 
     def save_model(self, request, obj, form, change) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -128,6 +130,46 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a password replaced by any path — the portal's own pages, the Django admin,
+        `manage.py changepassword`, a shell — ends every session and API token made with the old
+        one, audited, in the same transaction (`accounts.services.credentials.password_replaced`)."""
+        replaced = self._replaces_password(kwargs.get("update_fields"))
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if replaced:
+                # The services import this module: the hook is reached at call time.
+                from .services.credentials import password_replaced
+
+                password_replaced(self)
+
+    def _replaces_password(self, update_fields) -> bool:
+        """Whether this save replaces a stored password hash with another. A hash upgrade of the
+        same password (`check_password`) is not a new password; nor is the first password of a
+        row saved without any (not even an unusable one), which nothing can have signed in with."""
+        if self._state.adding or self.pk is None or getattr(self, "_rehashing", False):
+            return False
+        if update_fields is not None and "password" not in update_fields:
+            return False
+        stored = type(self)._default_manager.filter(pk=self.pk).values_list("password", flat=True).first()
+        return bool(stored) and stored != self.password
+
+    def check_password(self, raw_password) -> bool:
+        # As Django's, but its hash upgrade is marked so that `save` does not take it for a reset.
+        def setter(raw_password):
+            self.set_password(raw_password)
+            self._password = None
+            self._rehashing = True
+            try:
+                self.save(update_fields=["password"])
+            finally:
+                self._rehashing = False
+
+        return check_password(raw_password, self.password, setter)
+
+    async def acheck_password(self, raw_password) -> bool:
+        return await sync_to_async(self.check_password)(raw_password)
 
     def get_session_auth_hash(self) -> str:
         """Django's check on every request (`django.contrib.auth.get_user`) compares this with

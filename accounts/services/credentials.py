@@ -2,7 +2,9 @@
 session and every token they hold.
 
 Every reset (MFA reset, password reset or change, deactivation) calls `credentials_end` inside
-its own transaction. It raises the person's credentials epoch, which is part of the session
+its own transaction; a new password does so from `User.save` itself, so no path that stores one
+(the Django admin, `manage.py changepassword`, a shell) can leave the old sessions and tokens
+alive. It raises the person's credentials epoch, which is part of the session
 auth hash (`User.get_session_auth_hash`), so Django's own check on the next request signs out
 every session made before the reset; and it sends `credentials_revoked`, to which every app
 that issues credentials of its own (the API's tokens) subscribes, so those are revoked — and
@@ -11,8 +13,12 @@ audited — in the same transaction as the reset.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from binascii import unhexlify
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
@@ -38,17 +44,52 @@ def credentials_end(*, actor: User | None, user: User, reason: str) -> int:
     return sum(int(revoked or 0) for _, revoked in responses)
 
 
+@dataclass
+class _PasswordChange:
+    actor: User | None
+    via: str
+    revoked: int = 0
+
+
+_password_change: contextvars.ContextVar[_PasswordChange | None] = contextvars.ContextVar(
+    "accord_password_change", default=None
+)
+
+
+@contextmanager
+def password_change_by(actor: User | None, via: str) -> Iterator[_PasswordChange]:
+    """Name who replaces a password inside the block, and how (`via`), for the audit trail of
+    the reset `User.save` makes of it; the yielded object counts the tokens it revoked."""
+    change = _PasswordChange(actor=actor, via=via)
+    token = _password_change.set(change)
+    try:
+        yield change
+    finally:
+        _password_change.reset(token)
+
+
+def password_replaced(user: User) -> int:
+    """Called by `User.save` inside the transaction that stored a new password hash, whatever
+    stored it: end every session and token made with the old one, and record the change. Paths
+    that know their actor name it with `password_change_by`; any other (`manage.py
+    changepassword`, a shell) is recorded with no actor, via "other"."""
+    change = _password_change.get() or _PasswordChange(actor=None, via="other")
+    # Each revoked token is its own event, naming this reset as its reason.
+    revoked = credentials_end(actor=change.actor, user=user, reason=f"password_{change.via}")
+    change.revoked += revoked
+    record(Action.AUTH_PASSWORD_CHANGED, actor=change.actor, target=user, details={"via": change.via})
+    return revoked
+
+
 def password_set(*, actor: User | None, user: User, password: str, via: str) -> int:
-    """Give `user` a new (already validated) password and end every session and token made with
-    the old one. `via` says how: "change" (signed in) or "reset" (the emailed link). The caller
-    keeps its own session alive with `update_session_auth_hash` when it should."""
-    with transaction.atomic():
+    """Give `user` a new (already validated) password, ending every session and token made with
+    the old one (`User.save` does it). `via` says how: "change" (signed in) or "reset" (the
+    emailed link). The caller keeps its own session alive with `update_session_auth_hash` when it
+    should. Returns how many tokens were revoked."""
+    with transaction.atomic(), password_change_by(actor, via) as change:
         user.set_password(password)
         user.save(update_fields=["password"])
-        # Each revoked token is its own event, naming this reset as its reason.
-        revoked = credentials_end(actor=actor, user=user, reason=f"password_{via}")
-        record(Action.AUTH_PASSWORD_CHANGED, actor=actor, target=user, details={"via": via})
-    return revoked
+    return change.revoked
 
 
 def new_enrolment_secret() -> str:

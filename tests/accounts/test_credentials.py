@@ -4,11 +4,14 @@ API token on the very next request; an enrolment secret belongs to the one sessi
 from __future__ import annotations
 
 import base64
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -350,3 +353,69 @@ def test_the_portal_admin_can_neither_read_nor_rekey_nor_add_an_authenticator(cl
         assert client.get(reverse(name, args=[device.pk])).status_code == 403
     device.refresh_from_db()
     assert device.key != "ab" * 20
+
+
+def _run_changepassword(monkeypatch, user) -> None:
+    from django.contrib.auth.management.commands import changepassword
+
+    monkeypatch.setattr(changepassword.Command, "_get_pass", lambda self, prompt="": NEW_PASSWORD)
+    call_command("changepassword", user.email, stdout=io.StringIO())
+
+
+def _set_in_a_shell(monkeypatch, user) -> None:
+    person = type(user).objects.get(pk=user.pk)
+    person.set_password(NEW_PASSWORD)
+    person.save()
+
+
+def _unusable_in_a_shell(monkeypatch, user) -> None:
+    person = type(user).objects.get(pk=user.pk)
+    person.set_unusable_password()
+    person.save(update_fields=["password"])
+
+
+def _hash_assigned_directly(monkeypatch, user) -> None:
+    person = type(user).objects.get(pk=user.pk)
+    person.password = make_password(NEW_PASSWORD)
+    person.save()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_run_changepassword, _set_in_a_shell, _unusable_in_a_shell, _hash_assigned_directly],
+    ids=["manage.py changepassword", "set_password and save", "set_unusable_password", "hash assigned"],
+)
+def test_a_password_stored_by_any_path_ends_every_session_and_token(monkeypatch, alice, stolen, change):
+    browser, pipeline = stolen
+    before = type(alice).objects.get(pk=alice.pk).credentials_epoch
+    change(monkeypatch, alice)
+    _assert_signed_out(browser)
+    _assert_token_refused(pipeline)
+    token = ApiToken.objects.get(user=alice)
+    assert token.revoked_at is not None and token.revoked_by_id is None
+    event = AuditEvent.objects.get(action=Action.API_TOKEN_REVOKED, target_id=str(token.code))
+    assert event.details["reason"] == "password_other"
+    assert AuditEvent.objects.get(action=Action.AUTH_PASSWORD_CHANGED).details == {"via": "other"}
+    assert type(alice).objects.get(pk=alice.pk).credentials_epoch == before + 1
+
+
+def test_saving_a_person_without_a_new_password_ends_nothing(alice, stolen):
+    browser, pipeline = stolen
+    person = type(alice).objects.get(pk=alice.pk)
+    person.display_name = "Alice A."
+    person.save()
+    assert browser.get(reverse("home")).status_code == 200
+    assert pipeline.get(reverse("api:document_list")).status_code == 200
+    assert not AuditEvent.objects.filter(action=Action.AUTH_PASSWORD_CHANGED).exists()
+
+
+def test_a_hash_upgrade_at_sign_in_is_not_a_new_password(settings, alice, stolen):
+    _, pipeline = stolen
+    # A stronger hasher than the stored hash's: checking the password re-hashes it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    person = type(alice).objects.get(pk=alice.pk)
+    stored = person.password
+    assert person.check_password(PASSWORD)
+    assert type(alice).objects.get(pk=alice.pk).password != stored
+    assert pipeline.get(reverse("api:document_list")).status_code == 200
+    assert not AuditEvent.objects.filter(action=Action.AUTH_PASSWORD_CHANGED).exists()
