@@ -18,7 +18,7 @@ from django.utils.html import escape
 
 from audit.models import Action, AuditEvent, Outcome
 from evals.models import EvalRun
-from sharing.models import Attachment, Document, RiskDomain
+from sharing.models import Attachment, RiskDomain
 from sharing.services.releases import release_approve
 from tests.factories import (
     AgreementFactory,
@@ -77,7 +77,7 @@ def world(alice, bob, rory, ukasi, usaisi, gbr_usa, attach):
     runs = {
         "released_a": store_run(attach(released), model="lab/atlas", at=T0, value=0.5),
         "released_b": store_run(attach(released), model="lab/borealis", at=T0 + timedelta(days=1), value=0.7),
-        "home": store_run(attach(home), model="lab/atlas", at=T0 + timedelta(days=2), value=0.9),
+        "home_run": store_run(attach(home), model="lab/atlas", at=T0 + timedelta(days=2), value=0.9),
         "secret_task": store_run(attach(home), model="lab/atlas", at=T0, value=0.1, task="home_only_task"),
     }
     return {"released": released, "home": home, **runs}
@@ -130,14 +130,14 @@ def test_partner_sees_runs_of_released_documents_only(verified_client, bob, worl
 
 def test_originator_sees_all_its_runs_each_with_its_portion_mark_and_the_highest_banner(verified_client, alice, world):
     html = verified_client(alice).get(reverse(RESULTS)).content.decode()
-    assert _codes(html) == {str(world[k].code) for k in ("released_a", "released_b", "home", "secret_task")}
+    assert _codes(html) == {str(world[k].code) for k in ("released_a", "released_b", "home_run", "secret_task")}
     assert "(OS//REL TO USA, GBR)" in html and "(O//GBR EYES ONLY)" in html
     # The banner: the highest tier on the page, releasable only where every row is.
     assert _banners(html) == ["OFFICIAL-SENSITIVE // GBR EYES ONLY"] * 2
 
 
 def test_a_destroyed_or_rejected_log_takes_its_results_with_it(verified_client, alice, world):
-    Attachment.objects.filter(code=world["home"].attachment_code).update(destroyed_at=world["home"].recorded_at)
+    Attachment.objects.filter(code=world["home_run"].attachment_code).update(destroyed_at=world["home_run"].recorded_at)
     Attachment.objects.filter(code=world["released_a"].attachment_code).update(
         scan_status=Attachment.ScanStatus.REJECTED
     )
@@ -155,22 +155,22 @@ def test_results_filter_by_model_task_text_and_score(verified_client, alice, wor
         response = client.get(reverse(RESULTS), params)
         assert response.status_code == 200
         codes = _codes(response.content.decode())
-        return {k for k in ("released_a", "released_b", "home", "secret_task") if str(world[k].code) in codes}
+        return {k for k in ("released_a", "released_b", "home_run", "secret_task") if str(world[k].code) in codes}
 
     assert found(model="lab/borealis") == {"released_b"}
     assert found(task="home_only_task") == {"secret_task"}
     assert found(text="borealis") == {"released_b"}
-    assert found(text="Home-only") == {"home", "secret_task"}
-    assert found(metric="accuracy", min_value="0.6") == {"released_b", "home"}
+    assert found(text="Home-only") == {"home_run", "secret_task"}
+    assert found(metric="accuracy", min_value="0.6") == {"released_b", "home_run"}
     assert found(metric="accuracy", min_value="0.4", max_value="0.8") == {"released_a", "released_b"}
     assert found(metric="accuracy", max_value="0.05") == set()
 
 
 def test_results_filter_by_the_documents_risk_domain(verified_client, alice, world):
-    document = Attachment.objects.get(code=world["home"].attachment_code).document
+    document = Attachment.objects.get(code=world["home_run"].attachment_code).document
     document.risk_domains.add(RiskDomain.objects.get(code="cyber-offence"))
     html = verified_client(alice).get(reverse(RESULTS), {"risk_domain": "cyber-offence"}).content.decode()
-    assert _codes(html) == {str(world["home"].code), str(world["secret_task"].code)}
+    assert _codes(html) == {str(world["home_run"].code), str(world["secret_task"].code)}
 
 
 @pytest.mark.parametrize(
@@ -242,7 +242,7 @@ def test_comparison_chart_is_valid_svg_with_one_point_per_run_and_a_table(verifi
     atlas = sorted(series["lab/atlas"].iter(f"{SVG}circle"), key=lambda c: float(c.get("cx")))
     assert float(atlas[1].get("cy")) < float(atlas[0].get("cy"))
     # Every point is also a table row.
-    assert _codes(html) == {str(world[k].code) for k in ("released_a", "released_b", "home")}
+    assert _codes(html) == {str(world[k].code) for k in ("released_a", "released_b", "home_run")}
     assert "0.9 ± 0.05" in html
     assert_no_inline_code(response)
 
@@ -354,9 +354,8 @@ def test_the_results_page_writes_one_event_naming_the_documents_of_its_runs(veri
     assert event.details["subjects"] == {"sharing.document": [str(world["released"].code)]}
     verified_client(alice).get(reverse(RESULTS))
     (event,) = _listings(alice)
-    # Looked up: the `world` fixture's object for "home" is not the row stored (tier="official").
-    home = Document.objects.get(title="Home-only arithmetic study")
-    assert set(event.details["subjects"]["sharing.document"]) == {str(world["released"].code), str(home.code)}
+    expected = {str(world["released"].code), str(world["home"].code)}
+    assert set(event.details["subjects"]["sharing.document"]) == expected
 
 
 def test_the_comparison_chart_writes_one_event_naming_the_documents_it_drew(verified_client, bob, world):
