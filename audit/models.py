@@ -76,6 +76,7 @@ class Action(models.TextChoices):
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"
+    VISIBILITY_REBUILT = "access.visibility_rebuilt", "Kept document visibility rebuilt"
     AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
     AUDIT_VIEWED = "audit.viewed", "Audit trail viewed"
     AUDIT_CHECKPOINT = "audit.checkpoint", "Audit checkpoint signed"

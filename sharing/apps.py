@@ -18,7 +18,12 @@ class SharingConfig(AppConfig):
         register_attachment_model(self.get_model("Attachment"))
         # Modules that use models are importable only once the app registry is ready.
         # Celery's autodiscovery loads only `tasks` modules; the policy's tasks live apart.
+        # The kept visibility decides by an organisation's country and by tier ranks: both are
+        # edited outside the sharing services (the admin), so a change recomputes what it touches.
+        from django.db.models.signals import post_save
+
         from accounts.compartments import register_compartment_source
+        from accounts.models import Organisation, Tier
         from outbox.reconcile import track_messages
 
         from . import housekeeping_tasks
@@ -30,6 +35,20 @@ class SharingConfig(AppConfig):
             readable_document_codes,
             readable_release_codes,
             released_compartment_ids,
+        )
+        from .visibility import keep, keep_released_to
+
+        post_save.connect(
+            lambda instance, created, **kw: None if created else keep_released_to([instance.pk]),
+            sender=Organisation,
+            weak=False,
+            dispatch_uid="sharing.visibility.organisation",
+        )
+        post_save.connect(
+            lambda created, **kw: None if created else keep(None),
+            sender=Tier,
+            weak=False,
+            dispatch_uid="sharing.visibility.tier",
         )
 
         # An organisation sees the compartments of the documents released to it.

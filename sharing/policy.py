@@ -39,6 +39,10 @@ TO ADD A GATE, reach every place that states or exercises the rules:
   agreement live in `scope.py`);
 - the SQL condition in `readable.py` (`_CONDITION`; a new value in `ReadableBy._values`, a new
   model in `_MODELS`), within the shape its docstring explains;
+- if the gate depends only on the organisation and the document (not on the person, not on the
+  clock), the kept visibility instead: its rules in `visibility.py` (`_SELECT` and
+  `rows_by_rules`), and a `keep(...)` call in every service that changes what it reads;
+  `manage.py policy rebuild` after deploying it;
 - the API: it reads only through this module's gates and `readable_documents`, so it follows;
   a gate on the request itself (like MFA) must be answered for tokens in `api/authentication.py`;
 - rows in the matrix (tests/sharing/test_policy_matrix.py: a factor, and a denied row one step
@@ -50,7 +54,9 @@ TO ADD A GATE, reach every place that states or exercises the rules:
 - the list of gates above.
 They agree when tests/sharing/test_policy_property.py passes on SQLite (`make test`) and on
 PostgreSQL (`make test-services`): readable_documents(user) is exactly the documents can_read
-allows, on generated worlds; the matrix also checks both faces on every read row.
+allows, on generated worlds; the matrix also checks both faces on every read row; and
+tests/sharing/test_kept_visibility.py holds the kept visibility equal to the rules after random
+sequences of service calls.
 """
 
 from __future__ import annotations
@@ -238,9 +244,11 @@ def readable_documents(user) -> QuerySet[Document]:
 
     The condition is prepared SQL (`sharing/readable.py`), written once and bound per request:
     what depends only on the user (clearance rank, read-ins, the organisation's group) the
-    database evaluates once; what depends on the document (grant, covering release,
-    releasable_to, compartments) is an indexed lookup made only for the rows it reads, so a
-    first page costs the same at any table size.
+    database evaluates once; what depends on the organisation and the document (a live release
+    under an agreement in force that covers it) is one kept row (`sharing/visibility.py`),
+    valid now; what depends on the person and the document (grant, releasable_to, compartments,
+    named readers) is an indexed lookup made only for the rows it reads, so a first page costs
+    the same at any table size.
     """
     if not _account(user):
         return Document.objects.none()

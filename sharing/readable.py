@@ -13,6 +13,13 @@ The rules are those of the `policy` docstring and must agree with `can_read`: th
 (tests/sharing/test_policy_property.py) checks both faces against each other on generated worlds
 on both engines, and the matrix checks every gate.
 
+What depends only on the organisation and the document — a live approved release pinning a
+revision, under an active agreement to which both are parties, covering the document's tier and
+topics, to an organisation whose country the marking allows — is not decided here: it is kept
+(`sharing/visibility.py`, `Visibility`), as one row per release with its validity range, which
+this condition compares to now. The per-person gates and the guardian grant stay here, checked
+against the kept row's revision.
+
 Shape choices, measured on 100,000 documents (docs/BENCHMARKS.md): what depends only on the
 user is an uncorrelated subquery the database evaluates once (clearance rank, read-ins, the
 organisation's group and the permission id, the organisations of the user's country, and the
@@ -20,17 +27,15 @@ ids granted to the organisation or the user: an index-only range of the guardian
 unique key, hashed once). What depends on the document (covering release, releasable_to,
 compartments) is a correlated lookup on a unique index, made only for the rows the database
 reads, so a first page costs the same at any table size. For a partner, releasable_to is
-checked twice, for the reader's nationality and for the recipient organisation's country (the
-organisation asking: a partner admin's say-so about nationality never widens the marking).
+checked for the reader's nationality here and for the recipient organisation's country in the
+kept row (a partner admin's say-so about nationality never widens the marking).
 releasable_to sits inside an OR, where
 PostgreSQL may turn an EXISTS into a hash of every row for the nationality (15,000 at 100,000
 documents) built before the first row comes back; as `(SELECT COUNT(*) ...) > 0` it stays a
 per-row lookup. The clearance test compares ranks as scalars: as `tier_id IN (...)` it became
 a join the planner drove the whole scan from. The compartment test stays NOT EXISTS: as an
 anti-join it keeps the row estimates that let the planner walk the `created_at` index instead
-of sorting every readable row. Inside the release check the agreement's own rules are one
-uncorrelated set (in force now, the recipient a party) and the rest scalar lookups, which
-halves the planning time of a join of six relations.
+of sorting every readable row.
 """
 
 from __future__ import annotations
@@ -46,13 +51,12 @@ from django.db.models import BooleanField, Expression, F
 from accounts.models import ClearanceGrant, Organisation, ReadIn, Tier
 
 from .models import (
-    AgreementParty,
     Document,
     DocumentGroupObjectPermission,
     DocumentRevision,
     DocumentUserObjectPermission,
     Release,
-    SharingAgreement,
+    Visibility,
 )
 
 # {Model}: the model's table; {Model.field}: the field's column; {Model.m2m}: the field's through
@@ -73,57 +77,32 @@ AND NOT EXISTS (
     WHERE dc.{Document.compartments.document} = {doc_id} AND dc.{Document.compartments.compartment} NOT IN (:read_ins))
 AND ({doc_originator} = :org OR (
     {doc_status} = :published
-    AND ((:originator_country) = (:org_country)
-         OR (SELECT COUNT(*) FROM {Document.releasable_to} rc
-             WHERE rc.{Document.releasable_to.document} = {doc_id}
-               AND rc.{Document.releasable_to.country} = (:org_country)) > 0)
-    AND ({doc_id} IN (SELECT gp.{DocumentGroupObjectPermission.content_object}
-                      FROM {DocumentGroupObjectPermission} gp
-                      WHERE gp.{DocumentGroupObjectPermission.permission} = (:perm)
-                        AND gp.{DocumentGroupObjectPermission.group} = (SELECT og.{Organisation.group}
-                            FROM {Organisation} og WHERE og.{Organisation.id} = :org))
-         OR {doc_id} IN (SELECT up.{DocumentUserObjectPermission.content_object}
-                         FROM {DocumentUserObjectPermission} up
-                         WHERE up.{DocumentUserObjectPermission.permission} = (:perm)
-                           AND up.{DocumentUserObjectPermission.user} = :user))
     AND EXISTS (
-        SELECT 1 FROM {Release} r
-        WHERE r.{Release.document} = {doc_id} AND r.{Release.recipient} = :org AND r.{Release.status} = :approved
-          AND r.{Release.revoked_at} IS NULL AND (r.{Release.expires_at} IS NULL OR r.{Release.expires_at} > :now)
-          AND r.{Release.agreement} IN (
-              SELECT a.{SharingAgreement.id} FROM {SharingAgreement} a
-              JOIN {AgreementParty} pr ON pr.{AgreementParty.agreement} = a.{SharingAgreement.id}
-              WHERE pr.{AgreementParty.organisation} = :org AND a.{SharingAgreement.status} = :agreement_active
-                AND a.{SharingAgreement.effective_from} <= :now AND a.{SharingAgreement.expires_at} > :now)
-          AND (SELECT COUNT(*) FROM {AgreementParty} po
-               WHERE po.{AgreementParty.agreement} = r.{Release.agreement}
-                 AND po.{AgreementParty.organisation} = {doc_originator}) > 0
-          AND (SELECT ceiling.{Tier.rank} FROM {SharingAgreement} ca
-               JOIN {Tier} ceiling ON ceiling.{Tier.id} = ca.{SharingAgreement.tier_ceiling}
-               WHERE ca.{SharingAgreement.id} = r.{Release.agreement})
-              >= (SELECT dt.{Tier.rank} FROM {Tier} dt WHERE dt.{Tier.id} = {doc_tier})
-          AND (SELECT COUNT(*) FROM {Document.risk_domains} drd
-               WHERE drd.{Document.risk_domains.document} = {doc_id}
-                 AND drd.{Document.risk_domains.riskdomain} NOT IN (
-                  SELECT ard.{SharingAgreement.risk_domains.riskdomain} FROM {SharingAgreement.risk_domains} ard
-                  WHERE ard.{SharingAgreement.risk_domains.sharingagreement} = r.{Release.agreement})) = 0
+        SELECT 1 FROM {Visibility} k
+        WHERE k.{Visibility.document} = {doc_id} AND k.{Visibility.organisation} = :org
+          AND k.{Visibility.valid_from} <= :now AND k.{Visibility.valid_until} > :now
+          AND (EXISTS (SELECT 1 FROM {DocumentGroupObjectPermission} gp
+                       WHERE gp.{DocumentGroupObjectPermission.content_object} = {doc_id}
+                         AND gp.{DocumentGroupObjectPermission.permission} = (:perm)
+                         AND gp.{DocumentGroupObjectPermission.group} = (SELECT og.{Organisation.group}
+                             FROM {Organisation} og WHERE og.{Organisation.id} = :org))
+               OR {doc_id} IN (SELECT up.{DocumentUserObjectPermission.content_object}
+                               FROM {DocumentUserObjectPermission} up
+                               WHERE up.{DocumentUserObjectPermission.permission} = (:perm)
+                                 AND up.{DocumentUserObjectPermission.user} = :user))
+          AND (k.{Visibility.narrowed} = :false
+               OR (SELECT COUNT(*) FROM {Release.audience} ru
+                   WHERE ru.{Release.audience.release} = k.{Visibility.release} AND ru.{Release.audience.user} = :user) > 0)
           AND (SELECT rvt.{Tier.rank} FROM {DocumentRevision} rv JOIN {Tier} rvt ON rvt.{Tier.id} = rv.{DocumentRevision.tier}
-               WHERE rv.{DocumentRevision.id} = r.{Release.revision}) <= (:clearance)
+               WHERE rv.{DocumentRevision.id} = k.{Visibility.revision}) <= (:clearance)
           AND ({doc_originator} IN (:compatriot_organisations)
                OR (SELECT COUNT(*) FROM {DocumentRevision.releasable_to} rvr
-                   WHERE rvr.{DocumentRevision.releasable_to.documentrevision} = r.{Release.revision}
+                   WHERE rvr.{DocumentRevision.releasable_to.documentrevision} = k.{Visibility.revision}
                      AND rvr.{DocumentRevision.releasable_to.country} = :nationality) > 0)
-          AND ((:originator_country) = (:org_country)
-               OR (SELECT COUNT(*) FROM {DocumentRevision.releasable_to} rvo
-                   WHERE rvo.{DocumentRevision.releasable_to.documentrevision} = r.{Release.revision}
-                     AND rvo.{DocumentRevision.releasable_to.country} = (:org_country)) > 0)
           AND NOT EXISTS (
               SELECT 1 FROM {DocumentRevision.compartments} rvc
-              WHERE rvc.{DocumentRevision.compartments.documentrevision} = r.{Release.revision}
-                AND rvc.{DocumentRevision.compartments.compartment} NOT IN (:read_ins))
-          AND ((SELECT COUNT(*) FROM {Release.audience} ra WHERE ra.{Release.audience.release} = r.{Release.id}) = 0
-               OR (SELECT COUNT(*) FROM {Release.audience} ru
-                   WHERE ru.{Release.audience.release} = r.{Release.id} AND ru.{Release.audience.user} = :user) > 0))))
+              WHERE rvc.{DocumentRevision.compartments.documentrevision} = k.{Visibility.revision}
+                AND rvc.{DocumentRevision.compartments.compartment} NOT IN (:read_ins)))))
 """
 
 # The user's clearance rank now (NULL without a grant), the organisations of the user's country
@@ -151,18 +130,7 @@ SELECT p.{Permission.id} FROM {Permission} p JOIN {ContentType} ct ON ct.{Conten
 WHERE p.{Permission.codename} = :codename AND ct.{ContentType.app_label} = :app_label AND ct.{ContentType.model} = :model
 """
 
-# The country of the organisation asking (a partner's: its releasability binds as well as the
-# reader's nationality), and the document's originator's (always releasable).
-_ORG_COUNTRY = """
-SELECT ro.{Organisation.country} FROM {Organisation} ro WHERE ro.{Organisation.id} = :org
-"""
-_ORIGINATOR_COUNTRY = """
-SELECT oo.{Organisation.country} FROM {Organisation} oo WHERE oo.{Organisation.id} = {doc_originator}
-"""
-
 _PARTS = {
-    ":org_country": _ORG_COUNTRY,
-    ":originator_country": _ORIGINATOR_COUNTRY,
     ":perm": _PERMISSION,
     ":clearance": _CLEARANCE,
     ":compatriot_organisations": _COMPATRIOT_ORGANISATIONS,
@@ -179,9 +147,7 @@ _MODELS = (
     DocumentRevision,
     DocumentUserObjectPermission,
     Release,
-    DocumentRevision,
-    SharingAgreement,
-    AgreementParty,
+    Visibility,
     Permission,
     ContentType,
 )
@@ -251,9 +217,8 @@ class ReadableBy(Expression):
             "nationality": self.nationality,
             "now": connection.ops.adapt_datetimefield_value(self.now),
             "true": True,
+            "false": False,
             "published": Document.Status.PUBLISHED.value,
-            "approved": Release.Status.APPROVED.value,
-            "agreement_active": SharingAgreement.Status.ACTIVE.value,
             "grant_active": ClearanceGrant.Status.ACTIVE.value,
             "codename": get_permission_codename("view", Document._meta),
             "app_label": Document._meta.app_label,

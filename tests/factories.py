@@ -47,6 +47,7 @@ from sharing.models import (
 )
 from sharing.services.documents import snapshot_of
 from sharing.services.releases import sync_grants
+from sharing.visibility import keep
 from vault.attachments import attachment_destroy
 from vault.tasks import scan_attachment
 
@@ -320,6 +321,7 @@ def revise(document: Document, *, tier=None, releasable_to=None, compartments=No
     )
     revision.releasable_to.set(document.releasable_to.all())
     revision.compartments.set(document.compartments.all())
+    keep([document.pk])  # a re-mark changes what its releases cover, as the edit service keeps it
     return revision
 
 
@@ -413,6 +415,8 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
     def grant(obj, create, extracted, **kwargs):
         if extracted is None or extracted:
             sync_grants(document_ids=[obj.document_id])
+        else:  # the rows stay as they were; what the rules decide is kept, as a service would
+            keep([obj.document_id])
 
 
 # -- attachments -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .documents import (
     DocumentUserObjectPermission,
     RiskDomain,
 )
+from .visibility import Visibility
 
 __all__ = [
     "AgreementParty",
@@ -24,4 +25,5 @@ __all__ = [
     "Release",
     "RiskDomain",
     "SharingAgreement",
+    "Visibility",
 ]

@@ -1,8 +1,9 @@
 """Agreement (MoU) lifecycle: draft → active once every party signed → suspended / terminated / expired.
 
-Suspension and termination stop access at once because the read policy checks the agreement's
-status and dates at every request; these services only record the change (and, for the final
-states, end the releases made under it so their guardian rows go too).
+Suspension and termination stop access at once: each change of status rewrites the kept
+visibility of the agreement's documents in its own transaction (`sharing.visibility`), and the
+read condition compares the agreement's dates, kept there, to now. The final states also end
+the releases made under it, so their guardian rows go too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from audit.reasons import Reason, Refusal
 from audit.services import record, refuse
 
 from ..models import AgreementParty, Attachment, RiskDomain, SharingAgreement
+from ..visibility import keep_under
 from .releases import end_releases_under
 
 Status = SharingAgreement.Status
@@ -118,6 +120,7 @@ def agreement_sign(*, actor, agreement: SharingAgreement, organisation: Organisa
             if not AgreementParty.objects.filter(agreement=locked, signed_at__isnull=True).exists():
                 locked.status, locked.activated_at = Status.ACTIVE, now
                 locked.save(update_fields=["status", "activated_at"])
+                keep_under(locked)
                 record(Action.AGREEMENT_ACTIVATED, actor=actor, target=locked, details={"signed_by_all": True})
     if refusal:
         refuse(actor, action, agreement, refusal)
@@ -145,6 +148,7 @@ def _transition(
                 fields.append(stamp)
             locked.save(update_fields=fields)
             ended = end_releases_under(locked, why=to) if to == Status.TERMINATED else 0
+            keep_under(locked)
             record(
                 action,
                 actor=actor,
@@ -210,6 +214,7 @@ def agreement_expire(*, agreement: SharingAgreement, now: datetime | None = None
         locked.status = Status.EXPIRED
         locked.save(update_fields=["status"])
         ended = end_releases_under(locked, why=Status.EXPIRED)
+        keep_under(locked)
         record(
             Action.AGREEMENT_EXPIRED,
             target=locked,

@@ -34,6 +34,7 @@ from audit.services import record, refuse
 
 from ..marking import describe_change, marking_of
 from ..models import Caveat, Document, DocumentRevision, RiskDomain
+from ..visibility import keep
 from .document_rules import (
     Conflict,
     check_marking,
@@ -252,6 +253,7 @@ def document_update(
             if SCOPE_FIELDS.intersection(changed):
                 # A re-mark that breaks a live release suspends it, visibly, on both sides.
                 suspend_out_of_scope(actor=actor, document=locked)
+                keep([locked.pk])
     except Conflict as conflict:
         error = ValidationError(conflict.message, code=conflict.reason.value)
         refuse(actor, action, document, conflict.reason, error=error, organisation_id=org_id)
@@ -293,6 +295,7 @@ def _change_status(
             locked.updated_at = now
             locked.save(update_fields=["status", stamp, "revision", "updated_at"])
             _write_revision(locked, actor=actor, changed=["status"], note=note)
+            keep([locked.pk])  # publishing opens partners' access, withdrawing ends it
             details = {"revision": locked.revision, "from": document.status, "marking": marking_of(locked).banner()}
             if note and to == Document.Status.WITHDRAWN:
                 details["reason"] = note

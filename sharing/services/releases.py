@@ -36,6 +36,7 @@ from ..models import (
     SharingAgreement,
 )
 from ..policy import VIEW_DOCUMENT, can_approve_release, can_read, can_request_release, can_revoke_release
+from ..visibility import keep
 
 Status = Release.Status
 # Releases that keep their grants: approved under an agreement that has not ended. A suspended
@@ -367,7 +368,8 @@ def end_releases_under(agreement: SharingAgreement, *, why: str) -> int:
 
 
 def sync_grants(*, document_ids: Iterable[int] | None = None) -> dict[str, int]:
-    """Make the view_document rows match the supporting releases (all documents when None).
+    """Make the view_document rows match the supporting releases (all documents when None),
+    then the kept visibility of the documents concerned (`sharing.visibility`).
 
     A group row is supported by a whole-organisation release to that group's organisation; a
     user row by a narrowed release naming the user, to the user's current organisation.
@@ -385,8 +387,12 @@ def sync_grants(*, document_ids: Iterable[int] | None = None) -> dict[str, int]:
     named = supporting.filter(recipient_id=OuterRef("user__organisation_id")).filter(
         Exists(audience.filter(user_id=OuterRef(OuterRef("user_id"))))
     )
-    removed_groups, _ = group_rows.exclude(Exists(whole_org)).delete()
-    removed_users, _ = user_rows.exclude(Exists(named)).delete()
+    stale_groups, stale_users = group_rows.exclude(Exists(whole_org)), user_rows.exclude(Exists(named))
+    touched = set(document_ids) if document_ids is not None else set()
+    if document_ids is None:  # the tidy-up: only the documents that lose a row change
+        touched.update(stale_groups.values_list("content_object_id", flat=True))
+    removed_groups, _ = stale_groups.delete()
+    removed_users, _ = stale_users.delete()
     added = 0
     if document_ids is not None:
         for release in Release.objects.filter(SUPPORTING, document_id__in=document_ids).select_related("recipient"):
@@ -401,4 +407,6 @@ def sync_grants(*, document_ids: Iterable[int] | None = None) -> dict[str, int]:
                     user=user, permission=permission, content_object_id=release.document_id
                 )
                 added += made
+    # Every change to a release reaches here: the kept visibility follows in the same transaction.
+    keep(touched)
     return {"grants_added": added, "grants_removed": removed_groups + removed_users}

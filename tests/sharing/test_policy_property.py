@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from audit.reasons import Reason
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import can_read, readable_documents, released_revision
+from sharing.visibility import kept_rows, rows_by_rules
 from tests.factories import (
     AgreementFactory,
     DocumentFactory,
@@ -269,6 +270,7 @@ def check_faces_agree(spec: dict) -> None:
             listed = set(readable_documents(user).values_list("pk", flat=True))
             allowed = {doc.pk for doc in docs if can_read(user, doc)}
             assert listed == allowed, {doc.pk: can_read(user, doc).reason for doc in docs}
+        assert kept_rows() == rows_by_rules()
         transaction.set_rollback(True)
 
 
