@@ -18,6 +18,8 @@ from django_otp import devices_for_user
 from audit.models import Action
 from audit.services import record
 
+from .roles import remembered_roles
+
 SESSION_STARTED = "accord_started"
 SESSION_SEEN = "accord_seen"
 # Refreshing the idle clock writes the session; once a minute is precise enough for 15 minutes.
@@ -137,3 +139,14 @@ class NoStoreMiddleware:
             return True
         user = getattr(request, "user", None)
         return bool(user is not None and user.is_authenticated)
+
+
+class RoleMemoMiddleware:
+    """Each role question is answered once per request (`accounts.roles.has_role`)."""
+
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with remembered_roles():
+            return self.get_response(request)

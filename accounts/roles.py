@@ -24,6 +24,9 @@ a role's codename or reads `is_staff` to decide anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -69,16 +72,45 @@ def permission(role: str) -> str:
     return f"accounts.{CODENAMES[role]}"
 
 
+# Within one request the same role question is asked several times (a page's buttons, its
+# gates); guardian answers each with queries. `RoleMemoMiddleware` opens a memo per request;
+# outside one (tasks, the shell, tests) every question goes to guardian.
+_memo: ContextVar[dict | None] = ContextVar("accord_role_memo", default=None)
+
+
+@contextmanager
+def remembered_roles() -> Iterator[None]:
+    """Answer each (user, role, organisation) question once inside the block (one request)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _forget_roles() -> None:
+    memo = _memo.get()
+    if memo is not None:
+        memo.clear()
+
+
 def has_role(user: Any, role: str, organisation: Organisation | None) -> bool:
     """Does `user` hold `role` on `organisation`, now?
 
     Guardian's answer: the account is active, and the role is granted to the user by name or to
     a group of theirs, or the user is a superuser. No organisation means no role (never a global
-    permission: roles exist only on an organisation).
+    permission: roles exist only on an organisation). Asked again in the same request, the
+    first answer (a grant or revocation in between forgets every answer).
     """
     if organisation is None:
         return False
-    return user.has_perm(permission(role), organisation)
+    memo = _memo.get()
+    if memo is None:
+        return user.has_perm(permission(role), organisation)
+    key = (getattr(user, "pk", None), user.is_active, bool(getattr(user, "is_superuser", False)), role, organisation.pk)
+    if key not in memo:
+        memo[key] = user.has_perm(permission(role), organisation)
+    return memo[key]
 
 
 def require_role(
@@ -106,11 +138,13 @@ def is_granted(user: User, role: str, organisation: Organisation) -> bool:
 def grant_role(user: User, role: str, organisation: Organisation) -> None:
     """Grant `role` on `organisation` to `user` by name. Not audited: people are given roles
     through `accounts.services.role_grant`; this is the storage it writes."""
+    _forget_roles()
     assign_perm(permission(role), user, organisation)
 
 
 def revoke_role(user: User, role: str, organisation: Organisation) -> None:
     """Take back a role granted by name (the storage `accounts.services.role_revoke` writes)."""
+    _forget_roles()
     remove_perm(permission(role), user, organisation)
 
 

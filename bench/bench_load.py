@@ -1,7 +1,7 @@
 """Load: gunicorn (deploy/gunicorn.conf.py, 2 workers) on PostgreSQL with 100,000 documents,
 driven on loopback by a second process with a realistic mix for a bounded time.
 
-The world is bench_policy's (20 organisations, 1,000 users, 100,000 documents with their marking,
+The world is bench_list's (20 organisations, 1,000 users, 100,000 documents with their marking,
 releases and guardian grants), in its own database `accord_load`, plus searchable summaries and
 bodies, signed-in sessions past MFA for 8 partner reviewers and one author, and a few small
 attachments uploaded through the real (encrypting) view before the clock starts.
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_policy import PG, populate, prepare_database  # noqa: E402
+from bench.bench_list import PG, populate, prepare_database  # noqa: E402
 
 DB = "accord_load"
 SIZE = 100_000

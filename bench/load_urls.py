@@ -15,6 +15,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -23,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from sharing.models import Document
+from sharing.selectors import evaluated_models
 from sharing.views.documents import document_list_page, document_page
 
 
@@ -33,8 +35,14 @@ def _plain() -> FileSystemStorage:
 @require_GET
 @login_required
 def bare_list(request):
-    """The portal's document list page over every document: no access policy, no audit event."""
-    return document_list_page(request, Document.objects.all())
+    """The portal's document list page over every document: no access policy, no audit event,
+    the filter menu cached for everyone (as the portal caches each reader's)."""
+    everything = Document.objects.all()
+    return document_list_page(
+        request,
+        everything,
+        lambda: cache.get_or_set("bench:bare-models-menu", lambda: evaluated_models(everything), 300),
+    )
 
 
 @require_GET

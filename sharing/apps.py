@@ -44,6 +44,15 @@ class SharingConfig(AppConfig):
             weak=False,
             dispatch_uid="sharing.visibility.organisation",
         )
+        from .menus import bump_generation
+
+        # A document's text and status feed the cached filter menu (sharing/menus.py).
+        post_save.connect(
+            lambda **kw: bump_generation(),
+            sender=self.get_model("Document"),
+            weak=False,
+            dispatch_uid="sharing.menus.document",
+        )
         post_save.connect(
             lambda created, **kw: None if created else keep(None),
             sender=Tier,

@@ -49,7 +49,7 @@ TO ADD A GATE, reach every place that states or exercises the rules:
   from an allowed one), and tests/api/test_access_matrix.py if the API's answer changes;
 - the property test's world generator (the strategies and `build_world` in
   tests/sharing/test_policy_property.py), so generated worlds both pass and fail the gate;
-- the benchmark world (`populate` in bench/bench_policy.py), then the real numbers in
+- the benchmark world (`populate` in bench/bench_list.py), then the real numbers in
   docs/BENCHMARKS.md;
 - the list of gates above.
 They agree when tests/sharing/test_policy_property.py passes on SQLite (`make test`) and on

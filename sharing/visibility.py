@@ -32,6 +32,7 @@ from django.db.models import Q
 from accounts.models import Organisation, Tier
 
 from . import scope
+from .menus import bump_generation
 from .models import (
     AgreementParty,
     Document,
@@ -123,6 +124,7 @@ def keep(document_ids: Iterable[int] | None = None, *, using: str | None = None)
     transaction. Idempotent; costs a few indexed statements per call."""
     using = using or router.db_for_write(Visibility)
     connection = connections[using]
+    bump_generation()
     insert, restrict, names = _statements(connection)
     values = _values(connection)
     params = [values[name] for name in names]

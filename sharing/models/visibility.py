@@ -35,7 +35,12 @@ class Visibility(models.Model):
     narrowed = models.BooleanField()
 
     class Meta:
-        indexes = [models.Index(fields=["document", "organisation"], name="visibility_document_org")]
+        indexes = [
+            models.Index(fields=["document", "organisation"], name="visibility_document_org"),
+            # The next moment an organisation's visibility changes (the cached filter menu's life).
+            models.Index(fields=["organisation", "valid_from"], name="visibility_org_from"),
+            models.Index(fields=["organisation", "valid_until"], name="visibility_org_until"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.document_id} → {self.organisation_id} [{self.valid_from}, {self.valid_until})"

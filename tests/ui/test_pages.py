@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,32 +100,45 @@ def test_list_is_paginated(verified_client, alice):
     client = verified_client(alice)
     first = client.get(reverse("sharing:document_list")).content.decode()
     second = client.get(reverse("sharing:document_list"), {"page": 2}).content.decode()
-    assert "Page 1 of 2" in first and "Finding number 26" in first and "Finding number 00" not in first
+    assert "Page 1" in first and "Finding number 26" in first and "Finding number 00" not in first
+    assert "Documents 1 to 25" in first and 'rel="next"' in first and 'rel="prev"' not in first
     assert "Finding number 00" in second and "Finding number 26" not in second
+    assert "Documents 26 to 27" in second and 'rel="next"' not in second and 'rel="prev"' in second
 
 
-def test_list_counts_exactly_up_to_the_cap(verified_client, alice, monkeypatch):
-    monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 30)
-    for n in range(27):
+def test_list_counts_exactly_when_one_page_holds_them(verified_client, alice):
+    for n in range(24):
         DocumentFactory(author=alice, title=f"Finding number {n:02d}")
     page = verified_client(alice).get(reverse("sharing:document_list")).content.decode()
-    assert "27 documents" in page
-    assert "More than" not in page
+    assert "24 documents" in page
+    assert 'rel="next"' not in page and "more than the pages reach" not in page
 
 
-def test_list_stops_counting_past_the_cap_and_asks_for_a_filter(verified_client, alice, monkeypatch):
-    monkeypatch.setattr("sharing.pagination.CappedPaginator.cap", 26)
+def test_list_never_counts_the_readable_documents(verified_client, alice):
+    """The page fetches its rows and one more to know there is a next page: no COUNT."""
+    for n in range(27):
+        DocumentFactory(author=alice, title=f"Finding number {n:02d}")
+    client = verified_client(alice)
+    client.get(reverse("sharing:document_list"))  # warm the session and the filter menu
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("sharing:document_list")).status_code == 200
+    assert not [q["sql"] for q in queries if q["sql"].upper().startswith("SELECT COUNT(")]
+    assert [q["sql"] for q in queries if "LIMIT 26" in q["sql"]], "one extra row tells whether there is a next page"
+
+
+def test_list_stops_at_the_deepest_page_and_asks_for_a_filter(verified_client, alice, monkeypatch):
+    monkeypatch.setattr("sharing.pagination.MAX_PAGE", 2)
+    monkeypatch.setattr("sharing.views.documents.PAGE_SIZE", 10)
     for n in range(30):
         DocumentFactory(author=alice, title=f"Finding number {n:02d}")
     client = verified_client(alice)
-    first = client.get(reverse("sharing:document_list")).content.decode()
-    assert "More than 26 documents" in first
-    assert "narrow them with a filter" in first
-    assert "Page 1 of 2" in first
-    # The pages reach as far as the cap: page 2 holds the 26th row, not the 27th to 30th.
     second = client.get(reverse("sharing:document_list"), {"page": 2}).content.decode()
-    assert "Finding number 04" in second
-    assert "Finding number 03" not in second
+    assert "Documents 11 to 20, and more than the pages reach" in second
+    assert "narrow them with a filter" in second
+    assert 'rel="next"' not in second
+    # Asking for a page beyond them shows the deepest one, never the rows past it.
+    third = client.get(reverse("sharing:document_list"), {"page": 3}).content.decode()
+    assert "Finding number 10" in third and "Finding number 09" not in third
 
 
 def test_home_shows_what_needs_me_now(verified_client, alice, rory, bob, ukasi, usaisi, gbr_usa):
