@@ -423,6 +423,8 @@ def child(size: int, rounds: int, repeat: int) -> None:
     os.environ.setdefault("ACCORD_VAR_DIR", str(ROOT / "var" / "bench"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.load_settings"
     os.environ["ACCORD_LOG_LEVEL"] = "WARNING"
+    # One process: its memory cache sees every write, as a shared Redis would for many.
+    os.environ.setdefault("ACCORD_MENU_CACHE", "1")
     sys.path.insert(0, str(ROOT))
     import django
     from django.conf import settings

@@ -463,6 +463,9 @@ if _cache_url is not None:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "accord"}}
+# The document list's filter menu is cached only in a cache every web process shares: a write
+# retires the cached menus by moving a number in it, which a per-process cache would not see.
+ACCORD_MENU_CACHE = env_bool("ACCORD_MENU_CACHE", default=_cache_url is not None)
 
 # REST API (/api/v1/): bearer tokens only, one JSON error shape, pages, per-token rate limits.
 REST_FRAMEWORK = {

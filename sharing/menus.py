@@ -14,7 +14,8 @@ depends on changes:
   a grant or read-in of the reader, starts or ends, so a rule that ends at a second ends the
   menu's knowledge of it at that second too.
 
-When the cache cannot be reached the menu is computed, never skipped.
+When the cache cannot be reached, or is not shared by every web process (a per-process memory
+cache would not see another process retire an entry), the menu is computed, never skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, QuerySet
@@ -79,7 +81,10 @@ def _organisation_dates_ahead(organisation_id: int, now: datetime) -> list[datet
 
 
 def evaluated_models_for(user, readable: QuerySet[Document], build) -> list[tuple[str, str]]:
-    """`build(readable)`, from the cache when nothing it depends on has changed since."""
+    """`build(readable)`, from the cache when nothing it depends on has changed since (and the
+    cache is one every web process shares: `ACCORD_MENU_CACHE`)."""
+    if not settings.ACCORD_MENU_CACHE:
+        return build(readable)
     now = timezone.now()
     try:
         generation = cache.get(GENERATION_KEY)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,10 +23,20 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    from django.core.cache import cache
-
+def _fresh_cache(settings):
+    """The menu cache on, in the test process's memory cache (one process: it sees every write)."""
+    settings.ACCORD_MENU_CACHE = True
     cache.clear()
+
+
+def test_without_a_shared_cache_the_menu_is_built_every_time(verified_client, alice, settings):
+    settings.ACCORD_MENU_CACHE = False
+    DocumentFactory(author=alice, model_developer="Acme", model_name="Borealis")
+    client = verified_client(alice)
+    client.get(reverse("sharing:document_list"))
+    with CaptureQueriesContext(connection) as again:
+        client.get(reverse("sharing:document_list"))
+    assert _menu_queries(again)
 
 
 def _menu_queries(queries) -> list[str]:
