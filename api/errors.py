@@ -2,7 +2,7 @@
 
 Every failure answers it, whether raised by DRF, by a gate (Http404, PermissionDenied), by a
 service (Django's ValidationError), by an outage (503 with Retry-After: the database, the
-ciphertext store or the broker could not be reached, so the client should try again) or by a
+ciphertext store, the broker or the master key's token could not be reached, so the client should try again) or by a
 bug (500, logged with its traceback, nothing of it shown). Unknown paths under /api/ answer it
 too (see `not_found`).
 """
@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from vault.attachments import StorageUnavailable
+from vault.masterkeys import KeyProviderUnavailable
 
 from .parsers import PayloadTooLarge
 
@@ -53,6 +54,8 @@ OUTAGES = (
     # exception wrapping either.
     ("storage", (StorageUnavailable, OSError, BotoCoreError, ClientError), 60),
     ("broker", (BrokerError, RedisConnectionError), 30),
+    # The token (HSM) holding the master key.
+    ("keys", (KeyProviderUnavailable,), 30),
 )
 
 

@@ -57,6 +57,9 @@ class Action(models.TextChoices):
     EVAL_LOG_REJECTED = "evallog.rejected", "Eval log could not be read"
     KEY_ROTATED = "key.rotated", "Key rotated"
     KEY_REWRAPPED = "key.rewrapped", "Data keys re-wrapped"
+    MASTER_KEY_CREATED = "key.master_created", "Master key created in the token"
+    MASTER_KEY_REWRAPPED = "key.master_rewrapped", "Organisation keys re-wrapped under another master key"
+    MASTER_KEY_DESTROYED = "key.master_destroyed", "Retired master key destroyed in the token"
     # Agreements and releases
     AGREEMENT_CREATED = "agreement.created", "Agreement drafted"
     AGREEMENT_SIGNED = "agreement.signed", "Agreement signed"

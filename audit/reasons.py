@@ -131,6 +131,7 @@ class Reason(StrEnum):
     ATTACHMENT_DESTROYED = "attachment_destroyed"
     ATTACHMENT_NOT_CLEAN = "attachment_not_clean"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    KEYS_UNAVAILABLE = "keys_unavailable"
     TOO_LARGE = "too_large"
     NO_FILE = "no_file"
     MULTIPART_BODY = "multipart_body"
@@ -286,6 +287,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.ATTACHMENT_DESTROYED: "attachment destroyed",
     Reason.ATTACHMENT_NOT_CLEAN: "attachment not clean",
     Reason.STORAGE_UNAVAILABLE: "storage unavailable",
+    Reason.KEYS_UNAVAILABLE: "key token unavailable",
     Reason.TOO_LARGE: "too large",
     Reason.NO_FILE: "no file",
     Reason.MULTIPART_BODY: "multipart body",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -13,3 +14,11 @@ app = Celery("accord")
 app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _check_key_provider(**kwargs) -> None:
+    """A worker whose key token is misconfigured stops at start, naming the setting."""
+    from vault.masterkeys import verify_configuration
+
+    verify_configuration()

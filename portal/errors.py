@@ -1,4 +1,4 @@
-"""Server-error handler: a database that cannot be reached is a 503, not a 500.
+"""Server-error handler: a database or key token that cannot be reached is a 503, not a 500.
 
 Django turns an exception from any view or middleware into a call of `handler500` while the
 exception is still being handled, so the handler can tell "the database is unreachable"
@@ -18,8 +18,11 @@ from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
 from api.errors import error_body
+from vault.masterkeys import KeyProviderUnavailable
 
-DATABASE_ERRORS = (OperationalError, InterfaceError)
+# The database, or the token holding the master key (keys are unwrapped before anything is
+# written, so a request it fails has changed nothing either).
+DATABASE_ERRORS = (OperationalError, InterfaceError, KeyProviderUnavailable)
 RETRY_AFTER_SECONDS = 30
 
 
@@ -37,7 +40,9 @@ def service_unavailable(request: HttpRequest | None = None) -> HttpResponse:
     if request is not None and request.path.startswith("/api/"):
         # The database failed before the API's own handler ran (sessions, authentication in a
         # middleware): the API's client still gets the API's error shape.
-        body = error_body(503, "The database is unavailable. Nothing was changed; please try again shortly.")
+        body = error_body(
+            503, "A service Accord depends on is unavailable. Nothing was changed; please try again shortly."
+        )
         return JsonResponse(
             body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
         )

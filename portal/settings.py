@@ -90,14 +90,26 @@ else:
         VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(64)
     )
 
-# The master key wraps every organisation's key-encryption key. It comes from the environment
-# (base64 of 32 bytes) or from a key file outside the repository. In production, a missing key
-# means refusing to start.
+# The master key wraps every organisation's key-encryption key. ACCORD_KEY_PROVIDER says where it
+# lives:
+# - `file` (or `env`, the same; the embedded default): base64 of 32 bytes from ACCORD_MASTER_KEY or
+#   a key file outside the repository. In production, a missing key means refusing to start.
+# - `pkcs11`: a non-extractable AES key in a hardware security module (or SoftHSM2, or a cloud
+#   KMS's PKCS#11 library); organisation keys are wrapped and unwrapped inside the token, so the
+#   master key never exists in this process (vault/masterkeys.py). A file key may still be given
+#   while `manage.py keys migrate-to-token` moves an installation off it.
+ACCORD_KEY_PROVIDER = env_str("ACCORD_KEY_PROVIDER", "file")
+if ACCORD_KEY_PROVIDER == "env":
+    ACCORD_KEY_PROVIDER = "file"
+if ACCORD_KEY_PROVIDER not in {"file", "pkcs11"}:
+    raise ImproperlyConfigured(f"ACCORD_KEY_PROVIDER must be 'file', 'env' or 'pkcs11', got {ACCORD_KEY_PROVIDER!r}")
 MASTER_KEY_FILE = Path(env_str("ACCORD_MASTER_KEY_FILE", str(KEY_DIR / "master.key")))
 _master_key_b64 = env_str("ACCORD_MASTER_KEY")
 if _master_key_b64 is None:
     if MASTER_KEY_FILE.exists():
         _master_key_b64 = MASTER_KEY_FILE.read_text().strip()
+    elif ACCORD_KEY_PROVIDER == "pkcs11":
+        pass  # the token holds the master key; no file key is made or needed
     elif PRODUCTION:
         raise ImproperlyConfigured(
             "ACCORD_MASTER_KEY or ACCORD_MASTER_KEY_FILE (an existing file) must be set when ACCORD_ENV=production"
@@ -106,13 +118,53 @@ if _master_key_b64 is None:
         _master_key_b64 = _generated_file_secret(
             MASTER_KEY_FILE, lambda: base64.b64encode(secrets.token_bytes(32)).decode()
         )
-try:
-    MASTER_KEY = base64.b64decode(_master_key_b64, validate=True)
-except ValueError:
-    raise ImproperlyConfigured("the master key must be base64 of 32 bytes") from None
-if len(MASTER_KEY) != 32:
-    raise ImproperlyConfigured("the master key must be base64 of 32 bytes")
+MASTER_KEY: bytes | None = None
+if _master_key_b64 is not None:
+    try:
+        MASTER_KEY = base64.b64decode(_master_key_b64, validate=True)
+    except ValueError:
+        raise ImproperlyConfigured("the master key must be base64 of 32 bytes") from None
+    if len(MASTER_KEY) != 32:
+        raise ImproperlyConfigured("the master key must be base64 of 32 bytes")
 del _master_key_b64
+
+
+def _pkcs11_settings() -> dict[str, str]:
+    """The token's settings, each checked for presence here; whether the module loads, the token
+    exists, the PIN opens it and the key is there is checked at start (vault/checks.py, wsgi)."""
+
+    def needed(name: str) -> str:
+        value = env_str(name)
+        if value is None:
+            raise ImproperlyConfigured(f"{name} must be set when ACCORD_KEY_PROVIDER=pkcs11")
+        return value
+
+    module = needed("ACCORD_PKCS11_MODULE")
+    if not Path(module).is_file():
+        raise ImproperlyConfigured(f"ACCORD_PKCS11_MODULE names no file: {module!r}")
+    pin, pin_file = env_str("ACCORD_PKCS11_PIN"), env_str("ACCORD_PKCS11_PIN_FILE")
+    if pin is not None and pin_file is not None:
+        raise ImproperlyConfigured("set ACCORD_PKCS11_PIN or ACCORD_PKCS11_PIN_FILE, not both")
+    if pin_file is not None:
+        try:
+            pin = Path(pin_file).read_text().strip()
+        except OSError:
+            raise ImproperlyConfigured(f"ACCORD_PKCS11_PIN_FILE cannot be read: {pin_file!r}") from None
+        if not pin:
+            raise ImproperlyConfigured(f"ACCORD_PKCS11_PIN_FILE is empty: {pin_file!r}")
+    elif pin is None:
+        raise ImproperlyConfigured(
+            "ACCORD_PKCS11_PIN or ACCORD_PKCS11_PIN_FILE must be set when ACCORD_KEY_PROVIDER=pkcs11"
+        )
+    return {
+        "MODULE": module,
+        "TOKEN": needed("ACCORD_PKCS11_TOKEN"),
+        "PIN": pin,
+        "KEY_LABEL": needed("ACCORD_PKCS11_KEY_LABEL"),
+    }
+
+
+ACCORD_PKCS11 = _pkcs11_settings() if ACCORD_KEY_PROVIDER == "pkcs11" else {}
 
 DEBUG = env_bool("ACCORD_DEBUG", default=False)
 if PRODUCTION and DEBUG:

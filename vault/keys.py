@@ -2,8 +2,10 @@
 
 Every wrap is AES-256-GCM with associated data naming what the key belongs to, so a wrapped
 key copied onto another row (another organisation, KEK version or attachment) fails to unwrap.
-The master key comes from settings.MASTER_KEY (environment or key file; production refuses to
-start without it). A KMS can replace `_master_aead` behind the same functions.
+The master key is the configured provider's (vault/masterkeys.py): a key file or variable, or a
+non-extractable key in a PKCS#11 token that wraps and unwraps organisation keys inside itself.
+Each organisation key row names the master key that wrapped it (`master_ref`), so
+`rewrap_master` can move an installation onto another master key row by row.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -23,14 +24,14 @@ from audit.models import Action
 from audit.services import record
 from outbox.services import enqueue
 
+from . import masterkeys
+from .masterkeys import KeyProviderUnavailable, KeyUnwrapError
 from .models import OrganisationKey
 from .registry import attachment_model
 
+__all__ = ["KeyProviderUnavailable", "KeyUnwrapError"]
+
 _NONCE = 12
-
-
-class KeyUnwrapError(Exception):
-    """A key could not be unwrapped: wrong master key, or a wrapped key moved to another row."""
 
 
 def _seal(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
@@ -45,13 +46,6 @@ def _open(key: bytes, wrapped: bytes, ad: bytes) -> bytes:
         raise KeyUnwrapError("key failed to unwrap") from None
 
 
-def _master_key() -> bytes:
-    key = settings.MASTER_KEY
-    if not isinstance(key, bytes) or len(key) != 32:
-        raise KeyUnwrapError("settings.MASTER_KEY must be 32 bytes")
-    return key
-
-
 def _kek_ad(org_id: int, version: int) -> bytes:
     return f"accord-kek:v1:org={org_id}:version={version}".encode()
 
@@ -62,9 +56,12 @@ def _dek_ad(org_id: int, version: int, attachment_code: uuid.UUID | str) -> byte
 
 def _create_kek(org_id: int, version: int) -> OrganisationKey:
     kek = os.urandom(32)
-    return OrganisationKey.objects.create(
-        organisation_id=org_id, version=version, wrapped_key=_seal(_master_key(), kek, _kek_ad(org_id, version))
-    )
+    ref, wrapped = masterkeys.seal(kek, _kek_ad(org_id, version))
+    return OrganisationKey.objects.create(organisation_id=org_id, version=version, wrapped_key=wrapped, master_ref=ref)
+
+
+def _unwrap_kek(row: OrganisationKey) -> bytes:
+    return masterkeys.open_wrapped(row.master_ref, bytes(row.wrapped_key), _kek_ad(row.organisation_id, row.version))
 
 
 def current_kek_for(org_id: int) -> tuple[int, bytes]:
@@ -76,14 +73,14 @@ def current_kek_for(org_id: int) -> tuple[int, bytes]:
                 key = _create_kek(org_id, 1)
         except IntegrityError:  # a concurrent upload created it first
             key = OrganisationKey.objects.get(organisation_id=org_id, version=1)
-    return key.version, _open(_master_key(), key.wrapped_key, _kek_ad(org_id, key.version))
+    return key.version, _unwrap_kek(key)
 
 
 def kek(org_id: int, version: int) -> bytes:
     row = OrganisationKey.objects.filter(organisation_id=org_id, version=version).first()
     if row is None:
         raise KeyUnwrapError(f"no KEK version {version} for organisation {org_id}")
-    return _open(_master_key(), row.wrapped_key, _kek_ad(org_id, version))
+    return _unwrap_kek(row)
 
 
 def new_dek() -> bytes:
@@ -163,3 +160,61 @@ def rewrap_organisation(org_id: int, *, batch: int = 500) -> int:
                         details={"kek_version": version, "rewrapped": moved},
                     )
                 return moved
+
+
+# -- the master key ----------------------------------------------------------------------------
+
+
+def master_key_counts() -> dict[str, int]:
+    """How many organisation keys each master key wraps (by `master_ref`)."""
+    rows = OrganisationKey.objects.values_list("master_ref", flat=True)
+    counts: dict[str, int] = {}
+    for ref in rows:
+        counts[ref] = counts.get(ref, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def rewrap_master(*, target_ref: str, dry_run: bool = False, batch: int = 100, limit: int | None = None) -> int:
+    """Re-wrap every organisation key not under `target_ref` with it; returns how many moved
+    (or, in a dry run, would move: each is unwrapped to prove its master key still opens it,
+    and nothing is written).
+
+    Resumable: each batch is one transaction (its rows locked, re-wrapped, saved, and one audit
+    event naming how many moved from which key), so a run stopped anywhere (a token that stops
+    answering, a kill) leaves every row wrapped by exactly one master key that opens it, and the
+    next run picks up the rows still behind. The KEK itself never changes, so no data key and
+    no blob is touched.
+    """
+    target = masterkeys.provider_for(target_ref)
+    moved = 0
+    if dry_run:
+        for row in OrganisationKey.objects.exclude(master_ref=target_ref).order_by("pk").iterator():
+            _unwrap_kek(row)
+            moved += 1
+            if limit is not None and moved >= limit:
+                break
+        return moved
+    while limit is None or moved < limit:
+        size = batch if limit is None else min(batch, limit - moved)
+        with transaction.atomic():
+            rows = list(
+                OrganisationKey.objects.select_for_update().exclude(master_ref=target_ref).order_by("pk")[:size]
+            )
+            if not rows:
+                break
+            sources: dict[str, int] = {}
+            for row in rows:
+                kek = _unwrap_kek(row)
+                ref, wrapped = target.seal(kek, _kek_ad(row.organisation_id, row.version), ref=target_ref)
+                sources[row.master_ref] = sources.get(row.master_ref, 0) + 1
+                row.wrapped_key, row.master_ref = wrapped, ref
+                row.save(update_fields=["wrapped_key", "master_ref"])
+            record(
+                Action.MASTER_KEY_REWRAPPED,
+                target=("vault.masterkey", target_ref, ""),
+                details={"to": target_ref, "from": dict(sorted(sources.items())), "rewrapped": len(rows)},
+            )
+        moved += len(rows)
+        if len(rows) < size:
+            break
+    return moved

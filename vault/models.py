@@ -14,6 +14,10 @@ class OrganisationKey(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="keys")
     version = models.PositiveIntegerField()
     wrapped_key = models.BinaryField()
+    # Which master key wrapped it: "file", or "pkcs11:<label>:<id>" for a key in a token
+    # (vault/masterkeys.py). Rows move from one to the next by `manage.py keys migrate-to-token`
+    # and `keys rotate-master`.
+    master_ref = models.CharField(max_length=200, default="file", db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)
 

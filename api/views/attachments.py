@@ -28,6 +28,7 @@ from sharing.services.listings import documents_listed
 from vault.attachments import AttachmentTooLarge, StorageUnavailable, max_bytes
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
+from vault.masterkeys import KeyProviderUnavailable
 
 from ..errors import ServiceUnavailable
 from ..parsers import PayloadTooLarge
@@ -162,6 +163,9 @@ def upload(request, code, filename: str) -> Response:
         # As the web's upload does: the refusal is on the record, the client told to retry.
         upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE, via="api")
         raise ServiceUnavailable("storage", 60) from exc
+    except KeyProviderUnavailable as exc:
+        upload_rejected(actor=request.user, document=document, reason=Reason.KEYS_UNAVAILABLE, via="api")
+        raise ServiceUnavailable("keys", 30) from exc
     except DocumentFrozen as exc:  # withdrawn while the body streamed in; audited by the service
         raise Frozen(" ".join(exc.messages)) from None
     attachment.refresh_from_db()

@@ -17,12 +17,13 @@ from audit.services import refuse
 from vault.attachments import StorageUnavailable, attachment_destroy
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
+from vault.masterkeys import KeyProviderUnavailable
 from vault.uploads import EncryptingUploadHandler
 
 from ..attachments import DocumentFrozen, attachment_create, require_open_for_attachments, upload_rejected
 from ..models import Attachment
 from ..policy import attachment_for_download, document_for_editor
-from .errors import storage_unavailable
+from .errors import keys_unavailable, storage_unavailable
 
 
 @csrf_exempt  # CSRF is checked below, after the encrypting handler is in place
@@ -44,6 +45,9 @@ def attachment_upload(request, code):
     except StorageUnavailable:
         upload_rejected(actor=request.user, document=document, reason=Reason.STORAGE_UNAVAILABLE)
         return storage_unavailable()
+    except KeyProviderUnavailable:
+        upload_rejected(actor=request.user, document=document, reason=Reason.KEYS_UNAVAILABLE)
+        return keys_unavailable()
     finally:
         handler.discard_unclaimed()
 

@@ -31,3 +31,13 @@ def storage_unavailable() -> HttpResponse:
         content_type="text/plain; charset=utf-8",
         headers={"Retry-After": "60"},
     )
+
+
+def keys_unavailable() -> HttpResponse:
+    """An upload the master key's token could not key: nothing was stored (plain text, as above)."""
+    return HttpResponse(
+        "The key store is unavailable, so nothing was saved. Please try again in a minute.",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+        headers={"Retry-After": "30"},
+    )

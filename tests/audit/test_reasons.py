@@ -115,6 +115,7 @@ WORDS_SEEN = [
     (Reason.ATTACHMENT_DESTROYED, {}, "attachment destroyed"),
     (Reason.ATTACHMENT_NOT_CLEAN, {}, "attachment not clean"),
     (Reason.STORAGE_UNAVAILABLE, {}, "storage unavailable"),
+    (Reason.KEYS_UNAVAILABLE, {}, "key token unavailable"),
     (Reason.TOO_LARGE, {}, "too large"),
     (Reason.NO_FILE, {}, "no file"),
     (Reason.MULTIPART_BODY, {}, "multipart body"),

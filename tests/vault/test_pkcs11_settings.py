@@ -1,0 +1,104 @@
+"""ACCORD_KEY_PROVIDER=pkcs11: a missing or wrong setting stops the process at start, naming it.
+
+Checked in fresh interpreters, as production starts: `manage.py check` (Django's checks, which
+every management command but `keys` runs) and importing the WSGI application (gunicorn).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess  # noqa: S404 - runs this project's own manage.py
+import sys
+from pathlib import Path
+
+import pytest
+
+from vault.masterkeys import Pkcs11Provider
+
+from .softhsm import make_token
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(tmp_path, *args, env: dict[str, str], drop=()) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "SOFTHSM2_CONF"))}
+    base.update(ACCORD_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="portal.settings", **env)
+    for name in drop:
+        base.pop(name, None)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+PRESENT = {
+    "ACCORD_KEY_PROVIDER": "pkcs11",
+    # Any existing file passes the presence check, which runs before a library is loaded.
+    "ACCORD_PKCS11_MODULE": str(Path(__file__)),
+    "ACCORD_PKCS11_TOKEN": "accord",
+    "ACCORD_PKCS11_PIN": "1234",
+    "ACCORD_PKCS11_KEY_LABEL": "accord-master",
+}
+
+
+@pytest.mark.parametrize(
+    ("drop", "overrides", "named"),
+    [
+        ("ACCORD_PKCS11_MODULE", {}, "ACCORD_PKCS11_MODULE"),
+        ("ACCORD_PKCS11_TOKEN", {}, "ACCORD_PKCS11_TOKEN"),
+        ("ACCORD_PKCS11_PIN", {}, "ACCORD_PKCS11_PIN"),
+        ("ACCORD_PKCS11_KEY_LABEL", {}, "ACCORD_PKCS11_KEY_LABEL"),
+        ("", {"ACCORD_PKCS11_MODULE": "/nonexistent/libpkcs11.so"}, "ACCORD_PKCS11_MODULE"),
+        ("ACCORD_PKCS11_PIN", {"ACCORD_PKCS11_PIN_FILE": "/nonexistent/pin"}, "ACCORD_PKCS11_PIN_FILE"),
+        ("", {"ACCORD_KEY_PROVIDER": "vault"}, "ACCORD_KEY_PROVIDER"),
+    ],
+)
+def test_a_missing_setting_is_named_at_start(tmp_path, drop, overrides, named):
+    result = _run(tmp_path, "manage.py", "check", env={**PRESENT, **overrides}, drop=[drop] if drop else [])
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+@pytest.fixture
+def token_env(tmp_path, monkeypatch):
+    """A token holding a master key (made in this process; the subprocesses open it again)."""
+    token = make_token(tmp_path / "softhsm", monkeypatch)
+    config = token.settings()
+    provider = Pkcs11Provider(
+        module=config["MODULE"], token=config["TOKEN"], pin=config["PIN"], key_label=config["KEY_LABEL"]
+    )
+    provider.create_key()
+    provider.reset()
+    return token.environment()
+
+
+@pytest.mark.services
+def test_the_token_as_configured_starts(tmp_path, token_env):
+    result = _run(tmp_path, "manage.py", "check", env=token_env)
+    assert result.returncode == 0, result.stderr
+    pin_file = tmp_path / "pin"
+    pin_file.write_text(token_env["ACCORD_PKCS11_PIN"] + "\n")
+    by_file = {**token_env, "ACCORD_PKCS11_PIN_FILE": str(pin_file)}
+    del by_file["ACCORD_PKCS11_PIN"]
+    result = _run(tmp_path, "-c", "import portal.wsgi", env=by_file)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"ACCORD_PKCS11_PIN": "0000-0000"}, "ACCORD_PKCS11_PIN"),
+        ({"ACCORD_PKCS11_TOKEN": "no-such-token"}, "ACCORD_PKCS11_TOKEN"),
+        ({"ACCORD_PKCS11_KEY_LABEL": "no-such-key"}, "ACCORD_PKCS11_KEY_LABEL"),
+        ({"ACCORD_PKCS11_MODULE": str(Path(__file__))}, "ACCORD_PKCS11_MODULE"),
+    ],
+)
+def test_a_wrong_setting_stops_web_and_checks_naming_it(tmp_path, token_env, overrides, named):
+    env = {**token_env, **overrides}
+    check = _run(tmp_path, "manage.py", "check", env=env)
+    assert check.returncode != 0
+    assert named in check.stderr
+    web = _run(tmp_path, "-c", "import portal.wsgi", env=env)
+    assert web.returncode != 0
+    assert "ImproperlyConfigured" in web.stderr and named in web.stderr
