@@ -20,6 +20,7 @@ from vault.attachments import (
     BlobWriter,
     SealedBlob,
     clean_content_type,
+    max_bytes,
     safe_filename,
 )
 from vault.tasks import scan_attachment
@@ -122,6 +123,35 @@ def upload_rejected(*, actor, document: Document, reason: Reason, **details) -> 
     """Audit an upload refused before anything was stored; the caller answers the client."""
     details = {"reason": reason.value, **details}
     record_denial(Action.ATTACHMENT_REJECTED, actor=actor, target=document, details=details)
+
+
+class RawBodyRefused(Exception):
+    """A raw-body upload refused (audited) before a byte of its body was read."""
+
+    def __init__(self, reason: Reason, status: int, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.status, self.message = reason, status, message
+
+
+def check_raw_upload(*, actor, document: Document, filename: str, meta, via: str) -> int:
+    """The checks a raw-body upload (the API's, the page script's) passes before its body is read:
+    named, a Content-Length, not empty, within the cap. Returns the length; a refusal is audited
+    and raised as RawBodyRefused for the caller to answer in its own shape."""
+
+    def refused(reason: Reason, status: int, message: str, **details) -> NoReturn:
+        upload_rejected(actor=actor, document=document, reason=reason, via=via, **details)
+        raise RawBodyRefused(reason, status, message)
+
+    if not filename:
+        refused(Reason.NO_FILENAME, 400, "Name the file: ?filename=… or Content-Disposition.")
+    length = meta.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        refused(Reason.NO_CONTENT_LENGTH, 411, "Send the file with a Content-Length header.")
+    if not length.isdigit() or int(length) == 0:
+        refused(Reason.EMPTY_FILE, 400, "The file is empty.")
+    if int(length) > max_bytes():
+        refused(Reason.TOO_LARGE, 413, str(AttachmentTooLarge(max_bytes())), limit=max_bytes())
+    return int(length)
 
 
 def attachment_create_from_stream(

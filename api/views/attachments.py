@@ -18,14 +18,16 @@ from rest_framework.views import APIView
 from audit.reasons import Reason
 from sharing.attachments import (
     DocumentFrozen,
+    RawBodyRefused,
     attachment_create_from_stream,
+    check_raw_upload,
     require_open_for_attachments,
     upload_rejected,
 )
 from sharing.models import Attachment
 from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
 from sharing.services.listings import documents_listed
-from vault.attachments import AttachmentTooLarge, StorageUnavailable, max_bytes
+from vault.attachments import AttachmentTooLarge, StorageUnavailable
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
 from vault.masterkeys import KeyProviderUnavailable
@@ -124,6 +126,15 @@ class NamedAttachmentUploadView(APIView):
         return upload(request, code, _filename(request, filename))
 
 
+def _api_refusal(exc: RawBodyRefused) -> exceptions.APIException:
+    if exc.reason == Reason.NO_CONTENT_LENGTH:
+        return LengthRequired()
+    if exc.reason == Reason.TOO_LARGE:
+        return PayloadTooLarge(exc.message)
+    field = "filename" if exc.reason == Reason.NO_FILENAME else "body"
+    return exceptions.ValidationError({field: [exc.message]})
+
+
 def upload(request, code, filename: str) -> Response:
     # The gate first: nobody may make us read, let alone encrypt, a body they may not send.
     document = document_for_editor(request.user, code)
@@ -136,19 +147,10 @@ def upload(request, code, filename: str) -> Response:
         raise exceptions.UnsupportedMediaType(
             request.content_type, "Send the file itself as the request body, not a multipart form."
         )
-    if not filename:
-        upload_rejected(actor=request.user, document=document, reason=Reason.NO_FILENAME, via="api")
-        raise exceptions.ValidationError({"filename": ["Name the file: ?filename=… or Content-Disposition."]})
-    length = request.META.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        upload_rejected(actor=request.user, document=document, reason=Reason.NO_CONTENT_LENGTH, via="api")
-        raise LengthRequired()
-    if not length.isdigit() or int(length) == 0:
-        upload_rejected(actor=request.user, document=document, reason=Reason.EMPTY_FILE, via="api")
-        raise exceptions.ValidationError({"body": ["The file is empty."]})
-    if int(length) > max_bytes():
-        upload_rejected(actor=request.user, document=document, reason=Reason.TOO_LARGE, limit=max_bytes(), via="api")
-        raise PayloadTooLarge(str(AttachmentTooLarge(max_bytes())))
+    try:
+        check_raw_upload(actor=request.user, document=document, filename=filename, meta=request.META, via="api")
+    except RawBodyRefused as exc:
+        raise _api_refusal(exc) from None
     try:
         attachment = attachment_create_from_stream(
             actor=request.user,

@@ -1,6 +1,8 @@
 // Attachment uploads: drag and drop, one request per file, a progress bar per file with bytes
 // and percentage (XMLHttpRequest upload progress), and a clear message for every rejected file.
-// Without JavaScript the form still posts the chosen files the ordinary way.
+// Each file goes as the request body itself (no multipart form around it), named by a
+// Content-Disposition header, so the server streams it straight into the encryptor as the API
+// does. Without JavaScript the form still posts the chosen files the ordinary way.
 
 const form = document.getElementById("upload-form");
 const input = document.getElementById("files");
@@ -51,6 +53,25 @@ function row(file) {
   return { item, bar, status };
 }
 
+// RFC 8187 ext-value: UTF-8, percent-encoded, with the characters encodeURIComponent keeps but
+// the header's syntax reserves (' ( ) *) encoded too.
+export function dispositionFor(name) {
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename*=UTF-8''${encoded}`;
+}
+
+// The file's own type, unless it is one the server would parse as a form instead of keeping.
+export function bodyType(file) {
+  const type = (file.type || "").toLowerCase();
+  if (!type || type.startsWith("multipart/") || type === "application/x-www-form-urlencoded") {
+    return "application/octet-stream";
+  }
+  return file.type;
+}
+
 function reason(xhr) {
   try {
     const body = JSON.parse(xhr.responseText);
@@ -81,11 +102,13 @@ function upload(file) {
     xhr.open("POST", form.dataset.uploadUrl);
     xhr.setRequestHeader("X-CSRFToken", csrfToken);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", bodyType(file));
+    xhr.setRequestHeader("Content-Disposition", dispositionFor(file.name));
     xhr.upload.addEventListener("progress", (event) => {
       if (!event.lengthComputable) return;
-      // The request body is the file plus a little multipart framing: report the file's bytes.
-      const sent = Math.min(file.size, Math.round((event.loaded / event.total) * file.size));
-      const percent = Math.floor((event.loaded / event.total) * 100);
+      // The request body is the file itself.
+      const sent = Math.min(file.size, event.loaded);
+      const percent = event.total ? Math.floor((event.loaded / event.total) * 100) : 100;
       bar.value = percent;
       status.textContent = `${formatBytes(sent)} of ${formatBytes(file.size)} (${percent}%)`;
     });
@@ -109,9 +132,7 @@ function upload(file) {
       showError(file, "the connection was lost.");
       resolve(false);
     });
-    const body = new FormData();
-    body.append("file", file, file.name);
-    xhr.send(body);
+    xhr.send(file);
   });
 }
 

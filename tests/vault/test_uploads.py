@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -48,16 +47,6 @@ def database_dump() -> bytes:
 def database_holds(marker: bytes) -> bool:
     dump = database_dump()
     return marker in dump or marker.hex().encode() in dump.lower()
-
-
-@pytest.fixture
-def temp_dirs(settings, tmp_path, monkeypatch):
-    upload_tmp, sys_tmp = tmp_path / "upload-tmp", tmp_path / "tmp"
-    upload_tmp.mkdir()
-    sys_tmp.mkdir()
-    settings.FILE_UPLOAD_TEMP_DIR = str(upload_tmp)
-    monkeypatch.setattr(tempfile, "tempdir", str(sys_tmp))
-    return upload_tmp, sys_tmp
 
 
 def marked_text(marker: bytes, size: int) -> bytes:
