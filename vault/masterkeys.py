@@ -20,6 +20,7 @@ transaction that stores them.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+
+logger = logging.getLogger("accord.keys")
 
 FILE_REF = "file"
 PKCS11_PREFIX = "pkcs11:"
@@ -154,8 +157,8 @@ class Pkcs11Provider:
             if self._session is not None and self._pid == os.getpid():
                 try:
                     self._session.close()
-                except Exception:  # noqa: S110 - a dead token cannot close its session; forget it
-                    pass
+                except Exception:  # a dead token cannot close its session: forget it all the same
+                    logger.info("closing a PKCS#11 session failed; it is dropped", exc_info=True)
             self._session, self._keys = None, {}
 
     def _run(self, operation):
