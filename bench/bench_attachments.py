@@ -89,13 +89,17 @@ def setup(var_dir: Path) -> dict:
     return {"cookie": cookie, "csrf": csrf, "document": str(document.code)}
 
 
-def upload(port: int, path: str, size: int, block: bytes, auth: dict) -> tuple[float, dict]:
+def upload(port: int, path: str, size: int, block: bytes, auth: dict, *, raw: bool = False) -> tuple[float, dict]:
+    """POST `size` bytes of `block` as a multipart form, or (raw) as the body itself, named by
+    Content-Disposition, as the attachments page's script sends it."""
     boundary = secrets.token_hex(16)
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="data.txt"\r\n'
         "Content-Type: text/plain\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
+    if raw:
+        head = tail = b""
 
     def body():
         yield head
@@ -108,11 +112,13 @@ def upload(port: int, path: str, size: int, block: bytes, auth: dict) -> tuple[f
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
     headers = {
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Type": "text/plain" if raw else f"multipart/form-data; boundary={boundary}",
         "Content-Length": str(len(head) + size + len(tail)),
         "Cookie": auth["cookie"],
         "X-CSRFToken": auth["csrf"],
     }
+    if raw:
+        headers["Content-Disposition"] = "attachment; filename*=UTF-8''data.txt"
     start = time.perf_counter()
     conn.request("POST", path, body=body(), headers=headers)
     response = conn.getresponse()
@@ -148,13 +154,9 @@ def worker_pid(master: int) -> int:
     raise SystemExit("gunicorn worker did not start")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--fernet-size-mib", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=2, help="rounds of plain and encrypted, interleaved; best kept")
-    args = parser.parse_args()
-
+def start(extra_env: dict[str, str] | None = None):
+    """A throwaway var/ directory, its database set up, and gunicorn (one sync worker) on it:
+    (var_dir, auth, server process, port)."""
     var_dir = Path(tempfile.mkdtemp(prefix="accord-bench-"))
     env = {
         **os.environ,
@@ -162,11 +164,11 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
         "ACCORD_ATTACHMENT_MAX_BYTES": str(4 * 1024**3),
         "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     auth = setup(var_dir)
-
     port = free_port()
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", "--timeout", "3600"],
@@ -175,14 +177,31 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    return var_dir, auth, server, port
+
+
+def ready(server, port: int) -> int:
+    """Wait for gunicorn's worker to answer; its pid."""
+    pid = worker_pid(server.pid)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return pid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--fernet-size-mib", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of plain and encrypted, interleaved; best kept")
+    args = parser.parse_args()
+
+    var_dir, auth, server, port = start()
     try:
-        pid = worker_pid(server.pid)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        pid = ready(server, port)
         block = os.urandom(CHUNK // 2).hex().encode()  # text, so the scan passes it as a .txt
         # Warm the worker (imports, first queries) so RSS baselines are steady.
         upload(port, "/bench/plain/", CHUNK, block, auth)

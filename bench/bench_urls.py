@@ -1,7 +1,8 @@
 """The portal's URLs plus the baselines the attachment benchmark compares against.
 
 Never part of the portal: plain (unencrypted) FileSystemStorage upload + FileResponse download
-with Django's default upload handlers, and whole-file Fernet, the approach of Django
+with Django's default upload handlers, the same with the raw request body copied to a file, and
+whole-file Fernet, the approach of Django
 encrypted-file packages.
 """
 
@@ -32,6 +33,19 @@ def plain_upload(request):
     return JsonResponse({"name": name}, status=201)
 
 
+@csrf_exempt
+@login_required
+def plain_raw_upload(request):
+    """The raw-body baseline: the request body copied to a file a megabyte at a time."""
+    name = secrets.token_hex(16)
+    folder = settings.MEDIA_ROOT / "plain"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / name, "wb") as out:
+        while chunk := request.read(1024 * 1024):
+            out.write(chunk)
+    return JsonResponse({"name": name}, status=201)
+
+
 @login_required
 def plain_download(request, name):
     return FileResponse(_storage("plain").open(name, "rb"), as_attachment=True, filename="file.bin")
@@ -54,6 +68,7 @@ def fernet_download(request, name):
 
 urlpatterns = [
     path("bench/plain/", plain_upload),
+    path("bench/plain-raw/", plain_raw_upload),
     path("bench/plain/<str:name>", plain_download),
     path("bench/fernet/", fernet_upload),
     path("bench/fernet/<str:name>", fernet_download),
