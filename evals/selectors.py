@@ -21,7 +21,7 @@ from audit.reasons import Reason
 from audit.services import refuse
 from sharing.models import Attachment, Document
 from sharing.policy import readable_documents
-from sharing.selectors import with_marking
+from sharing.selectors import documents_titled, with_marking
 
 from .models import EvalRun, EvalScore
 
@@ -69,6 +69,7 @@ def documents_of(runs: Iterable[EvalRun]) -> dict[int, Document]:
 def filter_runs(
     runs: QuerySet[EvalRun],
     *,
+    reader=None,
     text: str = "",
     model: str = "",
     task: str = "",
@@ -79,11 +80,12 @@ def filter_runs(
 ) -> QuerySet[EvalRun]:
     """Narrow `runs` (never widen: every condition is an AND on the given queryset).
 
-    `text` matches task, model, dataset or the document's title; `metric` with a range keeps
+    `text` matches task, model, dataset or the document's title as `reader` reads it (a partner:
+    the revision released to it); `metric` with a range keeps
     runs having at least one score of that metric (any scorer) within [min_value, max_value].
     """
     if text := " ".join(text.split()):
-        titled = Attachment.objects.filter(document__title__icontains=text).values("code")
+        titled = Attachment.objects.filter(document__in=documents_titled(reader, text).values("pk")).values("code")
         runs = runs.filter(
             Q(task__icontains=text)
             | Q(model__icontains=text)

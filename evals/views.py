@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from sharing.policy import show_released_rows
 from sharing.services.listings import documents_listed
 from sharing.views.banners import banner_for, mark_for
 
@@ -44,7 +45,8 @@ TASK_MAX_CHARS = 255
 
 def _marked_rows(runs: list[EvalRun], user) -> tuple[list[tuple], object]:
     """(run, document, portion mark) per run, and the banner for them all."""
-    documents = documents_of(runs)
+    # A partner's documents read as the revision released to them: its title, never the latest.
+    documents = {document.pk: document for document in show_released_rows(user, documents_of(runs).values())}
     rows = []
     for run in runs:
         document = documents.get(run.document_id)
@@ -61,7 +63,7 @@ def result_list(request: HttpRequest) -> HttpResponse:
     form = ResultFilterForm(request.GET or None, **choices_of(visible))
     runs = visible
     if form.is_valid():
-        runs = filter_runs(visible, **form.cleaned_data)
+        runs = filter_runs(visible, reader=user, **form.cleaned_data)
     runs = with_details(with_document(runs)).order_by(F("created_at").desc(nulls_last=True), "-pk")
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows, banner = _marked_rows(list(page.object_list), user)

@@ -7,6 +7,7 @@ CONTRACT (stable names other modules import):
 - document_for_reader(user, code) -> Document       (or Http404, denial audited)
 - document_for_editor(user, code) -> Document       (or Http404 / PermissionDenied, audited)
 - attachment_for_download(user, code) -> Attachment (or Http404, audited)
+- read_revisions(user) -> QuerySet[DocumentRevision] (the revision a partner reads, per document)
 - mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
 - document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
 
@@ -68,7 +69,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -418,23 +419,40 @@ def show_released_rows(user, documents) -> list[Document]:
     theirs = {row.pk: row for row in rows if row.originator_id != user.organisation_id}
     if not theirs:
         return rows
-    now = timezone.now()
     releases = (
-        Release.objects.filter(
-            document_id__in=theirs,
-            recipient_id=user.organisation_id,
-            status=Release.Status.APPROVED,
-            revoked_at__isnull=True,
-            revision__isnull=False,
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .filter(Q(audience=None) | Q(audience=user.pk))
+        _pinning_releases(user)
+        .filter(document_id__in=theirs)
         .select_related("revision__tier")
         .order_by("revision__number")
     )
     for release in releases:  # oldest first: the newest revision released is the one that stays
         show_released(theirs[release.document_id], release.revision, release.decided_at)
     return rows
+
+
+def _pinning_releases(user) -> QuerySet[Release]:
+    """The releases to `user`'s organisation that pin the revision a partner reads: approved,
+    unrevoked, unexpired, naming no audience or naming `user`. (Whether one lets them read at
+    all is `readable_documents`'; this only says which revision they read.)"""
+    return (
+        Release.objects.filter(
+            recipient_id=user.organisation_id,
+            status=Release.Status.APPROVED,
+            revoked_at__isnull=True,
+            revision__isnull=False,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .filter(Q(audience=None) | Q(audience=user.pk))
+    )
+
+
+def read_revisions(user) -> QuerySet[DocumentRevision]:
+    """The revisions `user`'s organisation reads of partners' documents, one per document: the
+    newest revision pinned by a release to it (as `show_released_rows` shows them). Search and
+    filters match a partner against these, never against the document's latest text."""
+    pinning = _pinning_releases(user)
+    newer = pinning.filter(document_id=OuterRef("document_id"), revision__number__gt=OuterRef("number"))
+    return DocumentRevision.objects.filter(Exists(pinning.filter(revision_id=OuterRef("pk")))).exclude(Exists(newer))
 
 
 def show_released(document: Document, revision: DocumentRevision, released_at) -> Document:

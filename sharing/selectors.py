@@ -2,8 +2,10 @@
 only narrow it further, so nothing here can widen what a user sees.
 
 Text search is PostgreSQL full-text search over title (weight A), summary (B) and body (C),
-ranked, using the expression the `document_search` GIN index is built on; on SQLite (the
-embedded demo) each word must appear, case-insensitively, in one of the three.
+ranked, using the expressions the GIN indexes are built on (`document_search` over documents,
+for the originator's people; `revision_search` over revisions' snapshots, for partners, who
+match only the revision released to them); on SQLite (the embedded demo) each word must appear,
+case-insensitively, in one of the three.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, FloatField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation, Tier, User
 
 from .marking import Marking, describe_change, marking_from_snapshot
 from .models import Attachment, Document, DocumentRevision, Release
-from .policy import readable_documents
+from .policy import read_revisions, readable_documents
 
 SEARCH_CONFIG = "english"
 SEARCH_MAX_CHARS = 200
@@ -45,31 +48,100 @@ def search_vector():
     )
 
 
-def search_documents(queryset: QuerySet[Document], text: str) -> QuerySet[Document]:
-    """Narrow to documents matching `text` (web-search syntax on PostgreSQL), best first."""
+def revision_search_vector():
+    """The same vector over a revision's snapshot, which is what a partner reads. The GIN index
+    `revision_search` (migration 0010) is built on this exact expression; change both together."""
+    return (
+        SearchVector(KT("snapshot__title"), weight="A", config=SEARCH_CONFIG)
+        + SearchVector(KT("snapshot__summary"), weight="B", config=SEARCH_CONFIG)
+        + SearchVector(KT("snapshot__body"), weight="C", config=SEARCH_CONFIG)
+    )
+
+
+def _as_read(queryset: QuerySet[Document], reader: User | None, condition) -> QuerySet[Document]:
+    """Keep the documents whose text, as `reader` reads it, meets `condition(revision)`: a Q over
+    a document's own columns (`revision=False`) or over a revision's (`revision=True`; text
+    fields are in its snapshot). The originator's people match the latest text; everyone else
+    only the revision released to them (`policy.read_revisions`), so a word or a model name that
+    is only in an unreleased revision finds nothing. No `reader`: the latest text (tools)."""
+    if reader is None:
+        return queryset.filter(condition(False))
+    own = Document.objects.filter(condition(False), originator_id=reader.organisation_id).values("pk")
+    theirs = read_revisions(reader).filter(condition(True)).values("document_id")
+    return queryset.filter(Q(pk__in=own) | Q(pk__in=theirs))
+
+
+def documents_titled(reader: User | None, text: str) -> QuerySet[Document]:
+    """Documents whose title, as `reader` reads it, contains `text` (case-insensitively); the
+    caller narrows them by the policy."""
+    return _as_read(
+        Document.objects.all(), reader, lambda revision: Q(**{f"{_text('title', revision)}__icontains": text})
+    )
+
+
+def _text(name: str, revision: bool) -> str:
+    return f"snapshot__{name}" if revision else name
+
+
+def search_documents(queryset: QuerySet[Document], text: str, *, reader: User | None = None) -> QuerySet[Document]:
+    """Narrow to documents matching `text` (web-search syntax on PostgreSQL), best first, in the
+    text `reader` reads (see `_as_read`)."""
     text = " ".join(text.split())[:SEARCH_MAX_CHARS]
     if not text:
         return queryset
     if connection.vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-        vector = search_vector()
+        return _postgres_search(queryset, text, reader)
+    words = [word.strip("\"'") for word in text.split()]
+    words = [word for word in words if word and word != "-"]
+
+    def condition(revision: bool) -> Q:
+        found = Q()
+        for word in words:
+            found &= (
+                Q(**{f"{_text('title', revision)}__icontains": word})
+                | Q(**{f"{_text('summary', revision)}__icontains": word})
+                | Q(**{f"{_text('body', revision)}__icontains": word})
+            )
+        return found
+
+    return _as_read(queryset, reader, condition)
+
+
+def _postgres_search(queryset: QuerySet[Document], text: str, reader: User | None) -> QuerySet[Document]:
+    # Each side is answered from its GIN index (documents' `document_search`, revisions'
+    # `revision_search`), then narrowed by the policy's queryset; ranks come from the text matched.
+    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    vector = search_vector()
+    if reader is None:
         return (
             queryset.annotate(search=vector)
             .filter(search=query)
             .annotate(search_rank=SearchRank(vector, query))
             .order_by("-search_rank", "-created_at")
         )
-    condition = Q()
-    for word in text.split():
-        word = word.strip("\"'")
-        if word and word != "-":
-            condition &= Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
-    return queryset.filter(condition)
+    own = Document.objects.filter(originator_id=reader.organisation_id).annotate(search=vector).filter(search=query)
+    theirs = read_revisions(reader).annotate(search=revision_search_vector()).filter(search=query)
+    rank_theirs = (
+        theirs.filter(document_id=OuterRef("pk"))
+        .annotate(rank=SearchRank(revision_search_vector(), query))
+        .values("rank")[:1]
+    )
+    rank = Case(
+        When(originator_id=reader.organisation_id, then=SearchRank(vector, query)),
+        default=Subquery(rank_theirs),
+        output_field=FloatField(),
+    )
+    return (
+        queryset.filter(Q(pk__in=own.values("pk")) | Q(pk__in=theirs.values("document_id")))
+        .annotate(search_rank=rank)
+        .order_by("-search_rank", "-created_at")
+    )
 
 
 def filter_documents(
     queryset: QuerySet[Document],
     *,
+    reader: User | None = None,
     tier: Tier | None = None,
     risk_domain: str | None = None,
     model_developer: str | None = None,
@@ -81,9 +153,10 @@ def filter_documents(
     text: str | None = None,
 ) -> QuerySet[Document]:
     """Narrow a policy-filtered queryset. Dates are inclusive and apply to the publication date,
-    or the creation date of a document not yet published."""
+    or the creation date of a document not yet published. Tier, evaluated model and text match
+    what `reader` reads: a partner the revision released to it (see `_as_read`)."""
     if tier is not None:
-        queryset = queryset.filter(tier=tier)
+        queryset = _as_read(queryset, reader, lambda revision: Q(tier=tier))
     if risk_domain:
         # A subquery, not a join: a join would repeat a document once per matching row.
         through = Document.risk_domains.through
@@ -91,9 +164,13 @@ def filter_documents(
             Exists(through.objects.filter(document_id=OuterRef("pk"), riskdomain__code=risk_domain))
         )
     if model_developer:
-        queryset = queryset.filter(model_developer__iexact=model_developer)
+        queryset = _as_read(
+            queryset, reader, lambda revision: Q(**{f"{_text('model_developer', revision)}__iexact": model_developer})
+        )
     if model_name:
-        queryset = queryset.filter(model_name__iexact=model_name)
+        queryset = _as_read(
+            queryset, reader, lambda revision: Q(**{f"{_text('model_name', revision)}__iexact": model_name})
+        )
     if originator is not None:
         queryset = queryset.filter(originator=originator)
     if status:
@@ -105,7 +182,7 @@ def filter_documents(
         if date_to:
             queryset = queryset.filter(dated__lt=_start_of(date_to + dt.timedelta(days=1)))
     if text:
-        queryset = search_documents(queryset, text)
+        queryset = search_documents(queryset, text, reader=reader)
     return queryset
 
 
@@ -113,11 +190,19 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def evaluated_models(queryset: QuerySet[Document]) -> list[tuple[str, str]]:
-    """The distinct (developer, model name) pairs among the documents, for a filter menu.
+def evaluated_models(queryset: QuerySet[Document], reader: User | None = None) -> list[tuple[str, str]]:
+    """The distinct (developer, model name) pairs among the documents, for a filter menu, as
+    `reader` reads them (a partner: from the revision released to it; see `_as_read`).
 
     Spellings differing only in case are one entry, as the filter ignores case."""
-    pairs = queryset.exclude(model_name="").order_by().values_list("model_developer", "model_name").distinct()
+    if reader is None:
+        pairs = list(queryset.exclude(model_name="").order_by().values_list("model_developer", "model_name").distinct())
+    else:
+        own = queryset.filter(originator_id=reader.organisation_id).exclude(model_name="")
+        pairs = list(own.order_by().values_list("model_developer", "model_name").distinct())
+        theirs = read_revisions(reader).filter(document__in=queryset.exclude(originator_id=reader.organisation_id))
+        theirs = theirs.annotate(developer=KT("snapshot__model_developer"), name=KT("snapshot__model_name"))
+        pairs += [(d or "", n) for d, n in theirs.order_by().values_list("developer", "name").distinct() if n]
     merged: dict[tuple[str, str], tuple[str, str]] = {}
     for developer, name in pairs:
         key = (developer.lower(), name.lower())

@@ -53,7 +53,8 @@ class DocumentListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Document]:
         filters = DocumentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        documents = filter_documents(readable_documents(self.request.user), **self._selector_args(filters))
+        user = self.request.user
+        documents = filter_documents(readable_documents(user), reader=user, **self._selector_args(filters))
         if not filters.validated_data.get("q"):
             documents = documents.order_by("-created_at", "-pk")
         return with_marking(documents)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -44,7 +45,10 @@ CONTENT_FIELDS = ("title", "summary", "body", "model_developer", "model_name", "
 @login_required
 def document_list(request: HttpRequest) -> HttpResponse:
     readable = readable_documents(request.user)
-    return document_list_page(request, readable, lambda: evaluated_models_for(request.user, readable, evaluated_models))
+    user = request.user
+    # A partner's menu names the models of the revisions released to it, never the latest.
+    menu = partial(evaluated_models, reader=user)
+    return document_list_page(request, readable, lambda: evaluated_models_for(user, readable, menu))
 
 
 def document_list_page(request: HttpRequest, readable: QuerySet[Document], models: Callable[[], list]) -> HttpResponse:
@@ -58,7 +62,7 @@ def document_list_page(request: HttpRequest, readable: QuerySet[Document], model
     form.fields["originator"].empty_label = "Any organisation"
     documents = readable
     if form.is_valid():
-        documents = filter_documents(readable, **form.cleaned_data)
+        documents = filter_documents(readable, reader=user, **form.cleaned_data)
     if not (form.is_bound and form.is_valid() and form.cleaned_data.get("text")):
         documents = documents.order_by("-created_at", "-pk")
     page = PeekPage(with_marking(documents), request.GET.get("page"), PAGE_SIZE)
