@@ -286,6 +286,11 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
+class UpdateDecisionSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(min_value=1, help_text="The latest revision's number, as you were shown it")
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
 class AgreementPartySerializer(serializers.Serializer):
     organisation = serializers.CharField(source="organisation.short_name")
     country = serializers.CharField(source="organisation.country_id")

@@ -43,6 +43,16 @@ urlpatterns = [
     path("v1/releases/<uuid:code>/approve/", releases.ReleaseApproveView.as_view(), name="release_approve"),
     path("v1/releases/<uuid:code>/refuse/", releases.ReleaseRefuseView.as_view(), name="release_refuse"),
     path("v1/releases/<uuid:code>/revoke/", releases.ReleaseRevokeView.as_view(), name="release_revoke"),
+    path(
+        "v1/releases/<uuid:code>/update/approve/",
+        releases.ReleaseUpdateApproveView.as_view(),
+        name="release_update_approve",
+    ),
+    path(
+        "v1/releases/<uuid:code>/update/decline/",
+        releases.ReleaseUpdateDeclineView.as_view(),
+        name="release_update_decline",
+    ),
     path("v1/agreements/", agreements.AgreementListView.as_view(), name="agreement_list"),
     path("v1/agreements/<uuid:code>/", agreements.AgreementDetailView.as_view(), name="agreement_detail"),
     # Anything else under /api/ answers the API's JSON 404, not the portal's HTML page.

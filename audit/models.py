@@ -76,6 +76,11 @@ class Action(models.TextChoices):
     RELEASE_EXPIRED = "release.expired", "Release expired"
     RELEASE_SUSPENDED = "release.suspended", "Release suspended: out of scope"
     RELEASE_REINSTATED = "release.reinstated", "Release reinstated"
+    RELEASE_UPDATE_APPROVED = "release.update_approved", "Release update approved"
+    RELEASE_UPDATE_DECLINED = "release.update_declined", "Release update declined"
+    MARKING_LOWER_PROPOSED = "marking.lower_proposed", "Lower marking proposed"
+    MARKING_LOWER_APPROVED = "marking.lower_approved", "Lower marking approved"
+    MARKING_LOWER_REFUSED = "marking.lower_refused", "Lower marking refused"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"

@@ -100,6 +100,14 @@ class Reason(StrEnum):
     RELEASE_NOT_SUSPENDED = "release_not_suspended"
     REVOCATION_REASON_REQUIRED = "revocation_reason_required"
     NO_SUCH_RELEASE = "no_such_release"
+    NO_UPDATE_PENDING = "no_update_pending"
+    UPDATE_CHANGED_SINCE_SHOWN = "update_changed_since_shown"
+    AUTHOR_DECIDES_UPDATE = "author_decides_update"
+    DECLINE_REASON_REQUIRED = "decline_reason_required"
+    NO_SUCH_MARKING_CHANGE = "no_such_marking_change"
+    MARKING_CHANGE_NOT_PENDING = "marking_change_not_pending"
+    PROPOSER_DECIDES = "proposer_decides"
+    MARKING_CHANGED_SINCE_PROPOSED = "marking_changed_since_proposed"
     RELEASE_NOT_FOUND_OR_NOT_THEIRS = "release_not_found_or_not_theirs"
 
     # Agreements.
@@ -255,6 +263,14 @@ SENTENCES: dict[Reason, str] = {
     Reason.ALREADY_REQUESTED: "already requested or released to that organisation under this agreement",
     Reason.RELEASE_NOT_AWAITING_DECISION: "release {status}, not awaiting a decision",
     Reason.REQUESTER_DECIDES: "the requester cannot decide their own request",
+    Reason.NO_UPDATE_PENDING: "no update of this release is pending",
+    Reason.UPDATE_CHANGED_SINCE_SHOWN: "the document changed since the difference was shown (now revision {latest})",
+    Reason.AUTHOR_DECIDES_UPDATE: "an author of the update cannot approve or decline it",
+    Reason.DECLINE_REASON_REQUIRED: "a reason is required to decline an update",
+    Reason.NO_SUCH_MARKING_CHANGE: "no such marking change",
+    Reason.MARKING_CHANGE_NOT_PENDING: "marking change {status}, not pending",
+    Reason.PROPOSER_DECIDES: "the person who proposed a lower marking cannot decide it",
+    Reason.MARKING_CHANGED_SINCE_PROPOSED: "the marking changed since the lower marking was proposed",
     Reason.REFUSAL_REASON_REQUIRED: "a reason is required to refuse",
     Reason.RELEASE_EXPIRY_PASSED: "the release's expiry date has passed",
     Reason.RELEASE_DECIDED_MEANWHILE: "release was decided meanwhile",

@@ -88,6 +88,7 @@ class SharingConfig(AppConfig):
             tasks=[
                 housekeeping_tasks.send_release_notice.name,
                 housekeeping_tasks.send_release_suspended_notice.name,
+                housekeeping_tasks.send_release_update_notice.name,
                 housekeeping_tasks.send_agreement_expiry_notice.name,
             ],
             default_deadline=timedelta(minutes=15),

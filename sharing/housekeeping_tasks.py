@@ -5,7 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import Release, SharingAgreement
-from .notifications import notify_agreement_expiring, notify_release_approved, notify_release_suspended
+from .notifications import (
+    notify_agreement_expiring,
+    notify_release_approved,
+    notify_release_suspended,
+    notify_release_updated,
+)
 
 # A notice is mail: retried with backoff while the mail server is away.
 NOTICE = {
@@ -34,6 +39,15 @@ def tidy_sharing() -> dict[str, int]:
 def send_release_notice(release_id: int) -> int:
     release = Release.objects.select_related("recipient", "agreement", "document__tier").filter(pk=release_id).first()
     return notify_release_approved(release) if release else 0
+
+
+@shared_task(
+    name="sharing.send_release_update_notice",
+    **NOTICE,
+)
+def send_release_update_notice(release_id: int) -> int:
+    release = Release.objects.select_related("recipient", "agreement", "document__tier").filter(pk=release_id).first()
+    return notify_release_updated(release) if release else 0
 
 
 @shared_task(

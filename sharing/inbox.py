@@ -16,6 +16,7 @@ from accounts.models import ClearanceGrant
 from accounts.roles import Role, has_role
 from sharing.models import Document, Release, SharingAgreement
 from sharing.policy import readable_documents, show_released
+from sharing.services.release_updates import awaiting_update
 from sharing.views.banners import MARKING_PREFETCH, MARKING_SELECT
 
 NEW_RELEASE_DAYS = 14
@@ -28,6 +29,7 @@ LIMIT = 10
 class Inbox:
     new_releases: list[Release] = field(default_factory=list)
     awaiting_approval: list[Release] = field(default_factory=list)
+    updates_pending: list[Release] = field(default_factory=list)
     drafts: list[Document] = field(default_factory=list)
     expiring_clearances: list[ClearanceGrant] = field(default_factory=list)
     expiring_agreements: list[SharingAgreement] = field(default_factory=list)
@@ -39,6 +41,7 @@ class Inbox:
     def documents(self) -> list[Document]:
         """Every document the page shows, for its banner."""
         docs = [r.document for r in self.new_releases] + [r.document for r in self.awaiting_approval]
+        docs += [r.document for r in self.updates_pending]
         return docs + list(self.drafts)
 
 
@@ -81,6 +84,12 @@ def inbox_for(user) -> Inbox:
             .filter(document__originator=organisation, status=Release.Status.REQUESTED)
             .exclude(requested_by=user)
             .order_by("requested_at")[:LIMIT]
+        )
+        # Newer revisions of released documents wait for an officer before partners read them.
+        inbox.updates_pending = list(
+            awaiting_update(_releases(user, readable).filter(document__originator=organisation))
+            .select_related("revision")
+            .order_by("document__updated_at")[:LIMIT]
         )
     inbox.drafts = list(
         readable.filter(author=user, status=Document.Status.DRAFT)

@@ -168,3 +168,53 @@ def describe_change(before: Marking | None, after: Marking, country: str | None 
     if before is None:
         return f"Marked {after.banner(country)}"
     return f"Marking changed from {before.banner(country)} to {after.banner(country)}"
+
+
+@dataclass(frozen=True)
+class MarkingChange:
+    """One aspect of a marking that differs between two markings, in the banner's words.
+
+    `lowers` is True when the change lets more people read: a lower tier, a compartment or a
+    caveat dropped, a country added to the releasability. Those need a second person.
+    """
+
+    aspect: str
+    before: str
+    after: str
+    lowers: bool
+
+
+def _codes(values: Iterable[str]) -> str:
+    return ", ".join(sorted(v.upper() for v in values)) or "none"
+
+
+def marking_changes(before: Marking, after: Marking, country: str | None = None) -> list[MarkingChange]:
+    """What differs between two markings, tier first, then compartments, caveats, releasability."""
+    changes = []
+    if before.tier.pk != after.tier.pk:
+        changes.append(
+            MarkingChange(
+                "Tier", before.tier_label(country), after.tier_label(country), after.tier.rank < before.tier.rank
+            )
+        )
+    for aspect, old, new in (
+        ("Compartments", before.compartments, after.compartments),
+        ("Caveats", before.caveats, after.caveats),
+    ):
+        if old != new:
+            changes.append(MarkingChange(aspect, _codes(old), _codes(new), bool(old - new)))
+    if before.releasable_to != after.releasable_to:
+        changes.append(
+            MarkingChange(
+                "Releasability",
+                before.releasability(),
+                after.releasability(),
+                bool(after.releasable_to - before.releasable_to),
+            )
+        )
+    return changes
+
+
+def is_downgrade(before: Marking, after: Marking) -> bool:
+    """Does going from `before` to `after` let anyone read who could not (the two-person rule)?"""
+    return any(change.lowers for change in marking_changes(before, after))

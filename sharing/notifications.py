@@ -37,6 +37,20 @@ def notify_release_approved(release: Release) -> int:
     return _mail(release_readers(release), subject, body)
 
 
+def notify_release_updated(release: Release) -> int:
+    """Tell each reader of a release that a newer revision was released to them: only those who
+    may read it now (the new revision's marking binds them), and no title or content."""
+    if release.status != Release.Status.APPROVED:
+        return 0
+    subject = f"Accord: an updated document was released to {release.recipient.name}"
+    body = (
+        f"A newer revision of a document released to {release.recipient.name} under agreement "
+        f"{release.agreement.reference} has been released, and you may read it.\n\n"
+        f"Sign in to Accord to read it: {settings.SITE_URL}/\nRelease reference: {release.code}\n"
+    )
+    return _mail(release_readers(release), subject, body)
+
+
 def notify_release_suspended(release: Release) -> int:
     """Tell both sides a release is suspended: out of scope. Neither mail names the new marking
     (the partner may not know it); the originator's officers read the reason on the portal."""

@@ -10,6 +10,7 @@ CONTRACT (stable names other modules import):
 - read_revisions(user) -> QuerySet[DocumentRevision] (the revision a partner reads, per document)
 - mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
 - document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
+- release_for_update(user, code) -> Release          (the originator's release officers; else 404/403, audited)
 
 A user may READ a document only when every gate passes (deny by default), decided at the
 moment of the request:
@@ -582,6 +583,47 @@ def release_for_user(user, code) -> Release:
             Reason.NO_SUCH_RELEASE,
             error=Http404("No such release."),
             details={"wanted": "read release"},
+        )
+    return release
+
+
+def release_for_update(user, code) -> Release:
+    """An approved release of a document of `user`'s organisation that `user` reads, when `user`
+    is one of its release officers: the difference page and its decisions. A partner or an
+    outsider gets the same 404 as for a missing release; a colleague without the release-officer
+    role, 403. Both audited: only the originator's side learns that a newer revision exists."""
+    organisation_id = getattr(user, "organisation_id", None)
+    release = None
+    if _account(user) and organisation_id is not None:
+        release = (
+            Release.objects.filter(
+                code=_parse_code(code),
+                status=Release.Status.APPROVED,
+                document__originator_id=organisation_id,
+                document__in=readable_documents(user),
+                revision__isnull=False,
+            )
+            .select_related("document__originator", "document__tier", "revision__tier", "recipient", "agreement")
+            .first()
+        )
+    if release is None:
+        target = Release.objects.filter(code=_parse_code(code)).first() or ("sharing.release", str(code)[:64], "")
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            target,
+            Reason.RELEASE_NOT_FOUND_OR_NOT_THEIRS,
+            error=Http404("No such release."),
+            details={"wanted": "release update"},
+        )
+    if not has_role(user, Role.RELEASE_OFFICER, release.document.originator):
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            release,
+            Reason.NOT_A_RELEASE_OFFICER,
+            error=PermissionDenied("Only a release officer of the originating organisation decides updates."),
+            details={"wanted": "release update"},
         )
     return release
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import access, agreements, attachments, documents, releases, tiers
+from .views import access, agreements, attachments, documents, release_updates, releases, tiers
 
 app_name = "sharing"
 
@@ -29,6 +29,9 @@ urlpatterns = [
     path("releases/<uuid:code>/refuse/", releases.release_refuse, name="release_refuse"),
     path("releases/<uuid:code>/revoke/", releases.release_revoke, name="release_revoke"),
     path("releases/<uuid:code>/reinstate/", releases.release_reinstate, name="release_reinstate"),
+    path("releases/<uuid:code>/update/", release_updates.release_update, name="release_update"),
+    path("releases/<uuid:code>/update/approve/", release_updates.release_update_approve, name="release_update_approve"),
+    path("releases/<uuid:code>/update/decline/", release_updates.release_update_decline, name="release_update_decline"),
     # Agreements
     path("agreements/", agreements.agreement_list, name="agreement_list"),
     path("agreements/new/", agreements.agreement_create, name="agreement_create"),

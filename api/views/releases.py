@@ -22,14 +22,16 @@ from sharing.policy import (
     agreement_for_party,
     can_request_release,
     document_for_reader,
+    release_for_update,
     release_for_user,
     visible_releases,
 )
 from sharing.services.listings import documents_listed
+from sharing.services.release_updates import release_update_approve, release_update_decline
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 
 from ..listings import page_objects
-from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer
+from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer, UpdateDecisionSerializer
 
 
 def _agreement_in_request(user, code):
@@ -121,4 +123,34 @@ ReleaseApproveView = _decision_view(
 ReleaseRefuseView = _decision_view("refuse", release_refuse, "Refuse a request, with a reason.")
 ReleaseRevokeView = _decision_view(
     "revoke", release_revoke, "Revoke an approved release, with a reason; access ends at once."
+)
+
+
+def _update_view(operation: str, service, summary: str):
+    class UpdateDecisionView(APIView):
+        @extend_schema(
+            operation_id=f"releases_update_{operation}", request=UpdateDecisionSerializer, responses=ReleaseSerializer
+        )
+        def post(self, request, code):
+            # The originator's release officers only: anyone else gets the 404 of a missing release.
+            release = release_for_update(request.user, code)
+            serializer = UpdateDecisionSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            release = service(actor=request.user, release=release, revision=data["revision"], reason=data["reason"])
+            return Response(ReleaseSerializer(release).data)
+
+    UpdateDecisionView.__name__ = UpdateDecisionView.__qualname__ = f"ReleaseUpdate{operation.title()}View"
+    UpdateDecisionView.post.__doc__ = summary
+    return UpdateDecisionView
+
+
+ReleaseUpdateApproveView = _update_view(
+    "approve",
+    release_update_approve,
+    "Release the document's latest revision in place of the pinned one (a release officer of the originator "
+    "who wrote none of it); `revision` is the latest revision's number, as the difference showed it.",
+)
+ReleaseUpdateDeclineView = _update_view(
+    "decline", release_update_decline, "Keep the partner on the pinned revision, with a reason."
 )

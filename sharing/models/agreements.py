@@ -100,6 +100,11 @@ class Release(models.Model):
     revision = models.ForeignKey(
         DocumentRevision, on_delete=models.PROTECT, related_name="releases", null=True, blank=True
     )
+    # The newest revision the originator's release officer declined to pass on: "update pending"
+    # shows again only for a revision newer than this one.
+    declined_revision = models.ForeignKey(
+        DocumentRevision, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     # Empty: the whole recipient organisation. Otherwise only these people of it.
     audience = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     justification = models.TextField(blank=True)

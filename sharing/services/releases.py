@@ -188,17 +188,7 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         # refused or left, never approved.
         if release.document.status == Document.Status.WITHDRAWN:
             refuse(actor, action, release, Reason.WITHDRAWN, error=_withdrawn())
-        # The agreement may have changed since the request: re-check before any grant is made.
-        refusal = scope.agreement_refusal(release.agreement, now) or scope.scope_refusal(
-            release.agreement, release.document, scope.party_ids(release.agreement)
-        )
-        if refusal is None and release.recipient_id not in scope.party_ids(release.agreement):
-            refusal = Refusal(Reason.RECIPIENT_NOT_A_PARTY)
-        if refusal is None:
-            # The marking may have changed since the request (re-marked EYES ONLY): re-check it.
-            refusal = scope.releasability_refusal(release.document, release.recipient)
-        if refusal is None and release.expires_at is not None and release.expires_at <= now:
-            refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
+        refusal = approval_refusal(release, now)
         if refusal:
             refuse(actor, action, release, refusal)
     stale = withdrawn = False
@@ -233,6 +223,22 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         refuse(actor, action, release, Reason.RELEASE_DECIDED_MEANWHILE)
     release.refresh_from_db()
     return release
+
+
+def approval_refusal(release: Release, now: datetime) -> Refusal | None:
+    """Why the agreement cannot carry `release`'s document, as marked now, to its recipient:
+    re-checked at approval and at an update's approval, before any grant is made, since the
+    agreement and the marking may have changed since the request (re-marked EYES ONLY)."""
+    agreement = release.agreement
+    parties = scope.party_ids(agreement)
+    refusal = scope.agreement_refusal(agreement, now) or scope.scope_refusal(agreement, release.document, parties)
+    if refusal is None and release.recipient_id not in parties:
+        refusal = Refusal(Reason.RECIPIENT_NOT_A_PARTY)
+    if refusal is None:
+        refusal = scope.releasability_refusal(release.document, release.recipient)
+    if refusal is None and release.expires_at is not None and release.expires_at <= now:
+        refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
+    return refusal
 
 
 def latest_revision(document_id: int) -> DocumentRevision:

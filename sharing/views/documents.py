@@ -31,6 +31,7 @@ from sharing.policy import (
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
 from sharing.services.listings import documents_listed
+from sharing.services.release_updates import awaiting_update
 
 from ..menus import evaluated_models_for
 from ..pagination import PeekPage
@@ -100,6 +101,12 @@ def document_page(request: HttpRequest, document: Document) -> HttpResponse:
     if not is_originator:
         # A partner sees only its own organisation's releases, not who else the document went to.
         releases = releases.filter(recipient_id=user.organisation_id)
+    else:
+        # The originator's side only: a partner learns nothing of revisions newer than its own.
+        pending = set(awaiting_update(releases).values_list("pk", flat=True))
+        releases = list(releases)
+        for release in releases:
+            release.update_pending = release.pk in pending
     attachments = list(Attachment.objects.filter(document=document, destroyed_at__isnull=True))
     context = {
         "document": document,

@@ -19,6 +19,7 @@ from audit.services import refuse
 from sharing.models import Release, SharingAgreement
 from sharing.policy import ALLOW, Decision, deny, document_for_editor, readable_documents
 from sharing.services import releases as services
+from sharing.services.release_updates import awaiting_update
 
 from .banners import MARKING_PREFETCH, banner_for, mark_for
 
@@ -193,9 +194,11 @@ def release_queue(request: HttpRequest) -> HttpResponse:
     waiting = list(releases.filter(status=Release.Status.REQUESTED).order_by("requested_at"))
     live = list(releases.filter(status=Release.Status.APPROVED).order_by("-decided_at")[:50])
     suspended = list(releases.filter(status=Release.Status.SUSPENDED).order_by("-suspended_at")[:50])
-    documents = [r.document for r in waiting + live + suspended]
+    updates = list(awaiting_update(releases).select_related("revision").order_by("document__updated_at")[:50])
+    documents = [r.document for r in waiting + live + suspended + updates]
     context = {
         "waiting": [(r, mark_for(r.document, user)) for r in waiting],
+        "updates": [(r, mark_for(r.document, user)) for r in updates],
         "live": [(r, mark_for(r.document, user)) for r in live],
         "suspended": [(r, mark_for(r.document, user)) for r in suspended],
         "banner": banner_for(documents, user),

@@ -36,6 +36,8 @@ ENDPOINTS = [
     ("api:release_approve", "post", "release", True),
     ("api:release_refuse", "post", "release", True),
     ("api:release_revoke", "post", "approved_release", True),
+    ("api:release_update_approve", "post", "approved_release", True),
+    ("api:release_update_decline", "post", "approved_release", True),
     ("api:agreement_list", "get", None, False),
     ("api:agreement_detail", "get", "agreement", False),
 ]
@@ -54,6 +56,8 @@ BODIES = {
     },
     ("api:release_refuse", "post"): lambda w: {"reason": "Not yet"},
     ("api:release_revoke", "post"): lambda w: {"reason": "Superseded"},
+    ("api:release_update_approve", "post"): lambda w: {"revision": 3},
+    ("api:release_update_decline", "post"): lambda w: {"revision": 3, "reason": "Not this one"},
 }
 
 
