@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ClearanceGrant
 from accounts.roles import Role, has_role
-from sharing.models import Document, Release, SharingAgreement
+from sharing.models import Document, MarkingProposal, Release, SharingAgreement
 from sharing.policy import readable_documents, show_released
 from sharing.services.release_updates import awaiting_update
 from sharing.views.banners import MARKING_PREFETCH, MARKING_SELECT
@@ -30,6 +30,7 @@ class Inbox:
     new_releases: list[Release] = field(default_factory=list)
     awaiting_approval: list[Release] = field(default_factory=list)
     updates_pending: list[Release] = field(default_factory=list)
+    lower_markings: list[MarkingProposal] = field(default_factory=list)
     drafts: list[Document] = field(default_factory=list)
     expiring_clearances: list[ClearanceGrant] = field(default_factory=list)
     expiring_agreements: list[SharingAgreement] = field(default_factory=list)
@@ -41,7 +42,7 @@ class Inbox:
     def documents(self) -> list[Document]:
         """Every document the page shows, for its banner."""
         docs = [r.document for r in self.new_releases] + [r.document for r in self.awaiting_approval]
-        docs += [r.document for r in self.updates_pending]
+        docs += [r.document for r in self.updates_pending] + [p.document for p in self.lower_markings]
         return docs + list(self.drafts)
 
 
@@ -90,6 +91,16 @@ def inbox_for(user) -> Inbox:
             awaiting_update(_releases(user, readable).filter(document__originator=organisation))
             .select_related("revision")
             .order_by("document__updated_at")[:LIMIT]
+        )
+        # Two people for a lower marking: never the proposer's own.
+        inbox.lower_markings = list(
+            MarkingProposal.objects.filter(
+                document__in=readable, document__originator=organisation, status=MarkingProposal.Status.PENDING
+            )
+            .exclude(proposed_by=user)
+            .select_related("proposed_by", *(f"document__{name}" for name in MARKING_SELECT))
+            .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
+            .order_by("proposed_at")[:LIMIT]
         )
     inbox.drafts = list(
         readable.filter(author=user, status=Document.Status.DRAFT)

@@ -218,3 +218,17 @@ def marking_changes(before: Marking, after: Marking, country: str | None = None)
 def is_downgrade(before: Marking, after: Marking) -> bool:
     """Does going from `before` to `after` let anyone read who could not (the two-person rule)?"""
     return any(change.lowers for change in marking_changes(before, after))
+
+
+def raised_part(before: Marking, requested: Marking) -> Marking:
+    """What of `requested` takes effect at once: every raise, none of the lowering (the higher
+    tier, every compartment and caveat of either, only the countries both allow). When it is not
+    `requested` itself, the rest waits for a second person (`is_downgrade`)."""
+    tier = requested.tier if requested.tier.rank >= before.tier.rank else before.tier
+    return Marking(
+        tier=tier,
+        releasable_to=before.releasable_to & requested.releasable_to,
+        compartments=before.compartments | requested.compartments,
+        caveats=before.caveats | requested.caveats,
+        originator_country=before.originator_country,
+    )

@@ -10,6 +10,7 @@ CONTRACT (stable names other modules import):
 - read_revisions(user) -> QuerySet[DocumentRevision] (the revision a partner reads, per document)
 - mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
 - document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
+- marking_proposal_for_originator(user, code) -> MarkingProposal (the originator's readers; else Http404)
 - release_for_update(user, code) -> Release          (the originator's release officers; else 404/403, audited)
 
 A user may READ a document only when every gate passes (deny by default), decided at the
@@ -87,6 +88,7 @@ from .models import (
     DocumentGroupObjectPermission,
     DocumentRevision,
     DocumentUserObjectPermission,
+    MarkingProposal,
     Release,
     SharingAgreement,
 )
@@ -626,6 +628,35 @@ def release_for_update(user, code) -> Release:
             details={"wanted": "release update"},
         )
     return release
+
+
+def marking_proposal_for_originator(user, code) -> MarkingProposal:
+    """A lower marking proposed on a document of `user`'s organisation that `user` reads; anyone
+    else (a partner, an outsider) gets the same 404 as for a missing one (audited). Who may
+    decide it is the marking service's rule (a different release officer of the originator)."""
+    organisation_id = getattr(user, "organisation_id", None)
+    proposal = None
+    if _account(user) and organisation_id is not None:
+        proposal = (
+            MarkingProposal.objects.filter(
+                code=_parse_code(code),
+                document__originator_id=organisation_id,
+                document__in=readable_documents(user),
+            )
+            .select_related("document__originator", "document__tier", "tier", "proposed_by")
+            .first()
+        )
+    if proposal is None:
+        found = MarkingProposal.objects.filter(code=_parse_code(code)).select_related("document").first()
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            found.document if found else ("sharing.document", str(code)[:64], ""),
+            Reason.NO_SUCH_MARKING_CHANGE,
+            error=Http404("No such marking change."),
+            details={"wanted": "marking change"},
+        )
+    return proposal
 
 
 def visible_agreements(user) -> QuerySet[SharingAgreement]:

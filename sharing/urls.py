@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import access, agreements, attachments, documents, release_updates, releases, tiers
+from .views import access, agreements, attachments, documents, markings, release_updates, releases, tiers
 
 app_name = "sharing"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("documents/<uuid:code>/publish/", documents.document_publish, name="document_publish"),
     path("documents/<uuid:code>/withdraw/", documents.document_withdraw, name="document_withdraw"),
     path("documents/<uuid:code>/upload/", documents.document_attachments, name="document_attachments"),
+    path("documents/markings/<uuid:code>/approve/", markings.marking_approve, name="marking_approve"),
+    path("documents/markings/<uuid:code>/refuse/", markings.marking_refuse, name="marking_refuse"),
     # Attachments: upload (streamed through the encrypting handler), download, destroy
     path("documents/<uuid:code>/attachments/", attachments.attachment_upload, name="attachment_upload"),
     path("documents/attachments/<uuid:code>/download/", attachments.attachment_download, name="attachment_download"),

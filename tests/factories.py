@@ -45,8 +45,8 @@ from sharing.models import (
     RiskDomain,
     SharingAgreement,
 )
-from sharing.services.documents import snapshot_of
 from sharing.services.releases import sync_grants
+from sharing.services.revisions import snapshot_of
 from sharing.visibility import keep
 from vault.attachments import attachment_destroy
 from vault.tasks import scan_attachment

@@ -12,6 +12,7 @@ from .documents import (
     DocumentUserObjectPermission,
     RiskDomain,
 )
+from .proposals import MarkingProposal
 from .visibility import Visibility
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "DocumentGroupObjectPermission",
     "DocumentRevision",
     "DocumentUserObjectPermission",
+    "MarkingProposal",
     "Release",
     "RiskDomain",
     "SharingAgreement",

@@ -33,7 +33,7 @@ from audit.reasons import Reason
 from audit.services import record, refuse
 
 from ..marking import describe_change, marking_of
-from ..models import Caveat, Document, DocumentRevision, RiskDomain
+from ..models import Caveat, Document, RiskDomain
 from ..visibility import keep
 from .document_rules import (
     Conflict,
@@ -43,11 +43,11 @@ from .document_rules import (
     require_editor,
     with_originator_country,
 )
+from .markings import lower_marking_split, propose_lower_marking
 from .releases import suspend_out_of_scope
+from .revisions import M2M_FIELDS, MARKING_FIELDS, SCALAR_FIELDS
+from .revisions import write_revision as _write_revision
 
-SCALAR_FIELDS = Document.TEXT_FIELDS
-M2M_FIELDS = ("risk_domains", "releasable_to", "compartments", "caveats")
-MARKING_FIELDS = frozenset({"tier", "releasable_to", "compartments", "caveats"})
 # What decides whether an agreement still carries a release to its recipient.
 SCOPE_FIELDS = frozenset({"tier", "releasable_to", "risk_domains"})
 # The order changed fields are reported in.
@@ -60,37 +60,6 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
-
-
-def snapshot_of(document: Document) -> dict:
-    """Everything a revision keeps: the text, the evaluated model, topics, status and marking."""
-    return {
-        **{name: getattr(document, name) for name in SCALAR_FIELDS},
-        "status": document.status,
-        "risk_domains": sorted(d.code for d in document.risk_domains.all()),
-        "marking": marking_of(document).as_snapshot(),
-    }
-
-
-def _write_revision(document: Document, *, actor: User, changed: list[str], note: str = "") -> DocumentRevision:
-    # The first revision sets the marking rather than changing it; the history shows it as
-    # "Marked …" without the change flag, so the flag picks out only later re-markings.
-    revision = DocumentRevision(
-        document=document,
-        number=document.revision,
-        author=actor,
-        created_at=document.updated_at,
-        snapshot=snapshot_of(document),
-        changed_fields=changed,
-        marking_changed=document.revision > 1 and bool(MARKING_FIELDS.intersection(changed)),
-        note=note[:300],
-        tier_id=document.tier_id,
-    )
-    revision.full_clean()
-    revision.save()
-    revision.releasable_to.set(document.releasable_to.all())
-    revision.compartments.set(document.compartments.all())
-    return revision
 
 
 def document_create(
@@ -206,15 +175,7 @@ def document_update(
     if "releasable_to" in given:
         given["releasable_to"] = with_originator_country(given["releasable_to"], document.originator)
     before = _current_values(document)
-    after = dict(before)
-    for name, value in given.items():
-        if name in M2M_FIELDS:
-            after[name] = {obj.pk for obj in value}
-        elif name == "tier":
-            after[name] = value.pk if value is not None else None
-        else:
-            after[name] = value
-    changed = [name for name in EDITABLE_FIELDS if after[name] != before[name]]
+    changed = _changed(before, given)
     if not changed:
         return document
     if MARKING_FIELDS.intersection(changed):
@@ -226,39 +187,67 @@ def document_update(
             target=document,
             organisation_id=org_id,
         )
+        # Two people for a lower marking: only the raises take effect now; the rest waits.
+        given, asked = lower_marking_split(document, given)
+        changed = _changed(before, given)
+    else:
+        asked = None
     candidate = copy.copy(document)
     for name in changed:
         if name in SCALAR_FIELDS or name == "tier":
             setattr(candidate, name, given[name])
     full_clean(candidate, actor=actor, action=action, target=document)
     marking_before = marking_of(document)
+    proposal = None
     try:
         with transaction.atomic():
             locked = Document.objects.select_for_update().select_related("tier", "originator").get(pk=document.pk)
             _still_editable(locked, document, base_revision)
-            for name in changed:
-                if name in SCALAR_FIELDS or name == "tier":
-                    setattr(locked, name, given[name])
-            locked.revision += 1
-            locked.updated_at = timezone.now()
-            locked.save(update_fields=[*(n for n in changed if n not in M2M_FIELDS), "revision", "updated_at"])
-            for name in changed:
-                if name in M2M_FIELDS:
-                    getattr(locked, name).set(given[name])
-            revision = _write_revision(locked, actor=actor, changed=changed)
-            details: dict[str, Any] = {"revision": locked.revision, "changed_fields": changed}
-            if revision.marking_changed:
-                details["marking_change"] = describe_change(marking_before, marking_of(locked))
-            record(action, actor=actor, target=locked, organisation_id=org_id, details=details)
-            if SCOPE_FIELDS.intersection(changed):
-                # A re-mark that breaks a live release suspends it, visibly, on both sides.
-                suspend_out_of_scope(actor=actor, document=locked)
-                keep([locked.pk])
+            if changed:
+                _apply(actor, locked, given, changed, marking_before)
+            if asked is not None:
+                proposal = propose_lower_marking(actor=actor, document=locked, asked=asked)
     except Conflict as conflict:
         error = ValidationError(conflict.message, code=conflict.reason.value)
         refuse(actor, action, document, conflict.reason, error=error, organisation_id=org_id)
     document.refresh_from_db()
+    # The page tells the author their lower marking waits for a release officer.
+    document.marking_proposal = proposal
     return document
+
+
+def _changed(before: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    after = dict(before)
+    for name, value in given.items():
+        if name in M2M_FIELDS:
+            after[name] = {obj.pk for obj in value}
+        elif name == "tier":
+            after[name] = value.pk if value is not None else None
+        else:
+            after[name] = value
+    return [name for name in EDITABLE_FIELDS if after[name] != before[name]]
+
+
+def _apply(actor: User, locked: Document, given: dict[str, Any], changed: list[str], marking_before) -> None:
+    """Write the changes to the locked document as its next revision, audited."""
+    for name in changed:
+        if name in SCALAR_FIELDS or name == "tier":
+            setattr(locked, name, given[name])
+    locked.revision += 1
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=[*(n for n in changed if n not in M2M_FIELDS), "revision", "updated_at"])
+    for name in changed:
+        if name in M2M_FIELDS:
+            getattr(locked, name).set(given[name])
+    revision = _write_revision(locked, actor=actor, changed=changed)
+    details: dict[str, Any] = {"revision": locked.revision, "changed_fields": changed}
+    if revision.marking_changed:
+        details["marking_change"] = describe_change(marking_before, marking_of(locked))
+    record(Action.DOCUMENT_UPDATED, actor=actor, target=locked, organisation_id=locked.originator_id, details=details)
+    if SCOPE_FIELDS.intersection(changed):
+        # A re-mark that breaks a live release suspends it, visibly, on both sides.
+        suspend_out_of_scope(actor=actor, document=locked)
+        keep([locked.pk])
 
 
 def _still_editable(locked: Document, seen: Document, base_revision: int | None) -> None:

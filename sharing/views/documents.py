@@ -19,7 +19,7 @@ from audit.models import Action
 from audit.services import record
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
-from sharing.models import Attachment, Document, Release
+from sharing.models import Attachment, Document, MarkingProposal, Release
 from sharing.panels import render_document_panels
 from sharing.policy import (
     document_for_editor,
@@ -31,6 +31,7 @@ from sharing.policy import (
 from sharing.selectors import evaluated_models, filter_documents, revision_history, with_marking
 from sharing.services import documents as services
 from sharing.services.listings import documents_listed
+from sharing.services.markings import proposal_changes
 from sharing.services.release_updates import awaiting_update
 
 from ..menus import evaluated_models_for
@@ -125,8 +126,25 @@ def document_page(request: HttpRequest, document: Document) -> HttpResponse:
         # the read gate, so the button asks the rest without deciding the read again.
         "may_edit": is_originator and has_role(user, Role.AUTHOR, document.originator),
         "withdraw_form": WithdrawForm(),
+        "proposal": _waiting_marking(user, document) if is_originator else None,
     }
     return render(request, "sharing/documents/detail.html", context)
+
+
+def _waiting_marking(user, document: Document) -> dict | None:
+    """The lower marking waiting for a second person, for the originator's people only."""
+    proposal = (
+        MarkingProposal.objects.filter(document=document, status=MarkingProposal.Status.PENDING)
+        .select_related("proposed_by")
+        .first()
+    )
+    if proposal is None:
+        return None
+    return {
+        "proposal": proposal,
+        "changes": proposal_changes(proposal, viewer_country(user)),
+        "may_decide": proposal.proposed_by_id != user.pk and has_role(user, Role.RELEASE_OFFICER, document.originator),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -158,7 +176,13 @@ def document_edit(request: HttpRequest, code) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Changes saved as a new revision.")
+            if getattr(document, "marking_proposal", None) is not None:
+                messages.success(
+                    request,
+                    "Changes saved. The lower marking waits for another release officer of your organisation.",
+                )
+            else:
+                messages.success(request, "Changes saved as a new revision.")
             return redirect("sharing:document_detail", code=document.code)
     context = {
         "form": form,

@@ -16,7 +16,7 @@ from accounts.roles import Role, require_role
 from audit.models import Action
 from audit.reasons import Reason
 from audit.services import refuse
-from sharing.models import Release, SharingAgreement
+from sharing.models import MarkingProposal, Release, SharingAgreement
 from sharing.policy import ALLOW, Decision, deny, document_for_editor, readable_documents
 from sharing.services import releases as services
 from sharing.services.release_updates import awaiting_update
@@ -195,8 +195,20 @@ def release_queue(request: HttpRequest) -> HttpResponse:
     live = list(releases.filter(status=Release.Status.APPROVED).order_by("-decided_at")[:50])
     suspended = list(releases.filter(status=Release.Status.SUSPENDED).order_by("-suspended_at")[:50])
     updates = list(awaiting_update(releases).select_related("revision").order_by("document__updated_at")[:50])
-    documents = [r.document for r in waiting + live + suspended + updates]
+    markings = list(
+        MarkingProposal.objects.filter(
+            document__originator=organisation,
+            document__in=readable_documents(user),
+            status=MarkingProposal.Status.PENDING,
+        )
+        .exclude(proposed_by=user)
+        .select_related("document__tier", "document__originator", "proposed_by")
+        .prefetch_related(*(f"document__{name}" for name in MARKING_PREFETCH))
+        .order_by("proposed_at")[:50]
+    )
+    documents = [r.document for r in waiting + live + suspended + updates] + [p.document for p in markings]
     context = {
+        "markings": [(p, mark_for(p.document, user)) for p in markings],
         "waiting": [(r, mark_for(r.document, user)) for r in waiting],
         "updates": [(r, mark_for(r.document, user)) for r in updates],
         "live": [(r, mark_for(r.document, user)) for r in live],
