@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ClearanceGrant
@@ -31,6 +31,10 @@ class Inbox:
     awaiting_approval: list[Release] = field(default_factory=list)
     updates_pending: list[Release] = field(default_factory=list)
     lower_markings: list[MarkingProposal] = field(default_factory=list)
+    # Releases to this organisation a re-mark suspended: shown by neutral reference only (the
+    # document's code, the release's), never the title, banner or reason, which the partner
+    # may not read now. Not in `documents`: they put nothing on the page's banner.
+    suspended_to_us: list[Release] = field(default_factory=list)
     drafts: list[Document] = field(default_factory=list)
     expiring_clearances: list[ClearanceGrant] = field(default_factory=list)
     expiring_agreements: list[SharingAgreement] = field(default_factory=list)
@@ -73,6 +77,13 @@ def inbox_for(user) -> Inbox:
         )
         .select_related("revision__tier")
         .order_by("-decided_at")[:LIMIT]
+    )
+    inbox.suspended_to_us = list(
+        Release.objects.filter(recipient=organisation, status=Release.Status.SUSPENDED)
+        .filter(Q(audience=None) | Q(audience=user))
+        .select_related("document__originator", "agreement")
+        .order_by("-suspended_at")
+        .distinct()[:LIMIT]
     )
     for release in inbox.new_releases:
         # Released to this organisation: it reads the revision the release pins.

@@ -336,13 +336,17 @@ def can_approve_release(user, release: Release) -> Decision:
     return can_read(user, document)
 
 
+REVOCABLE = (Release.Status.APPROVED, Release.Status.SUSPENDED)
+
+
 def can_revoke_release(user, release: Release) -> Decision:
-    """A release officer of the originator (or a portal admin) may revoke an approved release."""
+    """A release officer of the originator (or a portal admin) may revoke an approved release,
+    or a suspended one (ending it for good rather than waiting to reinstate it)."""
     portal_admin = is_portal_admin(user)
     decision = ALLOW if portal_admin else _account(user)
     if not decision:
         return decision
-    if release.status != Release.Status.APPROVED:
+    if release.status not in REVOCABLE:
         return deny(Reason.RELEASE_NOT_APPROVED.because(status=release.status))
     if portal_admin:
         return ALLOW

@@ -35,7 +35,14 @@ from ..models import (
     Release,
     SharingAgreement,
 )
-from ..policy import VIEW_DOCUMENT, can_approve_release, can_read, can_request_release, can_revoke_release
+from ..policy import (
+    REVOCABLE,
+    VIEW_DOCUMENT,
+    can_approve_release,
+    can_read,
+    can_request_release,
+    can_revoke_release,
+)
 from ..visibility import keep
 
 Status = Release.Status
@@ -260,20 +267,23 @@ def release_refuse(*, actor, release: Release, reason: str) -> Release:
 
 
 def release_revoke(*, actor, release: Release, reason: str) -> Release:
-    """Withdraw an approved release. Access ends at once; its guardian rows go in the same transaction."""
+    """Withdraw an approved or suspended release. Access ends at once (a suspended one had none);
+    its guardian rows go in the same transaction."""
     decision = can_revoke_release(actor, release)
     if not decision:
-        error = ValidationError if release.status != Status.APPROVED else PermissionDenied
+        error = ValidationError if release.status not in REVOCABLE else PermissionDenied
         refuse(actor, Action.RELEASE_REVOKED, release, decision.refusal, error=error)
     if not reason.strip():
         refuse(actor, Action.RELEASE_REVOKED, release, Reason.REVOCATION_REASON_REQUIRED)
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
-        if locked.status == Status.APPROVED:
+        if locked.status in REVOCABLE:
+            was = locked.status
             locked.status, locked.revoked_by, locked.revoked_at = Status.REVOKED, actor, timezone.now()
             locked.save(update_fields=["status", "revoked_by", "revoked_at"])
             removed = sync_grants(document_ids=[locked.document_id])
-            record(Action.RELEASE_REVOKED, actor=actor, target=locked, details={"reason": reason.strip(), **removed})
+            details = {"reason": reason.strip(), "was": was, **removed}
+            record(Action.RELEASE_REVOKED, actor=actor, target=locked, details=details)
     release.refresh_from_db()
     return release
 

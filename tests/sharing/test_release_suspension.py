@@ -10,13 +10,21 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from audit.reasons import Reason
-from sharing.models import DocumentGroupObjectPermission, Release
+from sharing.models import DocumentGroupObjectPermission, MarkingProposal, Release
 from sharing.policy import can_read, readable_documents
 from sharing.services.documents import document_update
-from sharing.services.releases import release_reinstate
+from sharing.services.markings import marking_proposal_approve
+from sharing.services.releases import release_reinstate, release_revoke
 from tests.factories import ReleaseFactory, country, tier
 
 pytestmark = pytest.mark.django_db
+
+
+def widen_back(author, officer, document):
+    """Re-mark the document releasable to the US again: a wider marking, so a second person's."""
+    document_update(actor=author, document=document, releasable_to=[country("USA")])
+    proposal = MarkingProposal.objects.get(document=document, status="pending")
+    marking_proposal_approve(actor=officer, proposal=proposal)
 
 
 @pytest.fixture
@@ -66,7 +74,7 @@ def test_a_re_mark_within_scope_leaves_the_release_alone(alice, bob, finding, re
 
 def test_re_marking_back_does_not_restore_only_the_release_officer_does(alice, bob, rita, finding, released):
     document_update(actor=alice, document=finding, releasable_to=[])
-    document_update(actor=alice, document=finding, releasable_to=[country("USA")])
+    widen_back(alice, rita, finding)
     released.refresh_from_db()
     assert released.status == Release.Status.SUSPENDED
     assert not can_read(bob, finding)
@@ -102,7 +110,7 @@ def test_the_originator_sees_the_state_and_reason_and_reinstates_by_post(
     queue = client.get(reverse("sharing:release_queue")).content.decode()
     assert "Suspended: out of scope" in queue
     assert client.get(reverse("sharing:release_reinstate", args=[released.code])).status_code == 405
-    document_update(actor=alice, document=finding, releasable_to=[country("USA")])
+    widen_back(alice, rita, finding)
     client.post(reverse("sharing:release_reinstate", args=[released.code]), {"reason": "in scope"})
     released.refresh_from_db()
     assert released.status == Release.Status.APPROVED
@@ -118,3 +126,49 @@ def test_reinstating_is_refused_to_the_anonymous_and_outsiders(
         assert verified_client(outsider).post(url).status_code in (403, 404)
     released.refresh_from_db()
     assert released.status == Release.Status.SUSPENDED
+
+
+def test_the_originators_officer_revokes_a_suspended_release_for_good(alice, rita, bob, finding, released):
+    document_update(actor=alice, document=finding, releasable_to=[])
+    released.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        release_revoke(actor=alice, release=released, reason="ending it")
+    release_revoke(actor=rita, release=released, reason="will not come back into scope")
+    assert released.status == Release.Status.REVOKED and released.revoked_by == rita
+    event = AuditEvent.objects.get(action=Action.RELEASE_REVOKED, outcome="allowed")
+    assert event.details["was"] == Release.Status.SUSPENDED
+    assert AuditEvent.objects.filter(action=Action.RELEASE_REVOKED, outcome="denied", actor_id=alice.pk).exists()
+    widen_back(alice, rita, finding)
+    with pytest.raises(ValidationError):
+        release_reinstate(actor=rita, release=released)
+    assert not can_read(bob, finding)
+
+
+def test_a_suspended_release_is_revoked_from_the_queue(alice, rita, finding, released, verified_client):
+    document_update(actor=alice, document=finding, releasable_to=[])
+    client = verified_client(rita)
+    assert "Revoke for good" in client.get(reverse("sharing:release_queue")).content.decode()
+    client.post(reverse("sharing:release_revoke", args=[released.code]), {"reason": "ended"})
+    released.refresh_from_db()
+    assert released.status == Release.Status.REVOKED
+
+
+def test_the_partner_sees_the_suspension_by_neutral_reference_only(alice, bob, finding, released, verified_client):
+    document_update(actor=alice, document=finding, releasable_to=[])
+    page = verified_client(bob).get(reverse("home")).content.decode()
+    assert "Suspended: out of scope" in page
+    assert str(finding.code) in page and str(released.code) in page
+    # Not the title, not the banner (the new marking), not the reason.
+    assert finding.title not in page
+    assert "EYES ONLY" not in page and "OFFICIAL-SENSITIVE" not in page and "releasable-to" not in page
+
+
+def test_a_partner_outside_a_narrowed_release_sees_nothing_of_its_suspension(
+    alice, bob, carol, finding, uk_us_agreement, usaisi, verified_client
+):
+    from tests.factories import ReleaseFactory
+
+    narrowed = ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi, audience=[carol])
+    document_update(actor=alice, document=finding, releasable_to=[])
+    assert str(narrowed.code) in verified_client(carol).get(reverse("home")).content.decode()
+    assert str(narrowed.code) not in verified_client(bob).get(reverse("home")).content.decode()
