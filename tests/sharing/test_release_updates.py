@@ -198,11 +198,19 @@ def test_update_pending_shows_on_the_originators_side_only(client, release, rita
 def test_the_api_approves_and_declines_updates_for_the_officer_only(client, release, rita, bob, finding):
     from tests.api.conftest import bearer, make_token
 
+    partner = bearer(make_token(bob))
+    for partner_url in (
+        reverse("api:document_detail", args=[finding.code]),
+        reverse("api:document_list"),
+        reverse("api:release_detail", args=[release.code]),
+        reverse("api:release_list"),
+    ):
+        assert NEW_TITLE not in client.get(partner_url, **partner).content.decode()
     url = reverse("api:release_update_approve", args=[release.code])
-    response = client.post(url, {"revision": 2}, content_type="application/json", **bearer(make_token(bob)))
+    response = client.post(url, {"revision": 2}, content_type="application/json", **partner)
     assert response.status_code == 404 and NEW_TITLE not in response.content.decode()
     response = client.post(url, {"revision": 2}, content_type="application/json", **bearer(make_token(rita)))
     assert response.status_code == 200, response.content
     assert Release.objects.get(pk=release.pk).revision.number == 2
-    response = client.get(reverse("api:document_detail", args=[finding.code]), **bearer(make_token(bob)))
+    response = client.get(reverse("api:document_detail", args=[finding.code]), **partner)
     assert response.json()["title"] == NEW_TITLE
