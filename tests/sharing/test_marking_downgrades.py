@@ -179,7 +179,9 @@ def test_a_marking_changed_since_the_proposal_is_not_lowered_over(sam, rita, fin
     ],
 )
 @pytest.mark.parametrize("decision", ["approve", "refuse"])
-def test_who_decides_a_lower_marking(client, request, rae, finding, usaisi, who, status, reason, decision):
+def test_who_decides_a_lower_marking_outsider_and_partner_get_404(
+    client, request, rae, finding, usaisi, who, status, reason, decision
+):
     from tests.factories import ReleaseFactory
 
     ReleaseFactory(document=finding, recipient=usaisi)  # the partner reads the document
@@ -187,7 +189,8 @@ def test_who_decides_a_lower_marking(client, request, rae, finding, usaisi, who,
     proposal = proposal_of(finding)
     actor = request.getfixturevalue(who)
     login_verified(client, actor)
-    response = client.post(reverse(f"sharing:marking_{decision}", args=[proposal.code]), {"reason": "checked"})
+    name = {"approve": "sharing:marking_approve", "refuse": "sharing:marking_refuse"}[decision]
+    response = client.post(reverse(name, args=[proposal.code]), {"reason": "checked"})
     assert response.status_code == status
     proposal.refresh_from_db()
     finding.refresh_from_db()
@@ -218,3 +221,13 @@ def test_the_originator_sees_the_waiting_marking_and_the_partner_nothing(client,
     login_verified(client, bob)
     page = client.get(url).content.decode()
     assert "Lower marking" not in page and "marking_approve" not in page
+
+
+def test_anonymous_is_sent_to_sign_in_and_nothing_is_decided(client, alice, finding):
+    document_update(actor=alice, document=finding, tier=tier("official"))
+    proposal = proposal_of(finding)
+    for name in ("sharing:marking_approve", "sharing:marking_refuse"):
+        response = client.post(reverse(name, args=[proposal.code]), {"reason": "x"})
+        assert response.status_code == 302 and "/login" in response["Location"]
+    proposal.refresh_from_db()
+    assert proposal.status == "pending"

@@ -214,3 +214,15 @@ def test_the_api_approves_and_declines_updates_for_the_officer_only(client, rele
     assert Release.objects.get(pk=release.pk).revision.number == 2
     response = client.get(reverse("api:document_detail", args=[finding.code]), **partner)
     assert response.json()["title"] == NEW_TITLE
+
+
+def test_anonymous_is_sent_to_sign_in_from_the_difference_page(client, release):
+    for name, method in (
+        ("sharing:release_update", client.get),
+        ("sharing:release_update_approve", client.post),
+        ("sharing:release_update_decline", client.post),
+    ):
+        response = method(reverse(name, args=[release.code]))
+        assert response.status_code == 302 and "/login" in response["Location"]
+    release.refresh_from_db()
+    assert release.revision.number == 1
