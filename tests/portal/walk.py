@@ -70,6 +70,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
         for name in ("detail", "edit", "access", "access_export", "publish", "withdraw", "attachments")
     },
     "sharing:attachment_upload": {"code": "document"},
+    "sharing:marking_approve": {"code": "marking"},
+    "sharing:marking_refuse": {"code": "marking"},
     "sharing:release_request": {"code": "document"},
     "sharing:attachment_download": {"code": "attachment"},
     "sharing:attachment_destroy": {"code": "attachment"},

@@ -21,7 +21,8 @@ from django.utils import timezone
 from accounts.models import ReadInNomination
 from api.tokens import token_create
 from evals.models import EvalRun
-from sharing.models import Document, Release
+from sharing.marking import marking_of
+from sharing.models import Document, MarkingProposal, Release
 from sharing.services.releases import suspend_out_of_scope
 from tests.factories import (
     DAY,
@@ -32,6 +33,7 @@ from tests.factories import (
     ReleaseFactory,
     compartment,
     revise,
+    tier,
 )
 
 
@@ -180,6 +182,12 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
         else:
             releases.forbidden[release.document.title.split("title")[0]] = str(release.code)
     releases.forbidden["to third"] = str(Release.objects.get(document=to_third).code)
+    # A lower marking waiting on a partner's finding the persona may not read: 404, like a missing one.
+    above = Document.objects.get(code=world.fill("document").forbidden["zqtier"])
+    waiting = MarkingProposal.objects.create(
+        document=above, proposed_by=author, base_marking=marking_of(above).as_snapshot(), tier=tier("official")
+    )
+    world.fill("marking").forbidden["zqtier"] = str(waiting.code)
 
     # People: a colleague the persona's organisation administers, and a partner's member.
     colleague = PersonFactory(organisation=home, clearance="official-sensitive", read_ins=[shared])
