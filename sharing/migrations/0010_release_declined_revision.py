@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0007_release_suspended_out_of_scope'),
+        ('sharing', '0009_visibility_dates_by_organisation'),
     ]
 
     operations = [
