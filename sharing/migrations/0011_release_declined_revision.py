@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0009_visibility_dates_by_organisation'),
+        ('sharing', '0010_revision_search_index'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_readin_nominations'),
-        ('sharing', '0010_release_declined_revision'),
+        ('sharing', '0011_release_declined_revision'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
