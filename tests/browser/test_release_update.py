@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 
 ANALYST = "alice@ukasi.example"
 OFFICER = "rachel@ukasi.example"
-REVIEWER = "bob@caisi.example"
+# Ravi, not Bob: the journey test revokes Bob's clearance on the shared demo server.
+REVIEWER = "ravi@caisi.example"
 ORIGINATOR_ADMIN = "olivia@ukasi.example"
 
 
@@ -94,13 +95,13 @@ def test_an_edit_reaches_the_partner_only_when_the_officer_approves_the_update(o
     admin.go(document_path)
     admin.page.get_by_role("link", name="Access history").click()
     admin.page.wait_for_url(re.compile(r"/access/$"))
-    rows = admin.page.locator("tbody tr", has_text="Bob Brown")
+    rows = admin.page.locator("tbody tr", has_text="Ravi Rao")
     reads = [
         [cell.strip() for cell in row.locator("td").all_inner_texts()]
         for row in rows.all()
         if row.locator("td").nth(3).inner_text().strip() == "read"
     ]
-    # Bob read revision 2 before the update, and revision 3 after it.
+    # Ravi read revision 2 before the update, and revision 3 after it.
     assert {cells[5] for cells in reads} >= {"2", "3"}, reads
 
     for session in (analyst, officer, reviewer, admin):
