@@ -120,3 +120,7 @@ class AccordPasswordResetForm(PasswordResetForm):
     def get_users(self, email):
         email = (email or "").strip().lower()
         return (u for u in User.objects.filter(email__iexact=email, is_active=True) if u.email.lower() == email)
+
+
+class KeyNameForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=64)

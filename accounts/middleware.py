@@ -59,10 +59,18 @@ class SessionLimitsMiddleware:
 
 
 class RequireMFAMiddleware:
-    """Every signed-in user must be verified with TOTP before reaching anything but the MFA
+    """Every signed-in user must be verified with TOTP or a security key before reaching anything but the MFA
     pages themselves, sign-out and static files."""
 
-    ALLOWED_URL_NAMES = {"accounts:mfa_verify", "accounts:mfa_enrol", "accounts:logout"}
+    ALLOWED_URL_NAMES = {
+        "accounts:mfa_verify",
+        "accounts:mfa_enrol",
+        "accounts:logout",
+        # A security key as the second factor: the ceremony the MFA page starts.
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+        "otp_webauthn:js-i18n-catalog",
+    }
     # The REST API and its schema authenticate by bearer token only and ignore the session, so a
     # half-signed-in browser session must not turn their JSON answers into redirects.
     BEARER_ONLY_PREFIXES = ("/api/v1/", "/api/schema/")

@@ -27,6 +27,7 @@ from .forms import (
     RoleForm,
 )
 from .models import User
+from .roles import PHISHING_RESISTANT_ROLES, needs_security_key
 
 
 def _apply(form: Form, change: Callable[[dict], object]) -> bool:
@@ -53,6 +54,8 @@ def _member_page(request: HttpRequest, member: User, *, status: int = 200, **for
         "member": member,
         "roles": selectors.roles_by_user(member.organisation).get(member.pk, []),
         "is_self": member.pk == request.user.pk,
+        "security_keys": services.keys_of(member).count(),
+        "needs_security_key": needs_security_key(member),
         "grant_form": forms.get("grant_form") or ClearanceGrantForm(prefix="grant"),
         "readin_form": forms.get("readin_form") or _readin_form(request),
         "role_form": forms.get("role_form") or RoleForm(prefix="role"),
@@ -137,7 +140,17 @@ def _role_change(request: HttpRequest, code: str, service, message: str) -> Http
 @require_POST
 @login_required
 def role_grant(request: HttpRequest, code: str) -> HttpResponse:
-    return _role_change(request, code, services.role_grant, "Role given.")
+    response = _role_change(request, code, services.role_grant, "Role given.")
+    role = request.POST.get("role-role")
+    if response.status_code == 302 and role in PHISHING_RESISTANT_ROLES:
+        member = access.member_for_admin(request.user, code)
+        if not services.has_security_key(member):
+            messages.warning(
+                request,
+                f"{member.display_name} must enrol a security key or passkey (on their security page) and sign "
+                "in with it before they can act in this role.",
+            )
+    return response
 
 
 @require_POST

@@ -20,6 +20,14 @@ the one meaning of "portal admin" everywhere.
 
 Every check goes through `has_role` / `require_role` / `is_portal_admin`; no other module types
 a role's codename or reads `is_staff` to decide anything.
+
+Phishing-resistant sign-in is part of holding a role. Organisation admins, release officers,
+signatories and portal admins act only in a session verified with a security key or passkey
+(WebAuthn): in a session verified with TOTP their role answers as not held, so every gate that
+asks `has_role` refuses them until they verify with a key. The other roles act after TOTP. The
+embedded demo's `ACCORD_PRIVILEGED_TOTP` lets TOTP do for every role (production refuses to
+start with it). `session_is_strong_enough` is that rule; the freshness a few actions need on top
+(step-up) is `accounts/stepup.py`'s.
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
+from django_otp_webauthn.models import WebAuthnCredential
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from audit.models import Action
@@ -57,6 +67,10 @@ CODENAMES: dict[str, str] = {
     Role.SIGNATORY: "sign_agreement",
 }
 ROLE_OF_CODENAME: dict[str, Role] = {codename: Role(role) for role, codename in CODENAMES.items()}
+
+# The roles whose holders act only in a session verified with a security key or passkey (and
+# portal admins, who hold no organisation role): OWASP ASVS 5.0 level 3, NIST SP 800-63B AAL3.
+PHISHING_RESISTANT_ROLES: frozenset[str] = frozenset({Role.RELEASE_OFFICER, Role.ORG_ADMIN, Role.SIGNATORY})
 
 # What a refusal for want of the role says in the audit trail, and to the caller.
 _REFUSAL = {
@@ -94,15 +108,57 @@ def _forget_roles() -> None:
         memo.clear()
 
 
+def totp_suffices() -> bool:
+    """The embedded demo's setting: TOTP is enough for every role (never in production)."""
+    return bool(settings.ACCORD_PRIVILEGED_TOTP)
+
+
+def is_webauthn(device: Any) -> bool:
+    """Is `device` a security key or passkey (not an authenticator app)?"""
+    return isinstance(device, WebAuthnCredential)
+
+
+def session_is_strong_enough(user: Any, role: str | None) -> bool:
+    """May `user` act as `role` (None: as a portal admin) in the session they came with?
+
+    - a role outside PHISHING_RESISTANT_ROLES: yes (its session passed TOTP already);
+    - the demo's ACCORD_PRIVILEGED_TOTP: yes;
+    - a user that carries no session (loaded by a task, or the API's token user, whose own rule
+      is the `decide` scope): yes;
+    - otherwise only if the session was verified with a security key or passkey.
+    """
+    if role is not None and role not in PHISHING_RESISTANT_ROLES:
+        return True
+    if totp_suffices():
+        return True
+    if not hasattr(user, "otp_device"):
+        return True
+    return is_webauthn(user.otp_device)
+
+
+def needs_security_key(user: User) -> bool:
+    """Does `user` hold a role, or the staff flag, that acts only after a security key (whatever
+    their current session was verified with)?"""
+    if user.is_staff:
+        return True
+    organisation = user.organisation
+    return organisation is not None and any(
+        user.has_perm(permission(role), organisation) for role in sorted(PHISHING_RESISTANT_ROLES)
+    )
+
+
 def has_role(user: Any, role: str, organisation: Organisation | None) -> bool:
-    """Does `user` hold `role` on `organisation`, now?
+    """Does `user` hold `role` on `organisation`, now, in this session?
 
     Guardian's answer: the account is active, and the role is granted to the user by name or to
     a group of theirs, or the user is a superuser. No organisation means no role (never a global
     permission: roles exist only on an organisation). Asked again in the same request, the
-    first answer (a grant or revocation in between forgets every answer).
+    first answer (a grant or revocation in between forgets every answer). A role that needs a
+    security key answers no in a session not verified with one (`session_is_strong_enough`).
     """
     if organisation is None:
+        return False
+    if not session_is_strong_enough(user, role):
         return False
     memo = _memo.get()
     if memo is None:
@@ -121,6 +177,8 @@ def require_role(
     if has_role(user, role, organisation):
         return organisation
     reason, message = _REFUSAL[role]
+    if organisation is not None and not session_is_strong_enough(user, role):
+        reason, message = Reason.SECURITY_KEY_NEEDED, Reason.SECURITY_KEY_NEEDED.sentence()
     refuse(user, Action.ACCESS_DENIED, target, reason, error=PermissionDenied(message), details={"wanted": wanted})
 
 
@@ -161,17 +219,22 @@ def holders(role: str, organisations: Organisation | QuerySet) -> QuerySet[User]
 
 def organisations_where(user: Any, role: str) -> QuerySet[Organisation]:
     """The organisations on which `user` holds `role`, granted by name or to a group of theirs
-    (a superuser: all of them)."""
+    (a superuser: all of them); none in a session too weak for the role."""
+    if not session_is_strong_enough(user, role):
+        return Organisation.objects.none()
     return get_objects_for_user(user, permission(role), klass=Organisation, accept_global_perms=False)
 
 
 def is_portal_admin(user: Any) -> bool:
     """A portal admin: signed in, active, staff, and — when the user comes from a request, which
-    carries OTP's `is_verified` — with a session verified by a second factor. API requests say
+    carries OTP's `is_verified` — with a session verified by a second factor, a security key
+    unless the demo's setting lets TOTP do (`session_is_strong_enough`). API requests say
     so for themselves (the token is the second factor); users loaded by tasks carry no session."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if not (user.is_active and user.is_staff):
         return False
     verified = getattr(user, "is_verified", None)
-    return not callable(verified) or bool(verified())
+    if callable(verified) and not verified():
+        return False
+    return session_is_strong_enough(user, None)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import org_views, views
+from . import org_views, security_views, views
 
 app_name = "accounts"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("mfa/", views.mfa_verify, name="mfa_verify"),
     path("mfa/enrol/", views.mfa_enrol, name="mfa_enrol"),
+    path("security/", security_views.security, name="security"),
+    path("security/keys/<str:key_id>/rename/", security_views.key_rename, name="key_rename"),
+    path("security/keys/<str:key_id>/remove/", security_views.key_remove, name="key_remove"),
+    path("verify/", security_views.step_up, name="step_up"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),

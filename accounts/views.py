@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Action, Outcome
 from audit.services import record
 
-from . import services
+from . import services, stepup
 from .forms import AccordPasswordResetForm, EmailAuthenticationForm, TokenForm
 
 
@@ -92,11 +92,20 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
-def _next_url(request: HttpRequest) -> str:
+def next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/"
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return "/"
+
+
+def matching_device(devices: list[TOTPDevice], token: str) -> TOTPDevice | None:
+    """The device (not throttled) whose code `token` is, spent by this check; None otherwise."""
+    for device in devices:
+        allowed, _ = device.verify_is_allowed()
+        if allowed and device.verify_token(token):
+            return device
+    return None
 
 
 def _complete_mfa(request: HttpRequest, device: TOTPDevice) -> None:
@@ -104,6 +113,7 @@ def _complete_mfa(request: HttpRequest, device: TOTPDevice) -> None:
     # A new session id once the second factor is proven: a session id seen before MFA is
     # worth nothing after it.
     request.session.cycle_key()
+    stepup.mark_verified(request, device)
 
 
 @sensitive_post_parameters()
@@ -112,21 +122,22 @@ def _complete_mfa(request: HttpRequest, device: TOTPDevice) -> None:
 @login_required
 def mfa_verify(request: HttpRequest) -> HttpResponse:
     devices = [d for d in devices_for_user(request.user, confirmed=True) if isinstance(d, TOTPDevice)]
-    if not devices:
+    has_key = services.has_security_key(request.user)
+    if not devices and not has_key:
         return redirect("accounts:mfa_enrol")
     if request.user.is_verified():
-        return redirect(_next_url(request))
+        return redirect(next_url(request))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        for device in devices:
-            allowed, _ = device.verify_is_allowed()
-            if allowed and device.verify_token(form.cleaned_data["token"]):
-                _complete_mfa(request, device)
-                record(Action.AUTH_MFA_VERIFIED, actor=request.user, target=request.user)
-                return redirect(_next_url(request))
+        device = matching_device(devices, form.cleaned_data["token"])
+        if device is not None:
+            _complete_mfa(request, device)
+            record(Action.AUTH_MFA_VERIFIED, actor=request.user, target=request.user)
+            return redirect(next_url(request))
         record(Action.AUTH_MFA_FAILED, actor=request.user, target=request.user, outcome=Outcome.DENIED)
         form.add_error("token", "That code is not valid. Codes work once and change every 30 seconds.")
-    return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
+    context = {"form": form if devices else None, "has_key": has_key, "next": next_url(request)}
+    return render(request, "accounts/mfa_verify.html", context)
 
 
 # The enrolment secret lives in the session that showed it, and only there: every enrolment
@@ -163,7 +174,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             request.session.pop(ENROLMENT_SESSION_KEY, None)
             _complete_mfa(request, device)
             messages.success(request, "Your authenticator app is set up.")
-            return redirect(_next_url(request))
+            return redirect(next_url(request))
         if any(True for _ in devices_for_user(request.user, confirmed=True)):
             return redirect("accounts:mfa_verify")
         if secret is not None:
@@ -174,7 +185,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
         form.add_error(None, "This set-up page has expired. Scan the new code and enter the code it shows.")
     device = services.enrolment_device(request.user, secret)
     qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
-    context = {"form": form, "qr": qr, "secret": _base32(device.bin_key), "next": _next_url(request)}
+    context = {"form": form, "qr": qr, "secret": _base32(device.bin_key), "next": next_url(request)}
     return render(request, "accounts/mfa_enrol.html", context)
 
 

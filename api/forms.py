@@ -10,6 +10,9 @@ class TokenForm(forms.Form):
     )
     read = forms.BooleanField(label="Read: list and fetch findings, files, results", required=False, initial=True)
     write = forms.BooleanField(label="Write: create and change findings, upload files, releases", required=False)
+    decide = forms.BooleanField(
+        label="Decide: approve releases (lives 8 hours; only right after you use your security key)", required=False
+    )
     days = forms.IntegerField(label="Expires after (days)", min_value=1, initial=90)
 
     def __init__(self, *args, **kwargs):
@@ -24,9 +27,9 @@ class TokenForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("read") and not data.get("write"):
+        if not data.get("read") and not data.get("write") and not data.get("decide"):
             raise forms.ValidationError("Choose at least one scope.")
         return data
 
     def scopes(self) -> list[str]:
-        return [scope for scope in ("read", "write") if self.cleaned_data.get(scope)]
+        return [scope for scope in ("read", "write", "decide") if self.cleaned_data.get(scope)]

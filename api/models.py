@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+# Every non-empty subset of the scopes, in its stored (sorted) form.
+SCOPE_SETS = ["decide", "read", "write", "decide,read", "decide,write", "read,write", "decide,read,write"]
+DECIDE_LIFETIME = timedelta(hours=8)
 
 
 class ApiToken(models.Model):
@@ -17,13 +22,16 @@ class ApiToken(models.Model):
     class Scope(models.TextChoices):
         READ = "read", "Read"
         WRITE = "write", "Write"
+        # The decisions that need a security key in the portal (accounts/stepup.py); made only
+        # right after one, for at most DECIDE_LIFETIME.
+        DECIDE = "decide", "Decide"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
-    # A comma-separated subset of Scope, sorted: "read", "write" or "read,write".
+    # A comma-separated subset of Scope, sorted: "read", "write", "read,write", "decide,read", …
     scopes = models.CharField(max_length=20)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -37,9 +45,7 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="apitoken_expiry_after"),
-            models.CheckConstraint(
-                condition=Q(scopes__in=["read", "write", "read,write"]), name="apitoken_scopes_known"
-            ),
+            models.CheckConstraint(condition=Q(scopes__in=SCOPE_SETS), name="apitoken_scopes_known"),
         ]
 
     def __str__(self) -> str:

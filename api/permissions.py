@@ -37,3 +37,23 @@ class TokenScope(BasePermission):
         )
         self.message = f"This API token lacks the '{scope}' scope."
         return False
+
+
+class DecideScope(BasePermission):
+    """The decisions the portal asks a security key for (accounts/stepup.py) need a token with
+    the `decide` scope, which is made only right after one; any other token gets a 403 saying so."""
+
+    message = Reason.TOKEN_DECIDE_SCOPE.sentence().capitalize() + "."
+    code = "decide_scope_missing"
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if isinstance(token, ApiToken) and token.has_scope(ApiToken.Scope.DECIDE):
+            return True
+        record_denial(
+            Action.ACCESS_DENIED,
+            actor=request.user,
+            target=token if isinstance(token, ApiToken) else request.user,
+            details={"reason": Reason.TOKEN_DECIDE_SCOPE.value, "wanted": "decide", "path": request.path},
+        )
+        return False

@@ -25,7 +25,7 @@ from audit.models import Action
 from audit.reasons import Reason
 from audit.services import record, refuse
 
-from .models import ApiToken
+from .models import DECIDE_LIFETIME, ApiToken
 
 TOKEN_PREFIX = "accord_"  # noqa: S105  # nosec B105  (a public marker, not a secret)
 _TOKEN = re.compile(r"^accord_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -44,7 +44,8 @@ def parse_scopes(value) -> str:
     unknown = scopes - set(ApiToken.Scope.values)
     if not scopes or unknown:
         raise ValidationError(
-            f"Scopes must be read, write or both (got {', '.join(sorted(unknown)) or 'none'}).", code="scopes"
+            f"Scopes must be read, write, decide or several (got {', '.join(sorted(unknown)) or 'none'}).",
+            code="scopes",
         )
     return ",".join(sorted(scopes))
 
@@ -59,10 +60,13 @@ class NewToken:
     secret: str  # the full bearer token; never stored, shown once
 
 
-def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
+def token_create(*, actor, user, name: str, scopes, days: int, key_verified: bool = False) -> NewToken:
     """Make a token for `user` (the actor themself; a command may make one for anyone).
 
     Only an active user with an organisation gets one, for 1..ACCORD_API_TOKEN_MAX_DAYS days.
+    A token with the `decide` scope is made only by the person themself in a session that has
+    just been verified with a security key (`key_verified`: `accounts.stepup.verified_within`),
+    and lives at most DECIDE_LIFETIME (8 hours), whatever `days` says.
     """
     if actor is not None and actor.pk != user.pk:
         refuse(actor, Action.API_TOKEN_CREATED, user, Reason.NOT_THEIR_OWN, error=PermissionDenied)
@@ -79,6 +83,18 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("Give the token a name that says where it is used.", code="name")
+    scopes = parse_scopes(scopes)
+    decides = ApiToken.Scope.DECIDE in scopes.split(",")
+    if decides and (actor is None or not key_verified):
+        refuse(
+            actor,
+            Action.API_TOKEN_CREATED,
+            user,
+            Reason.TOKEN_DECIDE_SCOPE,
+            error=ValidationError(
+                "A token with the decide scope is made only right after you use your security key.", code="decide"
+            ),
+        )
     now = timezone.now()
     prefix = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -87,9 +103,9 @@ def token_create(*, actor, user, name: str, scopes, days: int) -> NewToken:
         name=name[:100],
         prefix=prefix,
         secret_hash=token_hash(secret),
-        scopes=parse_scopes(scopes),
+        scopes=scopes,
         created_at=now,
-        expires_at=now + timedelta(days=days),
+        expires_at=now + (DECIDE_LIFETIME if decides else timedelta(days=days)),
     )
     token.full_clean()
     with transaction.atomic():

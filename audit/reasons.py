@@ -31,6 +31,9 @@ class Reason(StrEnum):
     NOT_SIGNED_IN = "not_signed_in"
     ACCOUNT_INACTIVE = "account_inactive"
     NOT_MFA_VERIFIED = "not_mfa_verified"
+    SECURITY_KEY_NEEDED = "security_key_needed"
+    STEP_UP_NEEDED = "step_up_needed"
+    TOKEN_DECIDE_SCOPE = "token_decide_scope"  # noqa: S105  # nosec B105
     NO_ORGANISATION = "actor_no_organisation"
     ORGANISATION_INACTIVE = "organisation_inactive"
     NO_ACTIVE_ORGANISATION = "no_active_organisation"
@@ -207,6 +210,11 @@ SENTENCES: dict[Reason, str] = {
     Reason.NOT_SIGNED_IN: "not signed in",
     Reason.ACCOUNT_INACTIVE: "account inactive",
     Reason.NOT_MFA_VERIFIED: "session not MFA-verified",
+    Reason.SECURITY_KEY_NEEDED: "this role acts only in a session verified with a security key or passkey",
+    Reason.STEP_UP_NEEDED: "this action needs a security key verification within the last 5 minutes",
+    Reason.TOKEN_DECIDE_SCOPE: (
+        "this action needs an API token with the 'decide' scope, made right after a security key verification"
+    ),
     Reason.NO_ORGANISATION: "no organisation",
     Reason.ORGANISATION_INACTIVE: "organisation inactive",
     Reason.NO_ACTIVE_ORGANISATION: "no active organisation",

@@ -14,6 +14,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -189,6 +190,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "csp",
     "accounts",
@@ -221,6 +223,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
+    # After MFA: the decisions that need a security key within the last few minutes.
+    "accounts.stepup.StepUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes last, as its documentation requires.
@@ -283,6 +287,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # A passkey signs a person in by itself (it is both factors: the key and its PIN or biometric).
+    "django_otp_webauthn.backends.WebAuthnBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -310,6 +316,32 @@ OTP_TOTP_ISSUER = env_str("ACCORD_OTP_ISSUER", "Accord")
 OTP_TOTP_TOLERANCE = 1
 # The Django admin never shows an authenticator's secret or QR code (accounts/admin.py).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# WebAuthn (security keys and passkeys, django-otp-webauthn). The relying party is the host of
+# ACCORD_SITE_URL; a credential made for one host never works on another. A browser accepts an
+# insecure origin only for `localhost` (never 127.0.0.1), which is how the demo tries a passkey.
+_site = urlsplit(SITE_URL)
+_site_host = "localhost" if _site.hostname in {None, "127.0.0.1", "::1"} else _site.hostname
+_site_origin = f"{_site.scheme}://{_site_host}" + (f":{_site.port}" if _site.port else "")
+OTP_WEBAUTHN_RP_ID = env_str("ACCORD_WEBAUTHN_RP_ID", _site_host)
+OTP_WEBAUTHN_RP_NAME = "Accord"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("ACCORD_WEBAUTHN_ORIGINS", [_site_origin])
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "accounts.webauthn"
+# Organisation admins, release officers, signatories and portal staff act only in a session
+# verified with a security key or passkey (accounts/roles.py). The embedded demo lets them act
+# with TOTP instead, so its personas work with the codes `seed_demo` prints; production refuses
+# to start with that on.
+ACCORD_PRIVILEGED_TOTP = env_bool("ACCORD_PRIVILEGED_TOTP", not PRODUCTION)
+# How recent a security-key verification a decision needs (accounts/stepup.py): five minutes, or
+# less (the browser journeys shorten it to outlive it); never more.
+ACCORD_STEP_UP_SECONDS = env_int("ACCORD_STEP_UP_SECONDS", 300)
+if not 1 <= ACCORD_STEP_UP_SECONDS <= 300:
+    raise ImproperlyConfigured(f"ACCORD_STEP_UP_SECONDS must be between 1 and 300, got {ACCORD_STEP_UP_SECONDS}")
+if PRODUCTION and ACCORD_PRIVILEGED_TOTP:
+    raise ImproperlyConfigured(
+        "ACCORD_PRIVILEGED_TOTP cannot be on when ACCORD_ENV=production: "
+        "privileged roles need a security key or passkey"
+    )
 
 # django-axes: lock (username, IP) pairs after repeated failures, with a cool-off.
 AXES_FAILURE_LIMIT = env_int("ACCORD_LOCKOUT_FAILURES", 5)

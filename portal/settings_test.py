@@ -11,3 +11,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 AUTH_PASSWORD_VALIDATORS = []
+# The demo's setting, said out loud: the suite's privileged personas sign in with TOTP
+# (tests/factories.login_verified). The tests of the security-key rule turn it off, as production
+# has it (tests/accounts/test_security_keys.py and the browser journeys with a virtual key).
+ACCORD_PRIVILEGED_TOTP = True

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/webauthn/", include(("accounts.webauthn", "otp_webauthn"))),
     path("audit/", include("audit.urls")),
     path("api/", include("api.urls")),
     path("results/", include("evals.urls")),

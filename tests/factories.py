@@ -15,6 +15,7 @@ attachment, which is encrypted and stored through the real service so its cipher
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,6 +24,7 @@ import factory
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import (
     ClearanceGrant,
@@ -496,11 +498,32 @@ def totp_device(user: User) -> TOTPDevice:
 
 
 def login_verified(client, user: User) -> None:
-    """Sign the test client in as `user`, past MFA, as the real journey would leave it."""
+    """Sign the test client in as `user`, past MFA with TOTP, as the real journey would leave it."""
+    _login_with(client, user, totp_device(user))
+
+
+def security_key(user: User, name: str = "YubiKey") -> WebAuthnCredential:
+    """A confirmed security key of `user` (its public key is a placeholder: no ceremony uses it)."""
+    credential_id = secrets.token_bytes(32)
+    return WebAuthnCredential.objects.create(
+        user=user, name=name, confirmed=True, credential_id=credential_id, public_key=b"\xa5", sign_count=0
+    )
+
+
+def login_with_key(client, user: User, key: WebAuthnCredential | None = None) -> WebAuthnCredential:
+    """Sign the test client in as `user`, verified with a security key just now (fresh for step-up)."""
+    key = key or WebAuthnCredential.objects.filter(user=user).first() or security_key(user)
+    _login_with(client, user, key)
+    return key
+
+
+def _login_with(client, user: User, device) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    device = totp_device(user)
+    from accounts.stepup import TOTP_AT, WEBAUTHN_AT
+
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[WEBAUTHN_AT if isinstance(device, WebAuthnCredential) else TOTP_AT] = timezone.now().timestamp()
     session.save()

@@ -16,6 +16,7 @@ from .clearances import (
     readin_revoke,
 )
 from .credentials import credentials_end, enrolment_device, mfa_enrol_confirm, new_enrolment_secret, password_set
+from .keys import has_security_key, keys_of, security_key_enrolled, security_key_remove, security_key_rename
 from .nominations import readin_nominate, readin_nomination_approve, readin_nomination_decline
 from .people import (
     mfa_reset,
@@ -34,6 +35,8 @@ __all__ = [
     "clearance_revoke",
     "credentials_end",
     "enrolment_device",
+    "has_security_key",
+    "keys_of",
     "mfa_enrol_confirm",
     "mfa_reset",
     "new_enrolment_secret",
@@ -46,6 +49,9 @@ __all__ = [
     "readin_revoke",
     "role_grant",
     "role_revoke",
+    "security_key_enrolled",
+    "security_key_remove",
+    "security_key_rename",
     "user_create",
     "user_deactivate",
 ]

@@ -15,6 +15,7 @@ from ..models import Country, Organisation, User
 from ..roles import Role, grant_role, is_granted, is_portal_admin, revoke_role
 from ._rules import authorise_member_admin, clean_or_refuse
 from .credentials import credentials_end
+from .keys import security_keys_delete_all
 
 
 def _check_role(action: str, *, actor: User | None, user: User, role: str) -> None:
@@ -113,13 +114,14 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 
 
 def mfa_reset(*, actor: User | None, user: User) -> int:
-    """Delete the member's authenticator devices, so their next sign-in enrols a new one, and
+    """Delete the member's authenticator devices (app and security keys), so their next sign-in enrols a new one, and
     end every session and API token they hold: a stolen signed-in session must not survive to
     enrol a device of its own. Returns how many devices were removed."""
     action = Action.AUTH_MFA_RESET
     authorise_member_admin(action, actor=actor, member=user)
     with transaction.atomic():
         deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+        deleted += security_keys_delete_all(user)
         credentials_end(actor=actor, user=user, reason="mfa_reset")
         record(action, actor=actor, target=user, details={"devices": deleted})
     return deleted

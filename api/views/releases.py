@@ -31,6 +31,7 @@ from sharing.services.release_updates import release_update_approve, release_upd
 from sharing.services.releases import release_approve, release_refuse, release_request, release_revoke
 
 from ..listings import page_objects
+from ..permissions import DecideScope, TokenScope
 from ..serializers import DecisionSerializer, ReleaseRequestSerializer, ReleaseSerializer, UpdateDecisionSerializer
 
 
@@ -101,8 +102,10 @@ class ReleaseDetailView(APIView):
         return Response(ReleaseSerializer(release_for_user(request.user, code)).data)
 
 
-def _decision_view(operation: str, service, summary: str):
+def _decision_view(operation: str, service, summary: str, *, decides: bool = False):
     class DecisionView(APIView):
+        permission_classes = [TokenScope, DecideScope] if decides else [TokenScope]
+
         @extend_schema(operation_id=f"releases_{operation}", request=DecisionSerializer, responses=ReleaseSerializer)
         def post(self, request, code):
             release = release_for_user(request.user, code)
@@ -118,7 +121,11 @@ def _decision_view(operation: str, service, summary: str):
 
 
 ReleaseApproveView = _decision_view(
-    "approve", release_approve, "Approve a request (a release officer of the originator, never the requester)."
+    "approve",
+    release_approve,
+    "Approve a request (a release officer of the originator, never the requester). Needs a token with the "
+    "`decide` scope.",
+    decides=True,
 )
 ReleaseRefuseView = _decision_view("refuse", release_refuse, "Refuse a request, with a reason.")
 ReleaseRevokeView = _decision_view(
@@ -126,8 +133,10 @@ ReleaseRevokeView = _decision_view(
 )
 
 
-def _update_view(operation: str, service, summary: str):
+def _update_view(operation: str, service, summary: str, *, decides: bool = False):
     class UpdateDecisionView(APIView):
+        permission_classes = [TokenScope, DecideScope] if decides else [TokenScope]
+
         @extend_schema(
             operation_id=f"releases_update_{operation}", request=UpdateDecisionSerializer, responses=ReleaseSerializer
         )
@@ -149,7 +158,9 @@ ReleaseUpdateApproveView = _update_view(
     "approve",
     release_update_approve,
     "Release the document's latest revision in place of the pinned one (a release officer of the originator "
-    "who wrote none of it); `revision` is the latest revision's number, as the difference showed it.",
+    "who wrote none of it); `revision` is the latest revision's number, as the difference showed it. Needs a "
+    "token with the `decide` scope.",
+    decides=True,
 )
 ReleaseUpdateDeclineView = _update_view(
     "decline", release_update_decline, "Keep the partner on the pinned revision, with a reason."

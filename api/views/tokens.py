@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.stepup import verified_within
 from audit.models import Action
 from audit.reasons import Reason
 from audit.services import refuse
@@ -36,6 +37,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 scopes=form.scopes(),
                 days=form.cleaned_data["days"],
+                key_verified=verified_within(request.session),
             )
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))

@@ -70,6 +70,8 @@ def test_production_without_a_required_variable_fails_loudly_naming_it(tmp_path,
         ({"ACCORD_DEBUG": "true"}, "ACCORD_DEBUG"),
         ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "DATABASE_URL"),
         ({"ACCORD_SESSION_IDLE_MINUTES": "soon"}, "ACCORD_SESSION_IDLE_MINUTES"),
+        # The demo's TOTP-for-privileged-roles setting stops production at start.
+        ({"ACCORD_PRIVILEGED_TOTP": "true"}, "ACCORD_PRIVILEGED_TOTP"),
     ],
 )
 def test_production_refuses_bad_values(tmp_path, overrides, named):
@@ -84,11 +86,13 @@ def test_production_cookies_hsts_and_proxy_settings(tmp_path):
         "'session': s.SESSION_COOKIE_NAME, 'csrf': s.CSRF_COOKIE_NAME, 'secure': [s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE], 'hsts': s.SECURE_HSTS_SECONDS, 'proxies': s.ACCORD_TRUSTED_PROXIES, "
         "'idle': s.SESSION_IDLE_TIMEOUT.total_seconds(), 'absolute': s.SESSION_ABSOLUTE_TIMEOUT.total_seconds(), "
-        "'hasher': s.PASSWORD_HASHERS[0], 'xfo': s.X_FRAME_OPTIONS, 'ip': s.AXES_CLIENT_IP_CALLABLE}))"
+        "'hasher': s.PASSWORD_HASHERS[0], 'xfo': s.X_FRAME_OPTIONS, 'ip': s.AXES_CLIENT_IP_CALLABLE, "
+        "'totp': s.ACCORD_PRIVILEGED_TOTP, 'rp': s.OTP_WEBAUTHN_RP_ID, 'origins': s.OTP_WEBAUTHN_ALLOWED_ORIGINS}))"
     )
-    result = _run(tmp_path, "-c", script)
+    result = _run(tmp_path, "-c", script, env_overrides={"ACCORD_SITE_URL": "https://accord.example.org"})
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
+    assert values["rp"] == "accord.example.org" and values["origins"] == ["https://accord.example.org"]
     assert values["session"].startswith("__Host-")
     assert values["csrf"].startswith("__Host-")
     assert values["secure"] == [True, True]
@@ -99,6 +103,9 @@ def test_production_cookies_hsts_and_proxy_settings(tmp_path):
     assert values["hasher"].endswith("Argon2PasswordHasher")
     assert values["xfo"] == "DENY"
     assert values["ip"] == "audit.middleware.client_ip"
+    # Privileged roles need a security key: TOTP does not stand in for it unless asked, and
+    # asking is refused above.
+    assert values["totp"] is False
 
 
 @pytest.mark.django_db

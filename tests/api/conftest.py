@@ -31,7 +31,9 @@ def media(media):
 
 
 def make_token(user, scopes="read,write", days=30, name="pipeline") -> str:
-    return token_create(actor=user, user=user, name=name, scopes=scopes, days=days).secret
+    """A token made in the portal by `user`, in a session just verified with a security key
+    (so it may hold the `decide` scope)."""
+    return token_create(actor=user, user=user, name=name, scopes=scopes, days=days, key_verified=True).secret
 
 
 def bearer(secret: str) -> dict:
@@ -53,9 +55,9 @@ def api():
 
 @pytest.fixture
 def as_user(api):
-    """`as_user(user, scopes="read,write")` → a client with a fresh token of that user."""
+    """`as_user(user, scopes="decide,read,write")` → a client with a fresh token of that user."""
 
-    def _client(user, scopes="read,write"):
+    def _client(user, scopes="decide,read,write"):
         return api(make_token(user, scopes=scopes))
 
     return _client

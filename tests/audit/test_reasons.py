@@ -19,6 +19,17 @@ WORDS_SEEN = [
     (Reason.NOT_SIGNED_IN, {}, "not signed in"),
     (Reason.ACCOUNT_INACTIVE, {}, "account inactive"),
     (Reason.NOT_MFA_VERIFIED, {}, "session not MFA-verified"),
+    (
+        Reason.SECURITY_KEY_NEEDED,
+        {},
+        "this role acts only in a session verified with a security key or passkey",
+    ),
+    (Reason.STEP_UP_NEEDED, {}, "this action needs a security key verification within the last 5 minutes"),
+    (
+        Reason.TOKEN_DECIDE_SCOPE,
+        {},
+        "this action needs an API token with the 'decide' scope, made right after a security key verification",
+    ),
     (Reason.NO_ORGANISATION, {}, "no organisation"),
     (Reason.ORGANISATION_INACTIVE, {}, "organisation inactive"),
     (Reason.NO_ACTIVE_ORGANISATION, {}, "no active organisation"),

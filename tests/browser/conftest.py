@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
 ]
 WATCH_SCRIPT = Path(__file__).with_name("watch.js")
 DEMO_PASSWORD = "accord-demo-password"
+STEP_UP_SECONDS = 4
 
 pytestmark = pytest.mark.browser
 
@@ -87,9 +89,9 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> None
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    var = tmp_path_factory.mktemp("accord-var")
+@contextmanager
+def _serve(var: Path, *, host: str = "127.0.0.1", extra_env: dict[str, str] | None = None):
+    """A seeded gunicorn on a free loopback port, reached at http://<host>:<port>."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "DATABASE_URL", "CELERY_", "DJANGO_"))}
     env.update(
         {
@@ -99,10 +101,14 @@ def server(tmp_path_factory):
             "PYTHONUNBUFFERED": "1",
         }
     )
+    port = _free_port()
+    url = f"http://{host}:{port}"
+    if host != "127.0.0.1":
+        env["ACCORD_SITE_URL"] = url  # the WebAuthn relying party and origin
+    env.update(extra_env or {})
     _run(["migrate", "--noinput"], env)
     _run(["seed_demo", "--quiet"], env)
     _run(["shell"], env, stdin=Path(__file__).with_name("draft_agreement.py").read_text())
-    port = _free_port()
     log_path = var / "server.log"
     log = log_path.open("w")
     process = subprocess.Popen(  # noqa: S603
@@ -125,11 +131,10 @@ def server(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     break
         except OSError:
@@ -147,6 +152,23 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The embedded demo as `make run` serves it (its personas act with TOTP)."""
+    with _serve(tmp_path_factory.mktemp("accord-var")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def key_server(tmp_path_factory):
+    """The demo with production's rule: privileged roles act only after a security key, and the
+    step-up window shortened to a few seconds so a journey can outlive it. On `localhost`, the
+    one insecure origin a browser runs WebAuthn on."""
+    extra = {"ACCORD_PRIVILEGED_TOTP": "false", "ACCORD_STEP_UP_SECONDS": str(STEP_UP_SECONDS)}
+    with _serve(tmp_path_factory.mktemp("accord-key-var"), host="localhost", extra_env=extra) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -221,9 +243,8 @@ class Session:
         assert not self.watcher.problems, "\n".join(self.watcher.problems)
 
 
-@pytest.fixture
-def open_session(browser, server):
-    """`open_session()` gives a fresh, watched browser context (a different person each time)."""
+def _sessions(browser, server):
+    """`open()` gives a fresh, watched browser context on `server` (a different person each time)."""
     sessions: list[Session] = []
 
     def _open() -> Session:
@@ -245,3 +266,15 @@ def open_session(browser, server):
         problems.extend(session.watcher.problems)
         session.context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def open_session(browser, server):
+    """`open_session()` gives a fresh, watched browser context (a different person each time)."""
+    yield from _sessions(browser, server)
+
+
+@pytest.fixture
+def open_key_session(browser, key_server):
+    """`open_key_session()`: the same, on the server that asks privileged roles for a security key."""
+    yield from _sessions(browser, key_server)

@@ -61,11 +61,11 @@ def publish(session, path: str) -> None:
     expect_notice(session, "Published")
 
 
-def request_release(session, path: str) -> None:
+def request_release(session, path: str, *, agreement: str = AGREEMENT) -> None:
     page = session.page
     session.go(path)
     page.get_by_role("link", name="Request release").click()
-    page.get_by_label(re.compile(AGREEMENT)).check()
+    page.get_by_label(re.compile(agreement)).check()
     page.get_by_role("button", name="Show who may receive it").click()
     page.get_by_label(re.compile("US Center for AI Standards")).check()
     page.get_by_label("Why should they see it?").fill("Joint pre-deployment testing of Atlas 2.0.")

@@ -83,6 +83,8 @@ def url_of(name: str, world) -> str:
         kwargs["filename"] = "notes.txt"
     if "<str:fmt>" in route:
         kwargs["fmt"] = "csv"
+    if "<str:key_id>" in route:
+        kwargs["key_id"] = "0" * 64  # a security key's credential hash
     if "<uidb64>" in route:
         kwargs.update(uidb64="MQ", token="set-password")
     if name == "api:not_found":

@@ -22,7 +22,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="make a token and print it once")
         create.add_argument("--user", required=True, help="the email of the account the token acts as")
-        create.add_argument("--scope", default="read", help="read, write or read,write (default: read)")
+        create.add_argument(
+            "--scope",
+            default="read",
+            help="read, write or read,write (default: read); a decide token is made only in the portal",
+        )
         create.add_argument("--days", type=int, default=90, help="lifetime in days (default: 90)")
         create.add_argument("--name", default="", help="where the token is used (default: 'command line')")
         listing = sub.add_parser("list", help="list a user's tokens")
