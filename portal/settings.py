@@ -327,6 +327,8 @@ OTP_WEBAUTHN_RP_ID = env_str("ACCORD_WEBAUTHN_RP_ID", _site_host)
 OTP_WEBAUTHN_RP_NAME = "Accord"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("ACCORD_WEBAUTHN_ORIGINS", [_site_origin])
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "accounts.webauthn"
+# How long the browser waits for a key to be touched before giving up.
+OTP_WEBAUTHN_TIMEOUT_SECONDS = env_int("ACCORD_WEBAUTHN_TIMEOUT_SECONDS", 300)
 # Organisation admins, release officers, signatories and portal staff act only in a session
 # verified with a security key or passkey (accounts/roles.py). The embedded demo lets them act
 # with TOTP instead, so its personas work with the codes `seed_demo` prints; production refuses

@@ -164,9 +164,14 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def key_server(tmp_path_factory):
     """The demo with production's rule: privileged roles act only after a security key, and the
-    step-up window shortened to a few seconds so a journey can outlive it. On `localhost`, the
-    one insecure origin a browser runs WebAuthn on."""
-    extra = {"ACCORD_PRIVILEGED_TOTP": "false", "ACCORD_STEP_UP_SECONDS": str(STEP_UP_SECONDS)}
+    step-up window (and the wait for a key) shortened to a few seconds so a journey can outlive
+    it. On `localhost`, the one insecure origin a browser runs WebAuthn on."""
+    extra = {
+        "ACCORD_PRIVILEGED_TOTP": "false",
+        "ACCORD_STEP_UP_SECONDS": str(STEP_UP_SECONDS),
+        # A key that is not there fails the ceremony in seconds rather than minutes.
+        "ACCORD_WEBAUTHN_TIMEOUT_SECONDS": "5",
+    }
     with _serve(tmp_path_factory.mktemp("accord-key-var"), host="localhost", extra_env=extra) as running:
         yield running
 
