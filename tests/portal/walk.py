@@ -52,6 +52,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "accounts:org_nomination_approve": {"code": "nomination"},
     "accounts:org_nomination_decline": {"code": "nomination"},
     "audit:export": {"fmt": "export_format"},
+    "accounts:key_rename": {"key_id": "security_key"},
+    "accounts:key_remove": {"key_id": "security_key"},
     "api:token_revoke": {"code": "token"},
     "api:org_token_revoke": {"code": "token"},
     "api:document_detail": {"code": "document"},

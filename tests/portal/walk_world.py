@@ -33,6 +33,7 @@ from tests.factories import (
     ReleaseFactory,
     compartment,
     revise,
+    security_key,
     tier,
 )
 
@@ -222,6 +223,10 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     world.fill("nomination").forbidden["third's"] = str(theirs.code)
     world.fill("user").readable.append(str(persona.pk))
     world.fill("user").forbidden["partner's"] = str(outsider.pk)
+    # Security keys: the persona's own, and a partner's (named by a canary).
+    world.fill("security_key").readable.append(security_key(persona).credential_id_sha256)
+    world.fill("security_key").forbidden["partner's"] = security_key(outsider, "zqkeyname").credential_id_sha256
+    world.canaries.add("zqkeyname")
     return world
 
 
