@@ -13,8 +13,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Modules that use models are importable only once the app registry is ready.
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import signals
         from .access import audit_trail_readers
+        from .sessions import on_credentials_revoked
+
+        # A credential reset ends the records of the sessions its epoch signs out.
+        signals.credentials_revoked.connect(on_credentials_revoked, dispatch_uid="accounts.sessions")
 
         set_trail_readers(audit_trail_readers())
 

@@ -19,6 +19,7 @@ from audit.models import Action
 from audit.services import record
 
 from .roles import remembered_roles
+from .sessions import session_followed, session_seen
 
 SESSION_STARTED = "accord_started"
 SESSION_SEEN = "accord_seen"
@@ -55,7 +56,11 @@ class SessionLimitsMiddleware:
                     return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
                 if idle.total_seconds() > SEEN_RESOLUTION_SECONDS:
                     request.session[SESSION_SEEN] = now.timestamp()
-        return self.get_response(request)
+                    session_seen(request)
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            session_followed(request)  # a key cycled by this response (the second factor proven)
+        return response
 
 
 class RequireMFAMiddleware:

@@ -356,3 +356,27 @@ def clearance_of(user: User, when=None) -> Tier | None:
         ClearanceGrant.objects.valid_at(when).filter(user=user).select_related("tier").order_by("-tier__rank").first()
     )
     return grant.tier if grant else None
+
+
+class SignedInSession(models.Model):
+    """One signed-in browser session, as its person sees it on their sessions page: which
+    browser, from where, since when. Ending it deletes the session itself (`accounts.sessions`),
+    so its next request is signed out; the row stays, ended, for the record."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    # The session's current key (it changes when the second factor is proven), never shown.
+    session_key = models.CharField(max_length=40, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="signedinsession_user_open")]
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"

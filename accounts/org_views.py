@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, compartments, selectors, services
+from . import access, compartments, selectors, services, sessions
 from .forms import (
     ClearanceGrantForm,
     ClearanceRenewForm,
@@ -55,6 +55,7 @@ def _member_page(request: HttpRequest, member: User, *, status: int = 200, **for
         "roles": selectors.roles_by_user(member.organisation).get(member.pk, []),
         "is_self": member.pk == request.user.pk,
         "security_keys": services.keys_of(member).count(),
+        "open_sessions": sessions.active_sessions(member).count(),
         "needs_security_key": needs_security_key(member),
         "grant_form": forms.get("grant_form") or ClearanceGrantForm(prefix="grant"),
         "readin_form": forms.get("readin_form") or _readin_form(request),
@@ -164,6 +165,14 @@ def _member_action(request: HttpRequest, member: User, change: Callable[[dict], 
     if _apply(form, change):
         return _done(request, member, message)
     return _member_page(request, member, action_form=form, status=400)
+
+
+@require_POST
+@login_required
+def member_sessions_end(request: HttpRequest, code: str) -> HttpResponse:
+    member = access.member_for_admin(request.user, code)
+    ended = sessions.sessions_end_all(actor=request.user, user=member)
+    return _done(request, member, f"Ended {ended} session(s): {member.display_name} is signed out everywhere.")
 
 
 @require_POST

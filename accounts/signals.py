@@ -10,6 +10,8 @@ from django.dispatch import Signal, receiver
 from audit.models import Action, Outcome
 from audit.services import record
 
+from . import sessions
+
 # Sent inside the transaction of every credential reset (`accounts.services.credentials_end`)
 # with `user`, `actor` and `reason`. Apps that issue credentials of their own (the API's tokens)
 # revoke them in a receiver and return how many they revoked; `accounts` knows none of them.
@@ -19,12 +21,15 @@ credentials_revoked = Signal()
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs) -> None:
     record(Action.AUTH_LOGIN, actor=user, target=user, details={"mfa": "pending"})
+    if request is not None:
+        sessions.session_opened(request, user)
 
 
 @receiver(user_logged_out)
 def _on_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
         record(Action.AUTH_LOGOUT, actor=user, target=user)
+        sessions.session_closed(request, user)
 
 
 @receiver(user_login_failed)

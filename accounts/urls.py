@@ -29,6 +29,7 @@ urlpatterns = [
     path("org/members/<uuid:code>/roles/grant/", org_views.role_grant, name="org_role_grant"),
     path("org/members/<uuid:code>/roles/revoke/", org_views.role_revoke, name="org_role_revoke"),
     path("org/members/<uuid:code>/mfa-reset/", org_views.mfa_reset, name="org_mfa_reset"),
+    path("org/members/<uuid:code>/sessions/end/", org_views.member_sessions_end, name="org_member_sessions_end"),
     path("org/members/<uuid:code>/deactivate/", org_views.member_deactivate, name="org_member_deactivate"),
     path("org/clearances/<uuid:code>/approve/", org_views.clearance_approve, name="org_clearance_approve"),
     path("org/clearances/<uuid:code>/refuse/", org_views.clearance_refuse, name="org_clearance_refuse"),

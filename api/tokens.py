@@ -208,6 +208,11 @@ def tokens_of(user):
     return ApiToken.objects.filter(user=user).order_by("-created_at")
 
 
+def live_tokens_of(user):
+    """The person's tokens that still authenticate: not revoked, not expired."""
+    return tokens_of(user).filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 def tokens_of_organisation(organisation):
     """Every token of every member of `organisation`, with its holder: one query."""
     return (

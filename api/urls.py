@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import errors
-from .views import agreements, attachments, docs, documents, evals, org_tokens, releases, tokens
+from .views import agreements, attachments, docs, documents, evals, org_tokens, releases, sessions, tokens
 
 app_name = "api"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("docs/", docs.ApiDocsView.as_view(), name="docs"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<uuid:code>/revoke/", tokens.token_revoke_view, name="token_revoke"),
+    # The person's sessions and tokens, each ended there (a session page too).
+    path("sessions/", sessions.sessions, name="sessions"),
+    path("sessions/<uuid:code>/end/", sessions.session_end_view, name="session_end"),
     # The organisation admin's view of its members' tokens (a session page, like the one above).
     path("org/tokens/", org_tokens.member_tokens, name="org_tokens"),
     path("org/tokens/<uuid:code>/revoke/", org_tokens.member_token_revoke, name="org_token_revoke"),

@@ -44,6 +44,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
             "org_role_grant",
             "org_role_revoke",
             "org_mfa_reset",
+            "org_member_sessions_end",
             "org_member_deactivate",
         )
     },
@@ -55,6 +56,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "accounts:key_rename": {"key_id": "security_key"},
     "accounts:key_remove": {"key_id": "security_key"},
     "api:token_revoke": {"code": "token"},
+    "api:session_end": {"code": "signed_in_session"},
     "api:org_token_revoke": {"code": "token"},
     "api:document_detail": {"code": "document"},
     "api:document_publish": {"code": "document"},

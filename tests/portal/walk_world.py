@@ -16,9 +16,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from django.test import Client
 from django.utils import timezone
 
-from accounts.models import ReadInNomination
+from accounts.models import ReadInNomination, SignedInSession
 from api.tokens import token_create
 from evals.models import EvalRun
 from sharing.marking import marking_of
@@ -32,6 +33,7 @@ from tests.factories import (
     PersonFactory,
     ReleaseFactory,
     compartment,
+    login_verified,
     revise,
     security_key,
     tier,
@@ -227,7 +229,17 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     world.fill("security_key").readable.append(security_key(persona).credential_id_sha256)
     world.fill("security_key").forbidden["partner's"] = security_key(outsider, "zqkeyname").credential_id_sha256
     world.canaries.add("zqkeyname")
+    # Sessions: only one's own may be ended on the sessions page (the persona's own would end
+    # the walk's), so a colleague's is as forbidden as a partner's.
+    world.fill("signed_in_session").forbidden["colleague's"] = str(_session_of(colleague).code)
+    world.fill("signed_in_session").forbidden["partner's"] = str(_session_of(outsider).code)
     return world
+
+
+def _session_of(user) -> SignedInSession:
+    client = Client()
+    login_verified(client, user)
+    return SignedInSession.objects.filter(user=user).latest("created_at")
 
 
 def _run(attachment, task: str) -> EvalRun:
