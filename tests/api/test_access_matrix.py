@@ -199,6 +199,8 @@ def test_every_endpoint_is_in_the_matrix():
         "api:token_revoke",
         "api:org_tokens",
         "api:org_token_revoke",
+        "api:sessions",
+        "api:session_end",
         "api:not_found",
     }
     assert names - session_or_public == {name for name, *_ in ENDPOINTS}
