@@ -177,7 +177,11 @@ def require_role(
     if has_role(user, role, organisation):
         return organisation
     reason, message = _REFUSAL[role]
-    if organisation is not None and not session_is_strong_enough(user, role):
+    if (
+        organisation is not None
+        and not session_is_strong_enough(user, role)
+        and user.has_perm(permission(role), organisation)
+    ):
         reason, message = Reason.SECURITY_KEY_NEEDED, Reason.SECURITY_KEY_NEEDED.sentence()
     refuse(user, Action.ACCESS_DENIED, target, reason, error=PermissionDenied(message), details={"wanted": wanted})
 
