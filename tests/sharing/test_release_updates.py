@@ -198,7 +198,8 @@ def test_update_pending_shows_on_the_originators_side_only(client, release, rita
 def test_the_api_approves_and_declines_updates_for_the_officer_only(client, release, rita, bob, finding):
     from tests.api.conftest import bearer, make_token
 
-    partner = bearer(make_token(bob))
+    # The partner holds every scope, so only the release gate stands between it and the update.
+    partner = bearer(make_token(bob, scopes="decide,read,write"))
     for partner_url in (
         reverse("api:document_detail", args=[finding.code]),
         reverse("api:document_list"),
@@ -209,7 +210,12 @@ def test_the_api_approves_and_declines_updates_for_the_officer_only(client, rele
     url = reverse("api:release_update_approve", args=[release.code])
     response = client.post(url, {"revision": 2}, content_type="application/json", **partner)
     assert response.status_code == 404 and NEW_TITLE not in response.content.decode()
+    # Approving is a decision: a token without the `decide` scope is refused and nothing moves.
     response = client.post(url, {"revision": 2}, content_type="application/json", **bearer(make_token(rita)))
+    assert response.status_code == 403 and "decide_scope_missing" in response.content.decode()
+    assert Release.objects.get(pk=release.pk).revision.number == 1
+    officer = bearer(make_token(rita, scopes="decide,read,write"))
+    response = client.post(url, {"revision": 2}, content_type="application/json", **officer)
     assert response.status_code == 200, response.content
     assert Release.objects.get(pk=release.pk).revision.number == 2
     response = client.get(reverse("api:document_detail", args=[finding.code]), **partner)
