@@ -141,6 +141,7 @@ class Reason(StrEnum):
     NOT_A_DOCUMENT_ATTACHMENT = "not_a_document_attachment"
     ATTACHMENT_DESTROYED = "attachment_destroyed"
     ATTACHMENT_NOT_CLEAN = "attachment_not_clean"
+    ATTACHMENT_NOT_RELEASED = "attachment_not_released"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     KEYS_UNAVAILABLE = "keys_unavailable"
     TOO_LARGE = "too_large"
@@ -310,6 +311,7 @@ SENTENCES: dict[Reason, str] = {
     Reason.NOT_A_DOCUMENT_ATTACHMENT: "not a document attachment",
     Reason.ATTACHMENT_DESTROYED: "attachment destroyed",
     Reason.ATTACHMENT_NOT_CLEAN: "attachment not clean",
+    Reason.ATTACHMENT_NOT_RELEASED: "attachment not in the released revision",
     Reason.STORAGE_UNAVAILABLE: "storage unavailable",
     Reason.KEYS_UNAVAILABLE: "key token unavailable",
     Reason.TOO_LARGE: "too large",

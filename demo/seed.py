@@ -32,6 +32,8 @@ def seed_sharing(orgs: dict[str, Organisation]) -> None:
     and Inspect eval logs on three UK findings."""
     people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
     documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
+    # Files first: a release pins the revision its officer approves, files and all.
+    seed_eval_logs(originator=orgs["ukasi"])
     seed_demo_agreements(
         portal_admin=people["admin@accord.example"],
         uk=orgs["ukasi"],
@@ -42,4 +44,3 @@ def seed_sharing(orgs: dict[str, Organisation]) -> None:
         uk_release_officer=people["rachel@ukasi.example"],
         documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
     )
-    seed_eval_logs(originator=orgs["ukasi"])

@@ -20,7 +20,7 @@ from audit.models import Action
 from audit.reasons import Reason
 from audit.services import refuse
 from sharing.models import Attachment, Document
-from sharing.policy import readable_documents
+from sharing.policy import attachments_read, readable_attachments
 from sharing.selectors import documents_titled, with_marking
 
 from .models import EvalRun, EvalScore
@@ -29,21 +29,21 @@ from .models import EvalRun, EvalScore
 SERIES_SEPARATOR = "|"
 
 
-def visible_logs(documents) -> QuerySet[Attachment]:
-    """The attachments of `documents` whose results may be shown: clean and not destroyed."""
-    return Attachment.objects.filter(
-        document__in=documents, scan_status=Attachment.ScanStatus.CLEAN, destroyed_at__isnull=True
-    )
+def visible_logs(attachments: QuerySet[Attachment]) -> QuerySet[Attachment]:
+    """Those of `attachments` whose results may be shown: clean and not destroyed."""
+    return attachments.filter(scan_status=Attachment.ScanStatus.CLEAN, destroyed_at__isnull=True)
 
 
 def readable_runs(user) -> QuerySet[EvalRun]:
-    """Every run `user` may see, whatever its parse status, in one query."""
-    return EvalRun.objects.filter(attachment_code__in=visible_logs(readable_documents(user)).values("code"))
+    """Every run `user` may see, whatever its parse status, in one query: a partner's only of
+    logs in the revision released to it."""
+    return EvalRun.objects.filter(attachment_code__in=visible_logs(readable_attachments(user)).values("code"))
 
 
 def runs_of_document(document: Document) -> QuerySet[EvalRun]:
-    """The runs of one document the caller obtained through `document_for_reader`."""
-    return EvalRun.objects.filter(attachment_code__in=visible_logs([document.pk]).values("code"))
+    """The runs of one document the caller obtained through `document_for_reader` (of the
+    revision that reader reads)."""
+    return EvalRun.objects.filter(attachment_code__in=visible_logs(attachments_read(document)).values("code"))
 
 
 def with_details(runs: QuerySet[EvalRun]) -> QuerySet[EvalRun]:

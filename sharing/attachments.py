@@ -10,6 +10,7 @@ from typing import BinaryIO, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit.models import Action
 from audit.reasons import Reason
@@ -26,6 +27,7 @@ from vault.attachments import (
 from vault.tasks import scan_attachment
 
 from .models import Attachment, Document
+from .services.revisions import write_revision
 
 STREAM_READ_SIZE = 1024 * 1024
 FROZEN = "This document has been withdrawn; it takes no new attachments."
@@ -63,9 +65,12 @@ def _refuse_frozen(actor, document: Document) -> NoReturn:
     )
 
 
-def record_sealed_blob(*, actor, sealed: SealedBlob, document: Document | None, details: dict) -> Attachment:
+def record_sealed_blob(
+    *, actor, sealed: SealedBlob, document: Document | None, details: dict, revision: int = 1
+) -> Attachment:
     """Write the attachment row for a sealed blob and its audit event (the caller's transaction)."""
     attachment = Attachment(
+        added_in_revision=revision,
         code=sealed.code,
         document=document,
         organisation_id=sealed.org_id,
@@ -97,19 +102,30 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
     try:
         require_open_for_attachments(actor=actor, document=document)
         with transaction.atomic():
-            # The row lock orders this upload against a withdrawal: whichever commits first wins.
-            status = Document.objects.select_for_update().values_list("status", flat=True).get(pk=document.pk)
-            if status == Document.Status.WITHDRAWN:
+            # The row lock orders this upload against a withdrawal (whichever commits first wins)
+            # and against edits (each file belongs to exactly one revision).
+            locked = Document.objects.select_for_update().get(pk=document.pk)
+            if locked.status == Document.Status.WITHDRAWN:
                 raise _WithdrawnMeanwhile
+            if locked.status == Document.Status.PUBLISHED:
+                _next_revision(actor, locked, sealed.filename)
             attachment = record_sealed_blob(
                 actor=actor,
                 sealed=sealed,
                 document=document,
-                details={"document": str(document.code), "size": sealed.size, "sha256": sealed.sha256},
+                details={
+                    "document": str(document.code),
+                    "size": sealed.size,
+                    "sha256": sealed.sha256,
+                    "revision": locked.revision,
+                },
+                revision=locked.revision,
             )
             # Through the outbox, in this transaction: a broker that is down at commit delays
             # the scan, never loses it.
             enqueue(scan_attachment.name, args=[str(attachment.code)])
+        # The caller's instance moves on with the revision, so its next edit is not "stale".
+        document.revision, document.updated_at = locked.revision, locked.updated_at
     except _WithdrawnMeanwhile:
         sealed.discard()
         _refuse_frozen(actor, document)
@@ -117,6 +133,17 @@ def attachment_create(*, actor, document: Document, sealed: SealedBlob) -> Attac
         sealed.discard()
         raise
     return attachment
+
+
+def _next_revision(actor, locked: Document, filename: str) -> None:
+    """A file attached to a published document is a change like an edit: it belongs to a new
+    revision, which partners read only once the originator's release officer approves the
+    update (their release pins the revision before it). A draft has no partner yet; its files
+    join the revision it is at."""
+    locked.revision += 1
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["revision", "updated_at"])
+    write_revision(locked, actor=actor, changed=["attachments"], note=f"Attached {safe_filename(filename)}")
 
 
 def upload_rejected(*, actor, document: Document, reason: Reason, **details) -> None:

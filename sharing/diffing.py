@@ -89,7 +89,7 @@ def _text(snapshot: dict, name: str) -> str:
 
 def revision_diff(before: DocumentRevision, after: DocumentRevision, country: str | None = None) -> RevisionDiff:
     """Marking changes, then text differences, then the attachments added and removed since
-    `before` was written (uploads and destructions write no revision of their own)."""
+    `before` (a file belongs to the revision it was attached in; a destruction writes none)."""
     tiers = {r.tier.code: r.tier for r in (before, after)}
     diff = RevisionDiff(before=before, after=after)
     diff.marking = marking_changes(
@@ -101,8 +101,12 @@ def revision_diff(before: DocumentRevision, after: DocumentRevision, country: st
         if old != new:
             diff.fields.append(FieldDiff(name, label, text_lines(old, new)))
     files = Attachment.objects.filter(document_id=before.document_id).order_by("uploaded_at", "pk")
-    diff.attachments_added = list(files.filter(uploaded_at__gt=before.created_at, destroyed_at__isnull=True))
+    diff.attachments_added = list(
+        files.filter(
+            added_in_revision__gt=before.number, added_in_revision__lte=after.number, destroyed_at__isnull=True
+        )
+    )
     diff.attachments_removed = list(
-        files.filter(uploaded_at__lte=before.created_at, destroyed_at__gt=before.created_at)
+        files.filter(added_in_revision__lte=before.number, destroyed_at__gt=before.created_at)
     )
     return diff

@@ -7,6 +7,9 @@ CONTRACT (stable names other modules import):
 - document_for_reader(user, code) -> Document       (or Http404, denial audited)
 - document_for_editor(user, code) -> Document       (or Http404 / PermissionDenied, audited)
 - attachment_for_download(user, code) -> Attachment (or Http404, audited)
+- attachment_for_editor(user, code) -> Attachment  (or Http404 / PermissionDenied, audited)
+- attachments_read(document) -> QuerySet[Attachment] (the files of the revision a reader reads)
+- readable_attachments(user) -> QuerySet[Attachment] (every file `user` may see, one query)
 - read_revisions(user) -> QuerySet[DocumentRevision] (the revision a partner reads, per document)
 - mou_for_party(user, agreement_code) -> Attachment (the agreement's signed MoU, or Http404, audited)
 - document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
@@ -36,6 +39,9 @@ A partner reads the revision its release pins (the one the release officer appro
 3 to 5 hold for it against that revision's marking as well as the document's current one: an
 author's lowered marking reaches partners only with an approved update; a raised one binds them
 at once. The originator's own people read the latest revision under the current marking.
+The files a partner sees and downloads are those of the revision it reads: a file attached
+after (which writes a revision of its own) reaches it only with an approved update, and until
+then answers like a missing one.
 
 TO ADD A GATE, reach every place that states or exercises the rules:
 - `can_read` below, in the order of the gates, with its reason (checks of one release or
@@ -363,10 +369,29 @@ def can_download(user, attachment: Attachment) -> Decision:
     """
     if attachment.document is None:
         return _can_download_mou(user, attachment)
-    decision = can_read(user, attachment.document)
+    decision, release = _read_decision(user, attachment.document)
     if not decision:
         return decision
+    if release is not None and attachment.added_in_revision > release.revision.number:
+        return deny(Reason.ATTACHMENT_NOT_RELEASED)
     return _file_usable(attachment)
+
+
+def attachments_read(document: Document) -> QuerySet[Attachment]:
+    """The undestroyed files of the revision the reader reads, for a document a gate returned
+    (`document_for_reader` leaves a partner's instance at the revision released to it)."""
+    return Attachment.objects.filter(
+        document=document, added_in_revision__lte=document.revision, destroyed_at__isnull=True
+    )
+
+
+def readable_attachments(user) -> QuerySet[Attachment]:
+    """Every document file `user` may see, whatever its scan state, in one query: the files of
+    the documents they may read, a partner's only up to the revision released to them."""
+    pinned = read_revisions(user).filter(document_id=OuterRef("document_id"), number__gte=OuterRef("added_in_revision"))
+    return Attachment.objects.filter(document__in=readable_documents(user).values("pk")).filter(
+        Q(document__originator_id=user.organisation_id) | Exists(pinned)
+    )
 
 
 def _file_usable(attachment: Attachment) -> Decision:
@@ -507,6 +532,42 @@ def document_for_editor(user, code) -> Document:
             user, Action.ACCESS_DENIED, document, decision.refusal, error=PermissionDenied, details={"wanted": "edit"}
         )
     return document
+
+
+def attachment_for_editor(user, code) -> Attachment:
+    """A document's file, for a change by `user` (destruction): 404 (audited) whenever they may
+    not see it — missing, a signed MoU, a forbidden document, a file not yet released to them —
+    and 403 only when they see it but may not edit its document."""
+    parsed = _parse_code(code)
+    attachment = None
+    if parsed is not None:
+        attachment = Attachment.objects.select_related("document").filter(code=parsed, document__isnull=False).first()
+    if attachment is None or not readable_attachments(user).filter(pk=attachment.pk).exists():
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            attachment or ("sharing.attachment", str(code)[:64], ""),
+            Reason.NO_SUCH_ATTACHMENT if attachment is None else _hidden_reason(user, attachment),
+            error=Http404("No such attachment."),
+            details={"wanted": "destroy"},
+        )
+    decision = can_edit(user, attachment.document)
+    if not decision:
+        refuse(
+            user,
+            Action.ACCESS_DENIED,
+            attachment,
+            decision.refusal,
+            error=PermissionDenied,
+            details={"wanted": "destroy"},
+        )
+    return attachment
+
+
+def _hidden_reason(user, attachment: Attachment) -> Reason | Refusal:
+    """Why a file `user` may not see is hidden from them (for the originator's eyes only)."""
+    decision = can_read(user, attachment.document)
+    return decision.refusal if not decision else Reason.ATTACHMENT_NOT_RELEASED
 
 
 def attachment_for_download(user, code) -> Attachment:

@@ -25,7 +25,7 @@ from accounts.models import Organisation, Tier, User
 
 from .marking import Marking, describe_change, marking_from_snapshot
 from .models import Attachment, Document, DocumentRevision, Release
-from .policy import read_revisions, readable_documents
+from .policy import read_revisions, readable_attachments, readable_documents
 
 SEARCH_CONFIG = "english"
 SEARCH_MAX_CHARS = 200
@@ -277,8 +277,9 @@ def readable_release_codes(user, codes: set[uuid.UUID]) -> QuerySet:
 
 def readable_attachment_codes(user, codes: set[uuid.UUID]) -> QuerySet:
     # A signed MoU has no document; its file name is not marked content.
-    readable = readable_documents(user).values("pk")
-    attachments = Attachment.objects.filter(Q(document__isnull=True) | Q(document__in=readable), code__in=codes)
+    attachments = Attachment.objects.filter(
+        Q(document__isnull=True) | Q(pk__in=readable_attachments(user).values("pk")), code__in=codes
+    )
     return attachments.values_list("code", flat=True)
 
 

@@ -421,6 +421,15 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
             keep([obj.document_id])
 
 
+def pass_on(document: Document) -> None:
+    """Move every approved release of `document` to its latest revision, as an approved update
+    leaves it (`release_update_approve`): for tests that attach files after releasing, since a
+    release pins the revision its officer approved, files included."""
+    latest = document.revisions.order_by("-number").first()
+    Release.objects.filter(document=document, status=Release.Status.APPROVED).update(revision=latest)
+    sync_grants(document_ids=[document.pk])
+
+
 # -- attachments -------------------------------------------------------------------------------
 
 

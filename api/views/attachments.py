@@ -24,8 +24,7 @@ from sharing.attachments import (
     require_open_for_attachments,
     upload_rejected,
 )
-from sharing.models import Attachment
-from sharing.policy import attachment_for_download, document_for_editor, document_for_reader
+from sharing.policy import attachment_for_download, attachments_read, document_for_editor, document_for_reader
 from sharing.services.listings import documents_listed
 from vault.attachments import AttachmentTooLarge, StorageUnavailable
 from vault.crypto import TamperedCiphertext
@@ -89,7 +88,7 @@ class DocumentAttachmentsView(APIView):
     def get(self, request, code):
         """The document's attachments (crypto-shredded ones left out)."""
         document = document_for_reader(request.user, code)
-        attachments = Attachment.objects.filter(document=document, destroyed_at__isnull=True).select_related("document")
+        attachments = attachments_read(document).select_related("document")
         body = AttachmentSerializer(attachments, many=True).data
         documents_listed(actor=request.user, documents=[document], page="attachments", via="api")
         return Response(body)

@@ -36,6 +36,11 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # The document revision the file first belongs to. A partner reads the files of the revision
+    # released to them (number <= that revision's), so a file attached after a release reaches
+    # them only with the update the originator's release officer approves. Attaching to a
+    # published document writes a revision of its own; rows kept from before pinning say 1.
+    added_in_revision = models.PositiveIntegerField(default=1)
     # Ciphertext location and envelope.
     blob_name = models.CharField(max_length=200, unique=True)
     segment_size = models.PositiveIntegerField()

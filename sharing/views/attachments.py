@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import parse_header_parameters, url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.models import Action
 from audit.reasons import Reason
-from audit.services import refuse
 from vault.attachments import AttachmentTooLarge, StorageUnavailable, attachment_destroy
 from vault.crypto import TamperedCiphertext
 from vault.downloads import INTEGRITY_FAILED, download_response
@@ -30,7 +28,7 @@ from ..attachments import (
     upload_rejected,
 )
 from ..models import Attachment
-from ..policy import attachment_for_download, document_for_editor
+from ..policy import attachment_for_download, attachment_for_editor, document_for_editor
 from .errors import keys_unavailable, storage_unavailable
 
 # Bodies Django parses itself (into request.POST / request.FILES): everything else is a raw file.
@@ -141,19 +139,8 @@ def attachment_response(request, attachment: Attachment):
 @require_POST
 @login_required
 def attachment_destroy_view(request, code):
-    attachment = Attachment.objects.select_related("document").filter(code=code).first()
-    if attachment is None or attachment.document is None:
-        target = ("sharing.attachment", code, "")
-        error = Http404("No such attachment.")
-        refuse(
-            request.user,
-            Action.ACCESS_DENIED,
-            target,
-            Reason.NO_SUCH_ATTACHMENT,
-            error=error,
-            details={"wanted": "destroy"},
-        )
-    document = document_for_editor(request.user, attachment.document.code)
+    attachment = attachment_for_editor(request.user, code)
+    document = attachment.document
     attachment_destroy(actor=request.user, attachment=attachment)
     # The document page's form names where to go back to; a script or API client gets 204.
     next_url = request.POST.get("next", "")

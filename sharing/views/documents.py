@@ -19,9 +19,10 @@ from audit.models import Action
 from audit.services import record
 from sharing.forms import DocumentFilterForm, DocumentForm, WithdrawForm
 from sharing.markdown import render_markdown
-from sharing.models import Attachment, Document, MarkingProposal, Release
+from sharing.models import Document, MarkingProposal, Release
 from sharing.panels import render_document_panels
 from sharing.policy import (
+    attachments_read,
     document_for_editor,
     document_for_reader,
     may_see_access_history,
@@ -108,7 +109,7 @@ def document_page(request: HttpRequest, document: Document) -> HttpResponse:
         releases = list(releases)
         for release in releases:
             release.update_pending = release.pk in pending
-    attachments = list(Attachment.objects.filter(document=document, destroyed_at__isnull=True))
+    attachments = list(attachments_read(document))
     context = {
         "document": document,
         "mark": mark_for(document, user),
@@ -240,7 +241,7 @@ def document_attachments(request: HttpRequest, code) -> HttpResponse:
     context = {
         "document": document,
         "banner": banner_for([document], user),
-        "attachments": Attachment.objects.filter(document=document, destroyed_at__isnull=True),
+        "attachments": attachments_read(document),
         "max_bytes": settings.ACCORD_ATTACHMENT_MAX_BYTES,
     }
     return render(request, "sharing/documents/attachments.html", context)

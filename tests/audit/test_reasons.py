@@ -137,6 +137,7 @@ WORDS_SEEN = [
     (Reason.NOT_A_DOCUMENT_ATTACHMENT, {}, "not a document attachment"),
     (Reason.ATTACHMENT_DESTROYED, {}, "attachment destroyed"),
     (Reason.ATTACHMENT_NOT_CLEAN, {}, "attachment not clean"),
+    (Reason.ATTACHMENT_NOT_RELEASED, {}, "attachment not in the released revision"),
     (Reason.STORAGE_UNAVAILABLE, {}, "storage unavailable"),
     (Reason.KEYS_UNAVAILABLE, {}, "key token unavailable"),
     (Reason.TOO_LARGE, {}, "too large"),

@@ -33,14 +33,14 @@ PER_EVENT = {"seq", "at", "request_id", "target_id", "hash", "prev_hash", "ip", 
 
 @pytest.fixture
 def world(alice, bob, ukasi, usaisi, uk_us_agreement, finding, verified_client):
-    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     notes = AttachmentFactory(document=finding, filename="uplift-notes.txt")
+    ReleaseFactory(document=finding, agreement=uk_us_agreement, recipient=usaisi)
     unreleased = DocumentFactory(author=alice, title="Unreleased bioscreen gap", releasable_to=["USA"])
     compartmented = DocumentFactory(
         author=alice, title="Compartmented jailbreak finding", compartments=["joint-ex-1"], releasable_to=["USA"]
     )
-    ReleaseFactory(document=compartmented, agreement=uk_us_agreement, recipient=usaisi)
     AttachmentFactory(document=compartmented, filename="jailbreak-prompts.txt")
+    ReleaseFactory(document=compartmented, agreement=uk_us_agreement, recipient=usaisi)
     random_code = uuid.uuid4()
     client = verified_client(bob)
     assert client.get(reverse("sharing:document_list")).status_code == 200
@@ -155,7 +155,8 @@ def test_originator_admin_sees_the_partners_listing_read_download_and_refusal(
     by_bob = [event for event in page.context["events"] if event["actor_id"] == bob.pk]
     assert {event["what"] for event in by_bob} >= {"listed", "read", "downloaded"}
     assert {event["organisation"] for event in by_bob} == {usaisi.short_name}
-    assert any(event["revision"] == 1 for event in by_bob if event["what"] == "read")
+    # The revision released to Bob: the file's (2), not the finding's first.
+    assert any(event["revision"] == 2 for event in by_bob if event["what"] == "read")
     assert "Cyber uplift finding" in page.content.decode()
     refused = client.get(reverse("sharing:document_access", args=[world["unreleased"].code])).context["events"]
     refusal = next(event for event in refused if event["actor_id"] == bob.pk)

@@ -59,7 +59,8 @@ BASELINE = {
     "read_in": "read_in",  # read_in | none | expired | revoked | no_compartment
     "caveat": "none",  # none | orcon
     "status": "published",  # published | draft | withdrawn
-    "attachment": "clean",  # clean | pending | destroyed
+    # clean | pending | destroyed | later (attached after the release: not in the released revision)
+    "attachment": "clean",
     # The revision released to the partner (rev 1, marked JOINT-EX-1, REL TO USA) and what the
     # author did since: released (nothing) | newer_looser (rev 2 drops the compartment, not yet
     # approved) | newer_stricter (rev 2 is GBR EYES ONLY) | unpinned (an approved release naming
@@ -159,6 +160,8 @@ MATRIX = [
     Cell("download", ALLOW),
     Cell("download", DENY, {"attachment": "pending"}),
     Cell("download", DENY, {"attachment": "destroyed"}),
+    Cell("download", DENY, {"attachment": "later"}),
+    Cell("download", ALLOW, {**O, "attachment": "later"}),
     Cell("download", DENY, {"agreement": "suspended"}),
     Cell("download", DENY, {"clearance": "below"}),
     Cell("download", DENY, {"recipient_country": "unlisted"}),
@@ -250,6 +253,11 @@ def build(factors: dict):
         "partner_in_audience": [reader],
         "partner_outside_audience": [PersonFactory(organisation=us)],
     }.get(f["relation"], [])
+    # A file attached before the release is in the released revision; one attached after it
+    # ("later") writes a revision of its own that no release officer has passed on.
+    attachment = None
+    if f["attachment"] != "later":
+        attachment = _attach(doc, f)
     if f["release"] != "none":
         ReleaseFactory(
             document=doc,
@@ -279,12 +287,14 @@ def build(factors: dict):
         DocumentGroupObjectPermission.objects.filter(content_object=doc).delete()
         DocumentUserObjectPermission.objects.create(user=reader, permission=view, content_object=doc)
 
-    attachment = AttachmentFactory(
-        document=doc, scan=f["attachment"] != "pending", destroyed=f["attachment"] == "destroyed"
-    )
+    attachment = attachment or _attach(doc, f)
     owner = {"originator": uk, "recipient": us, "third": ca}.get(f["compartment_owner"])
     Compartment.objects.filter(code="joint-ex-1").update(owner=owner)
     return reader, doc, attachment, pending, ag
+
+
+def _attach(doc, f: dict):
+    return AttachmentFactory(document=doc, scan=f["attachment"] != "pending", destroyed=f["attachment"] == "destroyed")
 
 
 def _clearance(state: str, now) -> dict:

@@ -135,7 +135,7 @@ def test_the_difference_page_shows_marking_first_then_text_then_attachments(clie
     revise(finding, tier="official")
     login_verified(client, rita)
     page = client.get(reverse("sharing:release_update", args=[release.code])).content.decode()
-    assert "Update pending: revision 1 → 3" in page
+    assert "Update pending: revision 1 → 4" in page  # the text (2), the file (3), the re-mark (4)
     marking, text, files = page.index('id="marking"'), page.index('id="text"'), page.index('id="attachments"')
     assert marking < text < files
     assert "ORCON" in page[marking:text] and "OFFICIAL" in page[marking:text]

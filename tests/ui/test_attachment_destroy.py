@@ -20,8 +20,8 @@ def shared(alice, bob, rory, ukasi, usaisi, gbr_usa):
     """A UK finding released to the US, with one clean attachment."""
     document = DocumentFactory(author=alice, releasable_to=gbr_usa)
     agreement = AgreementFactory(parties=[ukasi, usaisi], ceiling="secret")
-    ReleaseFactory(document=document, agreement=agreement, recipient=usaisi)
     attachment = AttachmentFactory(document=document, data=b"evidence\n", filename="evidence.txt", content_type="")
+    ReleaseFactory(document=document, agreement=agreement, recipient=usaisi)
     return document, attachment
 
 

@@ -69,17 +69,18 @@ def world(alice, bob, rory, ukasi, usaisi, gbr_usa, attach):
     released = DocumentFactory(author=alice, title="Released arithmetic study", releasable_to=gbr_usa)
     home = DocumentFactory(author=alice, title="Home-only arithmetic study", tier="official")
     agreement = AgreementFactory(parties=[ukasi, usaisi])
-    release_approve(
-        actor=rory,
-        release=ReleaseFactory(document=released, agreement=agreement, recipient=usaisi, status="requested"),
-        reason="Within the MoU.",
-    )
     runs = {
         "released_a": store_run(attach(released), model="lab/atlas", at=T0, value=0.5),
         "released_b": store_run(attach(released), model="lab/borealis", at=T0 + timedelta(days=1), value=0.7),
         "home_run": store_run(attach(home), model="lab/atlas", at=T0 + timedelta(days=2), value=0.9),
         "secret_task": store_run(attach(home), model="lab/atlas", at=T0, value=0.1, task="home_only_task"),
     }
+    # Released with its logs: a release pins the revision its officer approved, files included.
+    release_approve(
+        actor=rory,
+        release=ReleaseFactory(document=released, agreement=agreement, recipient=usaisi, status="requested"),
+        reason="Within the MoU.",
+    )
     return {"released": released, "home": home, **runs}
 
 
