@@ -33,6 +33,13 @@ def _walk(persona, home, partner, third, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         walker.walk()
     assert walker.walked == len(routes())
+    # The world is what it says: the file the persona may read downloads, on the page and the API.
+    downloads = [
+        a
+        for a in walker.answers
+        if a.route.endswith("attachment_download") and a.role == "readable" and a.method == "get"
+    ]
+    assert downloads and {a.status for a in downloads} == {200}
     received = [m for m in mail.outbox if persona.email in m.recipients()]
     for message in received:
         text = (message.subject + message.body).lower()

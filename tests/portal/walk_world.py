@@ -120,10 +120,13 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     home_author = PersonFactory(organisation=home, roles=["author"], clearance="secret", read_ins=[shared, home_only])
 
     def partner_doc(token: str | None, *, release=True, recipient=home, **marking) -> Document:
+        """A partner's finding with one file, attached before it is released (a release pins
+        its revision's files)."""
         text = canary_text(token) if token else {"title": "Readable walk finding", "summary": "It may be read."}
         marking.setdefault("releasable_to", [home.country_id, third.country_id])
         marking.setdefault("risk_domains", ["cyber-offence"])
         document = DocumentFactory(author=author, **text, **marking)
+        _attach(world, document, token or "readable", forbidden=bool(token))
         if release:
             ReleaseFactory(
                 document=document, agreement=agreement if recipient == home else third_agreement, recipient=recipient
@@ -137,32 +140,26 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
 
     # What the persona may read: a finding in the shared compartment, with a file and a parsed run.
     readable = partner_doc(None, compartments=[shared])
-    readable_file = _attach(world, readable, "readable", forbidden=False)
-    world.fill("eval_run").readable.append(str(_run(readable_file, "readable-task").code))
+    world.fill("eval_run").readable.append(str(_run(readable.attachments.get(), "readable-task").code))
+    # ...whose author then attached a second file and log: a revision not yet passed on.
+    later = _attach(world, readable, "zqlater", forbidden=True)
+    world.canaries |= {"zqlaterfile", "zqlatertask"}
+    world.fill("eval_run").forbidden["zqlater"] = str(_run(later, "zqlatertask").code)
 
     # Every way a partner's finding can be out of reach, each with its canary.
     secret = partner_doc("zqtier", tier="secret")
-    _attach(world, secret, "zqtier", forbidden=True)
     world.fill("eval_run").forbidden["zqtier"] = str(_run(secret.attachments.get(), "zqtiertask").code)
     world.canaries.add("zqtiertask")
-    in_compartment = partner_doc("zqcompartment", compartments=[partner_only])
-    _attach(world, in_compartment, "zqcompartment", forbidden=True)
-    eyes_only = partner_doc("zqeyesonly", releasable_to=[])
-    _attach(world, eyes_only, "zqeyesonly", forbidden=True)
-    draft = partner_doc("zqdraft", release=False, status=Document.Status.DRAFT)
-    _attach(world, draft, "zqdraft", forbidden=True)
-    withdrawn = partner_doc("zqwithdrawn", status=Document.Status.WITHDRAWN)
-    _attach(world, withdrawn, "zqwithdrawn", forbidden=True)
-    unreleased = partner_doc("zqunreleased", release=False)
-    _attach(world, unreleased, "zqunreleased", forbidden=True)
-    unseen_doc = partner_doc("zqunseen", release=False, compartments=[unseen])
-    _attach(world, unseen_doc, "zqunseen", forbidden=True)
+    partner_doc("zqcompartment", compartments=[partner_only])
+    partner_doc("zqeyesonly", releasable_to=[])
+    partner_doc("zqdraft", release=False, status=Document.Status.DRAFT)
+    partner_doc("zqwithdrawn", status=Document.Status.WITHDRAWN)
+    partner_doc("zqunreleased", release=False)
+    partner_doc("zqunseen", release=False, compartments=[unseen])
     to_third = partner_doc("zqthird", recipient=third)
-    _attach(world, to_third, "zqthird", forbidden=True)
 
     # Released, then re-marked out of the persona's reach: the release stands suspended.
     suspended = partner_doc("zqsuspended")
-    _attach(world, suspended, "zqsuspended", forbidden=True)
     revise(suspended, releasable_to=[])
     assert suspend_out_of_scope(actor=author, document=suspended) == 1
 
