@@ -178,19 +178,23 @@ def _parse_eval(
     member = members.get(HEADER) or members.get(JOURNAL_START)
     if member is None:
         raise EvalLogError("not an Inspect log: the archive has no header.json")
-    reader = MemberReader(archive, size, member, limits)
-    scanner = ObjectScanner(
-        reader.read,
-        max_bytes=limits.max_member_bytes,
-        max_keep=limits.max_member_bytes,
-        max_depth=limits.max_json_depth,
-    )
-    header = scanner.members(WANTED)
+    header = member_scanner(archive, size, member, limits).members(WANTED)
     if member.name == JOURNAL_START:
         header.setdefault("status", "started")
     if samples is not None:
         _eval_samples(archive, size, limits, samples)
     return header
+
+
+def member_scanner(archive, size: int, member, limits: EvalLogLimits) -> ObjectScanner:
+    """A scanner over one member of an .eval archive, decompressed as read, within the limits."""
+    reader = MemberReader(archive, size, member, limits)
+    return ObjectScanner(
+        reader.read,
+        max_bytes=limits.max_member_bytes,
+        max_keep=limits.max_member_bytes,
+        max_depth=limits.max_json_depth,
+    )
 
 
 def _eval_samples(archive, size: int, limits: EvalLogLimits, samples: list[ParsedSample]) -> None:
@@ -202,14 +206,7 @@ def _eval_samples(archive, size: int, limits: EvalLogLimits, samples: list[Parse
         if member.size > left:
             raise EvalLogError(f"the log's samples are larger than the {limits.max_samples_bytes} bytes allowed")
         left -= member.size
-        reader = MemberReader(archive, size, member, limits)
-        scanner = ObjectScanner(
-            reader.read,
-            max_bytes=limits.max_member_bytes,
-            max_keep=limits.max_member_bytes,
-            max_depth=limits.max_json_depth,
-        )
-        samples.append(_sample(scanner.members(SAMPLE_WANTED)))
+        samples.append(_sample(member_scanner(archive, size, member, limits).members(SAMPLE_WANTED)))
 
 
 def _parse_json(source: _Source, limits: EvalLogLimits, samples: list[ParsedSample] | None) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from vault import attachments
 
 from .errors import EvalLogError, EvalLogLimits
 from .jsonscan import Each, ObjectScanner
-from .parser import SAMPLES, _format_of, _Offset, _Source
-from .ziplog import MemberReader, read_directory
+from .parser import SAMPLES, _format_of, _Offset, _Source, member_scanner
+from .ziplog import read_directory
 
 TRANSCRIPT_WANTED = frozenset({"id", "epoch", "input", "target", "output", "scores"})
 # What one response shows of each text; the rest is cut with a note, never streamed whole.
@@ -73,14 +73,7 @@ def _from_eval(stream, source, limits: EvalLogLimits, sample_id: str, epoch: int
     member = read_directory(archive, size, limits, frozenset({name})).get(name)
     if member is None:
         return None
-    reader = MemberReader(archive, size, member, limits)
-    scanner = ObjectScanner(
-        reader.read,
-        max_bytes=limits.max_member_bytes,
-        max_keep=limits.max_member_bytes,
-        max_depth=limits.max_json_depth,
-    )
-    return scanner.members(TRANSCRIPT_WANTED)
+    return member_scanner(archive, size, member, limits).members(TRANSCRIPT_WANTED)
 
 
 def _bounded_read(source, limits: EvalLogLimits) -> bytes:
