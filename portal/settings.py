@@ -202,6 +202,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "evals",
+    "exercises",
     "outbox",
     "demo",
     "portal",
