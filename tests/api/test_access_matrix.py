@@ -40,6 +40,9 @@ ENDPOINTS = [
     ("api:release_update_decline", "post", "approved_release", True),
     ("api:agreement_list", "get", None, False),
     ("api:agreement_detail", "get", "agreement", False),
+    ("api:exercise_list", "get", None, False),
+    ("api:exercise_detail", "get", "exercise", False),
+    ("api:protocol_detail", "get", "protocol", False),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e[2] is not None]
 WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[3]]
@@ -62,9 +65,10 @@ BODIES = {
 
 
 @pytest.fixture
-def world(alice, rita, finding, uk_us_agreement, usaisi):
+def world(alice, rita, olivia, finding, uk_us_agreement, usaisi):
     """A UK draft with a clean attachment and a parsed log; a published UK finding with a
-    release to the US awaiting decision; another, approved and in force."""
+    release to the US awaiting decision; another, approved and in force; a UK-US exercise with
+    a protocol draft, Alice read in."""
     from sharing.services.releases import release_approve, release_request
     from tests.factories import domains, tier
     from tests.sharing.documents_support import new_document
@@ -80,7 +84,15 @@ def world(alice, rita, finding, uk_us_agreement, usaisi):
         actor=alice, document=second, agreement=uk_us_agreement, recipients=[usaisi], justification="Joint testing"
     )
     release_approve(actor=rita, release=approved)
+    from exercises.services import protocol_draft
+    from tests.exercises.support import TASKS, make_exercise, read_in
+
+    exercise = make_exercise(olivia, uk_us_agreement, usaisi)
+    read_in(alice, exercise)
+    protocol = protocol_draft(actor=olivia, exercise=exercise, target_model="lab/x", reference_models=[], tasks=TASKS)
     return {
+        "exercise": exercise,
+        "protocol": protocol,
         "document": document,
         "attachment": attachment,
         "eval_run": parsed_run(log),
