@@ -94,3 +94,29 @@ def test_export_download_for_a_member_is_json_and_audited(client, us_reader, ado
     assert "no-store" in response["Cache-Control"]
     assert json.loads(response.content) == spec.export_version(adopted)
     assert AuditEvent.objects.filter(action=Action.PROTOCOL_EXPORTED, actor_id=us_reader.pk).exists()
+
+
+def test_the_docs_snippet_turns_the_export_into_inspect_commands(adopted, tmp_path):
+    """docs/API.md's "Exercise protocols" snippet, run exactly as written on an exported file."""
+    import re
+    import subprocess  # noqa: S404
+    import sys
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    section = text[text.index("## Exercise protocols") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exported = tmp_path / "protocol.json"
+    exported.write_text(json.dumps(spec.export_version(adopted)))
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code, str(exported)], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4
+    assert lines[0] == (
+        "inspect eval inspect_evals/cybench --model lab/model-x --epochs 3 --solver basic_agent "
+        "--sample-id avatar,back_to_the_past,chunky --temperature 0.5 --max-tokens 4096 --seed 42 "
+        f"--tags accord-protocol-{adopted.code}"
+    )
+    assert lines[3].startswith("inspect eval inspect_evals/gpqa_diamond --model lab/model-r --epochs 1 ")
+    assert "--sample-id 1,2,3 --tags" in lines[3]
