@@ -114,9 +114,9 @@ def test_the_docs_snippet_turns_the_export_into_inspect_commands(adopted, tmp_pa
     lines = result.stdout.splitlines()
     assert len(lines) == 4
     assert lines[0] == (
-        "inspect eval inspect_evals/cybench --model lab/model-x --epochs 3 --solver basic_agent "
-        "--sample-id avatar,back_to_the_past,chunky --temperature 0.5 --max-tokens 4096 --seed 42 "
+        "inspect eval inspect_evals/cybench --model lab/model-x --sample-id avatar,back_to_the_past,chunky "
+        "--epochs 3 --solver basic_agent --temperature 0.5 --max-tokens 4096 --seed 42 "
         f"--tags accord-protocol-{adopted.code}"
     )
-    assert lines[3].startswith("inspect eval inspect_evals/gpqa_diamond --model lab/model-r --epochs 1 ")
-    assert "--sample-id 1,2,3 --tags" in lines[3]
+    assert lines[3].startswith("inspect eval inspect_evals/gpqa_diamond --model lab/model-r --sample-id 1,2,3 ")
+    assert "--epochs 1 --solver multiple_choice --tags" in lines[3]
