@@ -60,6 +60,7 @@ urlpatterns = [
     path("v1/agreements/<uuid:code>/", agreements.AgreementDetailView.as_view(), name="agreement_detail"),
     path("v1/exercises/", exercises.ExerciseListView.as_view(), name="exercise_list"),
     path("v1/exercises/<uuid:code>/", exercises.ExerciseDetailView.as_view(), name="exercise_detail"),
+    path("v1/exercises/<uuid:code>/runs/", exercises.ExerciseRunsView.as_view(), name="exercise_runs"),
     path("v1/protocols/<uuid:code>/", exercises.ProtocolVersionView.as_view(), name="protocol_detail"),
     # Anything else under /api/ answers the API's JSON 404, not the portal's HTML page.
     re_path(r"^v1/", errors.not_found, name="not_found"),

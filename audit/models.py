@@ -96,6 +96,7 @@ class Action(models.TextChoices):
     PROTOCOL_SIGNED = "protocol.signed", "Protocol version signed"
     PROTOCOL_ADOPTED = "protocol.adopted", "Protocol version adopted"
     PROTOCOL_EXPORTED = "protocol.exported", "Protocol version exported"
+    EXERCISE_RUN_CREATED = "exercise.run_created", "Exercise run started"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"

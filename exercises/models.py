@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Compartment, Country, Organisation, Tier
-from sharing.models import RiskDomain, SharingAgreement
+from sharing.models import Document, RiskDomain, SharingAgreement
 
 
 class Exercise(models.Model):
@@ -183,3 +183,23 @@ class ProtocolSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} signed {self.version}"
+
+
+class ExerciseRun(models.Model):
+    """One participant's run of the protocol: a finding of its own organisation, marked with the
+    exercise's compartment, whose attachments are the Inspect logs (encrypted, scanned and parsed
+    like any other). Who may see it is the document's policy; the version is the one it followed."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="runs")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="exercise_run")
+    protocol_version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="runs")
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["exercise", "registered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.exercise.reference} run {self.code}"

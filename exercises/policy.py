@@ -7,6 +7,7 @@ CONTRACT (stable names other modules import):
 - protocol_version_for_member(user, code) -> ProtocolVersion (or Http404, denial audited)
 - can_lead(user, exercise) / require_lead(...)        (the lead's steps; 403 audited)
 - can_sign(user, exercise)                            (a participant's signatory)
+- visible_runs(user, exercise) -> QuerySet[ExerciseRun] (runs whose finding the user may read)
 
 Everything an exercise holds carries its compartment, so the exercise itself is the unit of
 secrecy. A user SEES an exercise only when every gate passes (deny by default), decided now:
@@ -38,9 +39,9 @@ from audit.models import Action
 from audit.reasons import Reason
 from audit.services import refuse
 from sharing.models import SharingAgreement
-from sharing.policy import ALLOW, Decision, account_gate, deny
+from sharing.policy import ALLOW, Decision, account_gate, deny, readable_documents
 
-from .models import Exercise, Participant, ProtocolVersion
+from .models import Exercise, ExerciseRun, Participant, ProtocolVersion
 
 
 def _agreement_in_force(agreement: SharingAgreement, now) -> bool:
@@ -189,3 +190,10 @@ def can_sign(user, exercise: Exercise) -> Decision:
     if not Participant.objects.filter(exercise=exercise, organisation=organisation).exists():
         return deny(Reason.NOT_AN_EXERCISE_PARTICIPANT.because(organisation=str(organisation)))
     return ALLOW
+
+
+def visible_runs(user, exercise: Exercise) -> QuerySet[ExerciseRun]:
+    """The runs of an exercise (which the caller has let `user` see) whose finding `user` may
+    read: a run is its organisation's finding, and a partner sees it as it sees any document
+    (released to its organisation under the agreement), never by taking part alone."""
+    return ExerciseRun.objects.filter(exercise=exercise, document__in=readable_documents(user))

@@ -22,10 +22,19 @@ from audit.models import Action
 from audit.reasons import Reason, Refusal
 from audit.services import record, refuse
 from sharing.models import AgreementParty, RiskDomain, SharingAgreement
+from sharing.services import document_create
 
 from . import protocol as spec
-from .models import Exercise, Participant, ProtocolSignature, ProtocolTask, ProtocolVersion, ReferenceModel
-from .policy import can_sign, require_lead
+from .models import (
+    Exercise,
+    ExerciseRun,
+    Participant,
+    ProtocolSignature,
+    ProtocolTask,
+    ProtocolVersion,
+    ReferenceModel,
+)
+from .policy import can_see, can_sign, require_lead
 
 Phase = Exercise.Phase
 # The protocol is drafted and signed before and while the runs are made, not after.
@@ -302,3 +311,51 @@ def protocol_sign(*, actor, version: ProtocolVersion, digest: str) -> ProtocolVe
         refuse(actor, action, version, refusal)
     version.refresh_from_db()
     return version
+
+
+def run_create(*, actor, exercise: Exercise, version: ProtocolVersion | None, title: str = "") -> ExerciseRun:
+    """Start a participant's run of the adopted protocol: a draft finding of the actor's
+    organisation (an author read in), marked as the exercise is — its tier, releasability, risk
+    domains and compartment — to which the run's Inspect logs are then attached through the
+    document attachment path. Only while the exercise is running."""
+    action = Action.EXERCISE_RUN_CREATED
+    decision = can_see(actor, exercise)
+    if not decision:
+        refuse(actor, action, exercise, decision.refusal, error=PermissionDenied)
+    if not has_role(actor, Role.AUTHOR, actor.organisation):
+        refuse(actor, action, exercise, Reason.NOT_AN_AUTHOR, error=PermissionDenied)
+    if exercise.phase != Phase.RUNNING:
+        refuse(actor, action, exercise, Reason.EXERCISE_PHASE_FORBIDS.because(phase=exercise.phase))
+    if version is None:
+        refuse(actor, action, exercise, Reason.NO_ADOPTED_PROTOCOL)
+    if version.exercise_id != exercise.pk or version.status != ProtocolVersion.Status.ADOPTED:
+        refuse(actor, action, exercise, Reason.PROTOCOL_VERSION_NOT_CURRENT.because(number=version.number))
+    organisation = actor.organisation
+    title = (title or "").strip()[:300] or f"{exercise.reference} run by {organisation.short_name.upper()}"
+    with transaction.atomic():
+        document = document_create(
+            actor=actor,
+            title=title,
+            summary=f"Inspect logs of {organisation.name}'s run under protocol version {version.number}.",
+            tier=exercise.tier,
+            releasable_to=exercise.releasable_to.all(),
+            compartments=[exercise.compartment],
+            risk_domains=exercise.risk_domains.all(),
+            model_developer=exercise.target_developer,
+            model_name=exercise.target_name,
+            model_version=exercise.target_version,
+        )
+        run = ExerciseRun.objects.create(
+            exercise=exercise,
+            organisation=organisation,
+            document=document,
+            protocol_version=version,
+            registered_by=actor,
+        )
+        record(
+            action,
+            actor=actor,
+            target=exercise,
+            details={"run": str(run.code), "document": str(document.code), "version": version.number},
+        )
+    return run

@@ -25,7 +25,7 @@ from audit.services import record, record_denial, refuse
 from . import services
 from .forms import AdvanceForm, ExerciseForm, ProtocolForm, SignForm, initial_from
 from .marking import banner_for
-from .models import ProtocolVersion
+from .models import Exercise, ProtocolVersion
 from .policy import (
     can_lead,
     can_sign,
@@ -33,9 +33,10 @@ from .policy import (
     protocol_version_for_member,
     require_lead,
     visible_exercises,
+    visible_runs,
 )
 from .protocol import export_version
-from .selectors import current_draft, latest_version
+from .selectors import adopted_version, current_draft, latest_version
 
 _LIST_LIMIT = 200
 
@@ -122,6 +123,11 @@ def exercise_detail(request: HttpRequest, code) -> HttpResponse:
         "may_lead": bool(can_lead(user, exercise)),
         "may_sign": bool(draft and can_sign(user, exercise) and user.organisation_id not in signed),
         "advance_form": AdvanceForm(),
+        "runs": visible_runs(user, exercise).select_related("organisation", "document", "protocol_version"),
+        "adopted": adopted_version(exercise),
+        "may_run": exercise.phase == Exercise.Phase.RUNNING
+        and user.organisation is not None
+        and has_role(user, Role.AUTHOR, user.organisation),
     }
     return render(request, "exercises/detail.html", context)
 
@@ -212,3 +218,20 @@ def protocol_export(request: HttpRequest, code) -> HttpResponse:
     filename = f"{version.exercise.reference.lower()}-protocol-v{version.number}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@require_POST
+@login_required
+def run_create(request: HttpRequest, code) -> HttpResponse:
+    """Start the organisation's run under the adopted protocol, then attach its Inspect logs on
+    the run's finding (the document attachment path: encrypted, scanned, parsed)."""
+    user = request.user
+    exercise = exercise_for_member(user, code, wanted="start run")
+    title = str(request.POST.get("title", ""))[:300]
+    try:
+        run = services.run_create(actor=user, exercise=exercise, version=adopted_version(exercise), title=title)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("exercises:detail", code=exercise.code)
+    messages.success(request, "Your run is started: attach its Inspect logs (.eval or .json) here.")
+    return redirect("sharing:document_attachments", code=run.document.code)

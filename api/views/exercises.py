@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.models import Action
 from audit.services import record
 from exercises.marking import marking_of
-from exercises.models import Exercise, ProtocolVersion
-from exercises.policy import exercise_for_member, protocol_version_for_member, visible_exercises
+from exercises.models import Exercise, ExerciseRun, ProtocolVersion
+from exercises.policy import exercise_for_member, protocol_version_for_member, visible_exercises, visible_runs
 from exercises.protocol import export_version
+from exercises.selectors import adopted_version
+from exercises.services import run_create
 
 from ..listings import page_objects
 
@@ -132,3 +135,44 @@ class ProtocolVersionView(APIView):
             details={"version": version.number, "via": "api"},
         )
         return Response(export_version(version))
+
+
+class ExerciseRunSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    document = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    protocol_version = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    version = serializers.IntegerField(source="protocol_version.number", read_only=True)
+    upload = serializers.SerializerMethodField(help_text="Where the run's Inspect logs are uploaded (POST the file)")
+
+    class Meta:
+        model = ExerciseRun
+        fields = ["code", "organisation", "document", "protocol_version", "version", "registered_at", "upload"]
+        read_only_fields = fields
+
+    def get_upload(self, run: ExerciseRun) -> str:
+        return reverse("api:document_attachments", args=[run.document.code])
+
+
+class ExerciseRunCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class ExerciseRunsView(APIView):
+    """The runs of an exercise whose finding the caller may read; POST starts the caller's
+    organisation's run under the adopted protocol (an author read in, while it is running)."""
+
+    @extend_schema(operation_id="exercise_runs_list", responses=ExerciseRunSerializer(many=True))
+    def get(self, request, code):
+        exercise = exercise_for_member(request.user, code, wanted="list runs")
+        runs = visible_runs(request.user, exercise).select_related("organisation", "document", "protocol_version")
+        return Response(ExerciseRunSerializer(runs.order_by("registered_at", "pk"), many=True).data)
+
+    @extend_schema(operation_id="exercise_runs_create", request=ExerciseRunCreateSerializer,
+                   responses={201: ExerciseRunSerializer})  # fmt: skip
+    def post(self, request, code):
+        exercise = exercise_for_member(request.user, code, wanted="start run")
+        body = ExerciseRunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        title = body.validated_data.get("title", "")
+        run = run_create(actor=request.user, exercise=exercise, version=adopted_version(exercise), title=title)
+        return Response(ExerciseRunSerializer(run).data, status=status.HTTP_201_CREATED)

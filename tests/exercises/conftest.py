@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import api, as_user  # noqa: F401  (API clients for the run endpoints)
+
 from .support import make_exercise, member, read_in
 
 

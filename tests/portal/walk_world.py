@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import ReadIn, ReadInNomination, SignedInSession
 from api.tokens import token_create
 from evals.models import EvalRun
+from exercises.models import ExerciseRun
 from exercises.services import protocol_draft
 from sharing.marking import marking_of
 from sharing.models import Document, MarkingProposal, Release
@@ -262,6 +263,13 @@ def _exercises(world: World, *, persona, home, partner, third, agreement, third_
         else:
             world.fill("exercise").readable.append(str(made.code))
             world.fill("protocol").readable.append(str(version.code))
+            # The partner's run, never released to the persona's organisation: listed nowhere.
+            hidden = DocumentFactory(author=lead, **canary_text("zqexrun"), compartments=[made.compartment],
+                                     releasable_to=[home.country_id])  # fmt: skip
+            ExerciseRun.objects.create(
+                exercise=made, organisation=partner, document=hidden, protocol_version=version, registered_by=lead
+            )
+            world.canaries |= canaries_of("zqexrun")
 
     exercise(None, "WALK-EX-1", [home])
     exercise("zqexnotreadin", "WALK-EX-2", [home], read=False)
