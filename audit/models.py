@@ -45,6 +45,7 @@ class Action(models.TextChoices):
     READIN_NOMINATED = "readin.nominated", "Nominated for a read-in"
     READIN_NOMINATION_APPROVED = "readin.nomination_approved", "Read-in nomination approved"
     READIN_NOMINATION_DECLINED = "readin.nomination_declined", "Read-in nomination declined"
+    COMPARTMENT_CREATED = "compartment.created", "Compartment created"
     # Documents and attachments
     DOCUMENT_CREATED = "document.created", "Document created"
     DOCUMENT_UPDATED = "document.updated", "Document updated"
@@ -86,6 +87,16 @@ class Action(models.TextChoices):
     MARKING_LOWER_PROPOSED = "marking.lower_proposed", "Lower marking proposed"
     MARKING_LOWER_APPROVED = "marking.lower_approved", "Lower marking approved"
     MARKING_LOWER_REFUSED = "marking.lower_refused", "Lower marking refused"
+    # Joint testing exercises and their protocols
+    EXERCISE_CREATED = "exercise.created", "Exercise created"
+    EXERCISE_PHASE_CHANGED = "exercise.phase_changed", "Exercise moved to another phase"
+    EXERCISE_VIEWED = "exercise.viewed", "Exercise read"
+    EXERCISE_LISTED = "exercise.listed", "Exercises listed"
+    PROTOCOL_DRAFTED = "protocol.drafted", "Protocol version drafted"
+    PROTOCOL_SIGNED = "protocol.signed", "Protocol version signed"
+    PROTOCOL_ADOPTED = "protocol.adopted", "Protocol version adopted"
+    PROTOCOL_EXPORTED = "protocol.exported", "Protocol version exported"
+    EXERCISE_RUN_CREATED = "exercise.run_created", "Exercise run started"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"

@@ -202,6 +202,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "evals",
+    "exercises",
     "outbox",
     "demo",
     "portal",
@@ -570,7 +571,7 @@ ACCORD_API_RATE = env_str("ACCORD_API_RATE", "600/min")
 ACCORD_API_TOKEN_MAX_DAYS = env_int("ACCORD_API_TOKEN_MAX_DAYS", 365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Accord API",
-    "DESCRIPTION": "Findings, attachments, releases, agreements and eval results. "
+    "DESCRIPTION": "Findings, attachments, releases, agreements, eval results and joint testing exercises. "
     "Authenticate with `Authorization: Bearer <token>`; see docs/API.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -190,6 +190,28 @@ WORDS_SEEN = [
     (Reason.TOKEN_SCOPE, {}, "token scope"),
     (Reason.NO_SUCH_EVAL_RUN, {}, "no such eval run or not readable"),
     (Reason.NO_READABLE_RUN_OF_TASK, {}, "no readable run of this task"),
+    (Reason.NO_SUCH_EXERCISE, {}, "no such exercise"),
+    (Reason.NOT_AN_EXERCISE_PARTICIPANT, {"organisation": "CAAISI"}, "CAAISI does not take part in the exercise"),
+    (Reason.NOT_THE_EXERCISE_LEAD, {}, "only the lead organisation's people may do this"),
+    (Reason.AGREEMENT_NOT_IN_FORCE, {}, "the agreement is not in force now"),
+    (Reason.EXERCISE_NEEDS_A_PARTNER, {}, "an exercise needs the lead and at least one other participant"),
+    (Reason.EXERCISE_REFERENCE_TAKEN, {}, "an exercise with this reference exists"),
+    (Reason.EXERCISE_PHASE_FORBIDS, {"phase": "closed"}, "the exercise is in its closed phase"),
+    (
+        Reason.EXERCISE_PHASE_NOT_NEXT,
+        {"phase": "planning", "next": "running"},
+        "the exercise moves from planning only to running",
+    ),
+    (Reason.NO_ADOPTED_PROTOCOL, {}, "the exercise has no adopted protocol"),
+    (Reason.NO_SUCH_PROTOCOL_VERSION, {}, "no such protocol version"),
+    (Reason.PROTOCOL_VERSION_NOT_CURRENT, {"number": 2}, "version 2 is not the version awaiting signatures"),
+    (
+        Reason.PROTOCOL_VERSION_CHANGED,
+        {},
+        "the version changed since it was shown: read it again before signing",
+    ),
+    (Reason.PROTOCOL_UNCHANGED, {}, "the protocol is unchanged"),
+    (Reason.COMPARTMENT_CODE_TAKEN, {}, "a compartment with this code exists"),
 ]
 
 
