@@ -54,6 +54,12 @@ class EvalRun(models.Model):
     total_samples = models.PositiveBigIntegerField(null=True, blank=True)
     completed_samples = models.PositiveBigIntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
+    # How the run was made, checked against a protocol (`evals.conformance`).
+    temperature = models.FloatField(null=True, blank=True)
+    max_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    solver = models.CharField(max_length=255, blank=True)
+    scorer_names = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

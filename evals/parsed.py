@@ -73,5 +73,13 @@ class ParsedEvalLog:
     error_message: str | None
     scores: tuple[ParsedScore, ...]
     model_usage: tuple[ParsedModelUsage, ...]
+    # How the run was made, for checking it against a protocol: the generation settings given
+    # (eval.model_generate_config), the solver steps (plan.steps[].solver, joined by " → ") and
+    # the scorers (eval.scorers[].name).
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    solver: str = ""
+    scorer_names: tuple[str, ...] = ()
     # Read only when asked (`parse_eval_log(..., samples=True)`), in the log's order.
     samples: tuple[ParsedSample, ...] = ()

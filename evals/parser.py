@@ -34,7 +34,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # The members of a log that are kept; `samples` (and the rest) are skipped.
-WANTED = frozenset({"version", "status", "eval", "results", "stats", "error"})
+WANTED = frozenset({"version", "status", "eval", "plan", "results", "stats", "error"})
 # Of each sample, only what identifies it and its scores (whose values alone are kept).
 SAMPLE_WANTED = frozenset({"id", "epoch", "scores"})
 SAMPLES = "samples"

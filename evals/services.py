@@ -39,6 +39,11 @@ RESULT_DEFAULTS: dict[str, Any] = {
     "total_samples": None,
     "completed_samples": None,
     "error_message": "",
+    "temperature": None,
+    "max_tokens": None,
+    "seed": None,
+    "solver": "",
+    "scorer_names": [],
 }
 
 
@@ -99,6 +104,8 @@ def eval_run_from_parsed(*, attachment_code: uuid.UUID, parsed: ParsedEvalLog, a
         run.total_samples = parsed.total_samples
         run.completed_samples = parsed.completed_samples
         run.error_message = parsed.error_message or ""
+        run.temperature, run.max_tokens, run.seed = parsed.temperature, parsed.max_tokens, parsed.seed
+        run.solver, run.scorer_names = parsed.solver, list(parsed.scorer_names)
         run.full_clean(validate_unique=False)
         run.save()
 
