@@ -18,7 +18,6 @@ from audit.chain import (
     compute_hash,
     content_bytes,
     content_bytes_reference,
-    content_digest,
     iso_utc,
     link_hash,
     normalise_details,
