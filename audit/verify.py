@@ -229,7 +229,7 @@ def _range_is_whole(seg: Segment, state: dict, start: int, end: int, checkpoint_
     with connection.cursor() as cursor:
         cursor.execute(_PG_RANGE, [start, end])
         count, first, last, bad, first_prev, last_hash = cursor.fetchone()
-        if bad or count != end - start + 1 or first != start or last != end:
+        if bad or count != end - start + 1 or first != start or last != end or first != state["expected"]:
             return False
         if state["prev"] is not None and first_prev != state["prev"]:
             return False

@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,7 @@ from audit.chain import (
 )
 from audit.models import Action, AuditEvent, ChainHead
 from audit.services import event_fields, record
-from audit.verify import verify_chain
+from audit.verify import stream_rows, verify_chain
 
 from .conftest import drop_triggers, sql
 
@@ -97,7 +98,9 @@ def test_new_events_are_version_3_and_their_stored_hash_recomputes(alice):
     assert stored.version == 3 and stored.sealed
     # Python's link over the stored row equals the hash the sequencer wrote.
     assert link_hash(stored.prev_hash, stored.position, stored.sealed_at, stored.digest) == stored.hash
-    assert compute_hash(event_fields(stored)) == stored.hash
+    assert row_hash(next(stream_rows(after=0, upto=1))) == stored.hash
+    if connection.vendor == "sqlite":  # Python's text forms are the stored ones there
+        assert compute_hash(event_fields(stored)) == stored.hash
     assert (first.seq, first.hash, first.at, first.digest) == (stored.seq, stored.hash, stored.at, stored.digest)
     assert second.prev_hash == first.hash and second.position == first.position + 1
     assert AuditEvent.objects.get(seq=second.seq).at >= stored.at
@@ -153,7 +156,7 @@ def test_relabelling_a_v3_row_as_v1_is_caught():
     record(Action.AUTH_LOGIN)
     record(Action.AUTH_LOGOUT)
     drop_triggers()
-    sql("UPDATE audit_auditevent SET version = 1 WHERE seq = 1")
+    sql("UPDATE audit_auditevent SET version = 1 WHERE position = 1")
     result = verify_chain()
     assert not result.ok and result.first_bad_seq == 1
 
@@ -162,7 +165,7 @@ def test_changing_the_time_of_a_v3_row_is_caught():
     record(Action.AUTH_LOGIN)
     record(Action.AUTH_LOGOUT)
     drop_triggers()
-    sql("UPDATE audit_auditevent SET at = %s WHERE seq = 2", [datetime(2020, 1, 1, tzinfo=UTC)])
+    sql("UPDATE audit_auditevent SET at = %s WHERE position = 2", [datetime(2020, 1, 1, tzinfo=UTC)])
     result = verify_chain()
     assert not result.ok and result.first_bad_seq == 2
 

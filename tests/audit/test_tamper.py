@@ -56,7 +56,7 @@ def _inserted_row():
         sql("UPDATE audit_auditevent SET position = position + 1 WHERE seq = %s", [seq])
     five = AuditEvent.objects.get(position=5)
     forged = event_fields(five) | {
-        "seq": AuditEvent.objects.order_by("-seq").first().seq + 1,
+        "seq": AuditEvent.objects.order_by("-seq").first().seq + 1000,  # clear of the sequence
         "position": 6,
         "action": "document.withdrawn",
         "prev_hash": "forged",
