@@ -118,6 +118,21 @@ def test_pages_walk_back_and_forth_without_gaps(verified_client, portal_admin):
     assert back.context["has_newer"] and back.context["has_older"]
 
 
+def test_unsealed_events_are_shown_as_not_yet_sealed(verified_client, portal_admin, settings):
+    from audit import sequencer
+
+    settings.ACCORD_AUDIT_SEALING = "sequencer"
+    waiting = record(Action.DOCUMENT_VIEWED, target=("sharing.document", "w", "waiting"))
+    page = verified_client(portal_admin).get(EVENTS, {"action": Action.DOCUMENT_VIEWED})
+    (shown,) = page.context["events"]
+    assert shown["seq"] == waiting.seq and shown["position"] is None
+    assert "not yet sealed" in page.content.decode()
+    sequencer.seal_pending(sign=False)
+    page = verified_client(portal_admin).get(EVENTS, {"action": Action.DOCUMENT_VIEWED})
+    assert page.context["events"][0]["position"] is not None
+    assert "not yet sealed" not in page.content.decode()
+
+
 def test_latest_verification_is_shown(verified_client, portal_admin, trail):
     from django.utils import timezone
 
