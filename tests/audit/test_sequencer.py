@@ -313,3 +313,36 @@ def test_a_sequencer_killed_mid_batch_loses_nothing(sequencer_mode, key_dir):
     assert list(AuditEvent.objects.order_by("position").values_list("seq", flat=True)) == events
     result = verify_chain()
     assert result.ok and result.events == 50, result.problems
+
+
+# --- Reads: the request's own insert, nothing more -------------------------------------------
+
+
+def _writes(queries) -> list[str]:
+    def writes(sql: str) -> bool:
+        text = sql.lstrip().upper()
+        return text.startswith(("INSERT", "UPDATE", "DELETE")) or (text.startswith("WITH") and " INSERT INTO " in text)
+
+    return [q["sql"] for q in queries if writes(q["sql"])]
+
+
+@pytest.mark.parametrize("page", ["document_detail", "document_list"])
+def test_an_audited_read_writes_its_event_and_takes_no_chain_lock(
+    sequencer_mode, verified_client, alice, finding, page
+):
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client = verified_client(alice)
+    url = reverse(f"sharing:{page}", args=[finding.code] if page == "document_detail" else [])
+    client.get(url)  # the session's once-a-minute bookkeeping, out of the way
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    writes = _writes(queries.captured_queries)
+    events = [w for w in writes if "audit_auditevent" in w]
+    assert len(events) == 1 and events[0].lstrip().upper().startswith(("INSERT", "WITH"))
+    # A list also indexes what it showed, in the same transaction: one more insert, no update.
+    assert all(w.lstrip().upper().startswith("INSERT") for w in writes if "audit_auditevent" not in w)
+    assert not [q for q in queries.captured_queries if "audit_chainhead" in q["sql"]]
+    action = Action.DOCUMENT_VIEWED if page == "document_detail" else Action.DOCUMENT_LISTED
+    assert not AuditEvent.objects.filter(action=action).latest("seq").sealed
