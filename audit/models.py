@@ -147,9 +147,10 @@ class AuditEvent(models.Model):
     # Set once, by the sequencer's sealing update (the only update the triggers allow).
     position = models.BigIntegerField(null=True, blank=True, unique=True)
     sealed_at = models.DateTimeField(null=True, blank=True)
-    # Both unique: two events claiming the same predecessor would be a fork, refused outright.
+    # Unique: two events claiming the same predecessor would be a fork, refused outright (as is
+    # a second event at one position). The hash itself is never looked up: no index to keep.
     prev_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (null: not yet sealed)
 
     objects = AuditEventQuerySet.as_manager()
 

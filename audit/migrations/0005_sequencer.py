@@ -80,6 +80,22 @@ def link_existing_rows(apps, schema_editor):
         )
 
 
+def drop_pattern_indexes(apps, schema_editor):
+    # PostgreSQL: Django adds a varchar_pattern_ops copy of every indexed text column, for LIKE.
+    # Nothing searches actions or hashes by prefix; every append would pay to keep them.
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'audit_auditevent' "
+            "AND indexdef LIKE '%%varchar_pattern_ops%%' AND (indexdef LIKE '%%(action %%' "
+            "OR indexdef LIKE '%%(prev_hash %%')"
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    for name in names:
+        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"', params=None)
+
+
 def unlink_existing_rows(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE audit_auditevent ALTER COLUMN seq DROP DEFAULT")
@@ -123,7 +139,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='hash',
-            field=models.CharField(blank=True, max_length=64, null=True, unique=True),
+            field=models.CharField(blank=True, max_length=64, null=True),
         ),
         migrations.AlterField(
             model_name='auditevent',
@@ -135,5 +151,6 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('position__isnull', True)), fields=['seq'], name='audit_unsealed'),
         ),
         migrations.RunPython(link_existing_rows, unlink_existing_rows),
+        migrations.RunPython(drop_pattern_indexes, migrations.RunPython.noop),
         migrations.RunPython(install_triggers, drop_triggers),
     ]
