@@ -468,15 +468,15 @@ def child_log_verify(n: int) -> dict:
     fill = (
         f"INSERT INTO audit_auditevent ({columns}, digest) SELECT v.*, {sha256_hex_sql(content_sql('postgresql', 'v'))} "  # noqa: S608
         "FROM (SELECT nextval('audit_auditevent_seq_seq') AS seq, "
-        "clock_timestamp() AS at, (g % 997 + 1)::bigint AS actor_id, "
-        "'Analyst ' || (g % 997) || ' <analyst' || (g % 997) || '@ukasi.example>' AS actor_label, "
-        "(g % 20 + 1)::bigint AS organisation_id, "
-        "CASE WHEN g % 3 = 0 THEN 'attachment.downloaded' ELSE 'document.viewed' END AS action, "
-        "CASE WHEN g % 50 = 0 THEN 'denied' ELSE 'allowed' END AS outcome, 'sharing.document' AS target_type, "
+        "clock_timestamp() AS at, (g %% 997 + 1)::bigint AS actor_id, "
+        "'Analyst ' || (g %% 997) || ' <analyst' || (g %% 997) || '@ukasi.example>' AS actor_label, "
+        "(g %% 20 + 1)::bigint AS organisation_id, "
+        "CASE WHEN g %% 3 = 0 THEN 'attachment.downloaded' ELSE 'document.viewed' END AS action, "
+        "CASE WHEN g %% 50 = 0 THEN 'denied' ELSE 'allowed' END AS outcome, 'sharing.document' AS target_type, "
         "'6f1c2d3e-0000-4000-8000-' || lpad(g::text, 12, '0') AS target_id, "
-        "'Finding ' || (g % 10000) || ': jailbreak transfer' AS target_label, lpad(to_hex(g), 32, '0') AS request_id, "
-        "('192.0.2.' || (g % 250 + 1))::inet AS ip, %s AS user_agent, "
-        "CASE WHEN g % 4 = 0 THEN jsonb_build_object('tier', 'official-sensitive', 'n', g) ELSE '{}'::jsonb END "
+        "'Finding ' || (g %% 10000) || ': jailbreak transfer' AS target_label, lpad(to_hex(g), 32, '0') AS request_id, "
+        "('192.0.2.' || (g %% 250 + 1))::inet AS ip, %s AS user_agent, "
+        "CASE WHEN g %% 4 = 0 THEN jsonb_build_object('tier', 'official-sensitive', 'n', g) ELSE '{}'::jsonb END "
         "AS details, 3::smallint AS version FROM generate_series(1, %s) g) v"
     )
     with connection.cursor() as cursor:
