@@ -33,10 +33,11 @@ at insert; `position` is the gap-free order of the chain (for version 1 and 2 ro
 equal). The encoding is chosen so that the database can recompute it set-wise (see
 `content_sql`), from each column's own text form:
 
-    content = "accord-audit-event/v3" then, for each of
-              seq, at, actor_id, actor_label, organisation_id, action, outcome, target_type,
-              target_id, target_label, request_id, ip, user_agent, details, version
-              "|" followed by  "~" for a null, or  <length in characters> ":" <text>
+    content = comma-separated: "accord-audit-event/v3", seq, at, then each of
+              actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
+              target_label, request_id, ip, user_agent, details  as an SQL literal (PostgreSQL's
+              quote_nullable: NULL for a null; otherwise the text in single quotes, every ' and
+              \ doubled, and an E before the opening quote if the text holds a \), then version
     digest  = lowercase hex SHA-256 of the UTF-8 content
     hash    = lowercase hex SHA-256 of the ASCII text  prev_hash "|" position "|" sealed_at "|" digest
 
@@ -341,17 +342,20 @@ def rows_mismatching(rows: list[tuple]) -> list[int]:
     return bad
 
 
-def _part(value: Any) -> str:
+def sql_literal(value: Any) -> str:
+    """PostgreSQL's quote_nullable() of a value's text: what the database writes, set-wise."""
     if value is None:
-        return "|~"
+        return "NULL"
     text = str(value)
-    return f"|{len(text)}:{text}"
+    quoted = "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "E" + quoted if "\\" in text else quoted
 
 
 def content_v3(values: tuple | list) -> str:
     """Version-3 content text of the V3_FIELDS values, each already in its text form (see the
     module docstring; integers may be given as integers)."""
-    return V3_PREFIX + "".join(_part(v) for v in values)
+    seq, at, *middle, version = values
+    return ",".join((V3_PREFIX, str(int(seq)), at, *(sql_literal(v) for v in middle), str(int(version))))
 
 
 def digest_v3(values: tuple | list) -> str:
@@ -390,16 +394,20 @@ def text_sql(vendor: str, name: str, column: str) -> str:
 
 
 def content_sql(vendor: str, alias: str = "") -> str:
-    """SQL computing `content_v3` of a row (columns prefixed with `alias.`), set-wise."""
+    """SQL computing `content_v3` of a row (columns prefixed with `alias.`), set-wise. PostgreSQL
+    only: on SQLite the content is computed in Python (`content_v3`), which is the fallback."""
+    if vendor != "postgresql":
+        raise NotImplementedError("the version-3 content is computed in SQL on PostgreSQL only")
     prefix = f"{alias}." if alias else ""
-    parts = []
-    for name in V3_FIELDS:
-        text = text_sql(vendor, name, prefix + name)
-        length = f"length({text})::text" if vendor == "postgresql" else f"CAST(length({text}) AS TEXT)"
-        parts.append(f"COALESCE('|' || {length} || ':' || {text}, '|~')")
-    return f"'{V3_PREFIX}' || " + " || ".join(parts)
+    parts = [f"'{V3_PREFIX}'", f"{prefix}seq", at_text_sql(vendor, prefix + "at")]
+    parts += [f"quote_nullable({text_sql(vendor, name, prefix + name)})" for name in V3_FIELDS[2:14]]
+    parts.append(f"{prefix}version")
+    # One concat_ws over one quoting call per field: about three times cheaper per row for the
+    # database than length-prefixing every field.
+    return f"concat_ws(',', {', '.join(parts)})"
 
 
 def sha256_hex_sql(expression: str) -> str:
-    """PostgreSQL: lowercase hex SHA-256 of the UTF-8 of a text expression."""
-    return f"encode(sha256(convert_to({expression}, 'UTF8')), 'hex')"
+    """PostgreSQL: lowercase hex SHA-256 of the UTF-8 of a text expression. `textsend` gives the
+    text's bytes as stored (a UTF8 database), cheaper per row than convert_to()."""
+    return f"encode(sha256(textsend({expression})), 'hex')"
