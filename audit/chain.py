@@ -37,7 +37,7 @@ equal). The encoding is chosen so that the database can recompute it set-wise (s
               actor_id, actor_label, organisation_id, action, outcome, target_type, target_id,
               target_label, request_id, ip, user_agent, details  as an SQL literal (PostgreSQL's
               quote_nullable: NULL for a null; otherwise the text in single quotes, every ' and
-              \ doubled, and an E before the opening quote if the text holds a \), then version
+              backslash doubled, and an E before the opening quote if the text holds a backslash), then version
     digest  = lowercase hex SHA-256 of the UTF-8 content
     hash    = lowercase hex SHA-256 of the ASCII text  prev_hash "|" position "|" sealed_at "|" digest
 
