@@ -24,7 +24,6 @@ How events get sealed is `settings.ACCORD_AUDIT_SEALING`:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -181,22 +180,19 @@ def seal_pending(*, limit: int = BATCH, sign: bool = True) -> int:
             return total
 
 
-_after_commit = threading.local()
-
-
 def seal_after_commit() -> None:
-    """ "after_commit" mode: once the writer's transaction commits, seal what it committed.
-    Registered once per transaction, however many events it inserted."""
-    if getattr(_after_commit, "scheduled", False):
+    """The "after_commit" mode: once the writer's transaction commits, seal what it committed.
+    Registered once per transaction, however many events it inserted (a rolled-back
+    transaction's callbacks are dropped with it, so the next one registers afresh)."""
+    # Django keeps (savepoint ids at registration, callback, robust): the same ids mean the same
+    # transaction (or savepoint) as now.
+    here = set(connection.savepoint_ids)
+    if any(entry[1] is _seal_now and entry[0] == here for entry in connection.run_on_commit):
         return
-    _after_commit.scheduled = True
     transaction.on_commit(_seal_now, robust=True)
-    if not connection.in_atomic_block:
-        _after_commit.scheduled = False
 
 
 def _seal_now() -> None:
-    _after_commit.scheduled = False
     try:
         seal_pending(sign=False)
     except Exception:

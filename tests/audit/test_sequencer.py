@@ -110,6 +110,13 @@ def test_after_commit_mode_seals_once_the_writer_commits(settings, django_captur
     assert len(callbacks) == 1  # one pass per transaction, however many events
     assert list(AuditEvent.objects.order_by("position").values_list("seq", flat=True)) == [first.seq, second.seq]
     assert verify_chain().ok
+    # A transaction that rolls back takes its pass with it; the next one still gets its own.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(Action.DOCUMENT_CREATED)
+        raise RuntimeError
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        third = record(Action.DOCUMENT_UPDATED)
+    assert len(callbacks) == 1 and AuditEvent.objects.get(seq=third.seq).position == 3
 
 
 def test_incremental_verification_starts_at_the_last_verified_checkpoint(sequencer_mode):
