@@ -371,3 +371,18 @@ def test_the_database_and_python_agree_on_awkward_text(sequencer_mode):
     (row,) = list(stream_rows(after=stored.position - 1, upto=stored.position))
     assert row_hash(row) == stored.hash
     assert verify_chain().ok
+
+
+def test_the_sequencer_task_seals_what_waits_and_the_command_does_too(sequencer_mode, capsys):
+    from django.core.management import call_command
+
+    from audit.tasks import sequence
+
+    for i in range(3):
+        record(Action.DOCUMENT_VIEWED, target=("t", str(i), "x"))
+    assert sequence.delay(seconds=0.2).get() == 3
+    record(Action.DOCUMENT_VIEWED)
+    call_command("audit", "sequencer", "--once")
+    assert "sealed 1 events" in capsys.readouterr().out
+    assert not AuditEvent.objects.filter(position__isnull=True).exists()
+    assert verify_chain().ok
