@@ -317,7 +317,8 @@ def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint | None:
     checkpoint's own event), so a periodic run adds no noise."""
     key = signing.load()
     with transaction.atomic():
-        sequencer.seal_locked(limit=10**9)
+        # One batch at most: a checkpoint signs the head as it is, it need not wait for a backlog.
+        sequencer.seal_locked()
         with connection.cursor() as cursor:
             head_seq, head_hash = sequencer.lock_head(cursor)
         if head_seq == 0:
