@@ -311,7 +311,7 @@ def flush_pending_denials(ctx: context.AuditContext) -> None:
 
 
 def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint | None:
-    """Seal what is pending, then sign the head, holding the sequencer's lock, so the head
+    """Seal a batch of what is pending, then sign the head, holding the sequencer's lock, so the head
     signed is exactly where the checkpoint's own audit event will be linked after. Returns None
     when nothing happened since the last checkpoint (the head is that checkpoint, or that
     checkpoint's own event), so a periodic run adds no noise."""
