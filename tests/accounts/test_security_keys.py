@@ -301,13 +301,45 @@ def test_the_mfa_page_offers_the_key_to_someone_with_only_a_key(client, alice):
     assert page.status_code == 200 and b"passkey-verification-button" in page.content
 
 
-def test_granting_an_officer_role_to_someone_without_a_key_says_they_must_enrol(client, olivia, alice):
+@pytest.mark.parametrize("role", [Role.RELEASE_OFFICER, Role.ORG_ADMIN, Role.SIGNATORY])
+def test_granting_a_key_role_to_someone_without_a_key_says_they_must_enrol(client, olivia, alice, role):
     login_with_key(client, olivia)
-    response = client.post(
-        reverse("accounts:org_role_grant", args=[alice.code]), {"role-role": Role.RELEASE_OFFICER}, follow=True
-    )
+    response = client.post(reverse("accounts:org_role_grant", args=[alice.code]), {"role-role": role}, follow=True)
     assert b"must enrol a security key or passkey" in response.content
     assert b"they must enrol one before they can act in their role" in response.content
+
+
+def test_granting_a_key_role_to_someone_with_a_key_or_a_totp_role_says_nothing_of_enrolling(client, olivia, alice):
+    login_with_key(client, olivia)
+    url = reverse("accounts:org_role_grant", args=[alice.code])
+    response = client.post(url, {"role-role": Role.AUTHOR}, follow=True)
+    assert b"must enrol" not in response.content
+    security_key(alice)
+    response = client.post(url, {"role-role": Role.RELEASE_OFFICER}, follow=True)
+    assert b"must enrol" not in response.content
+
+
+def test_making_someone_portal_staff_in_the_admin_says_they_must_enrol_first(client, alice):
+    root = portal_admin_person(email="root@accord.example", is_superuser=True)
+    login_with_key(client, root)
+    url = reverse("admin:accounts_user_change", args=[alice.pk])
+    form = {
+        "email": alice.email,
+        "display_name": alice.display_name,
+        "organisation": alice.organisation_id,
+        "nationality": alice.nationality_id,
+        "is_active": "on",
+        "is_staff": "on",
+    }
+    response = client.post(url, form, follow=True)
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.is_staff
+    assert b"must enrol a security key or passkey" in response.content
+    # Saved again, already staff, or staff with a key: no warning.
+    security_key(alice)
+    form["display_name"] = "Alice A."
+    assert b"must enrol" not in client.post(url, form, follow=True).content
 
 
 # -- the API's decide scope -----------------------------------------------------------------------
