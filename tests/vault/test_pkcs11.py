@@ -282,3 +282,45 @@ def test_a_token_that_stops_answering_is_a_503_and_nothing_half_written(
     again = session.post(upload_url, {"file": SimpleUploadedFile("b.txt", b"now kept")})
     assert again.status_code == 201
     assert client.get("/readyz").json()["checks"]["master_key"] == "ok"
+
+
+def test_a_token_that_goes_away_mid_request_is_a_503_and_what_was_written_is_whole(
+    softhsm, settings, monkeypatch, media
+):
+    """The token answers the request's first call (a new institute's first KEK is wrapped inside
+    it) and is gone for the next (unwrapping that KEK to seal the file): 503, no attachment, no
+    blob, no upload recorded; the KEK row written before is whole, and serves once it is back."""
+    run("create-master")
+    settings.MASTER_KEY = None
+    their_doc = DocumentFactory(tier="official", status="draft")
+    newcomer = Client()
+    login_verified(newcomer, their_doc.author)
+    newcomer.raise_request_exception = False
+    upload_url = reverse("sharing:attachment_upload", args=[their_doc.code])
+    last_event = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    original = masterkeys.Pkcs11Provider.seal
+
+    def seal_then_unplug(self, *args, **kwargs):
+        sealed = original(self, *args, **kwargs)
+        softhsm.unplug()
+        return sealed
+
+    monkeypatch.setattr(masterkeys.Pkcs11Provider, "seal", seal_then_unplug)
+    response = newcomer.post(upload_url, {"file": SimpleUploadedFile("d.txt", b"mid-request")})
+    monkeypatch.setattr(masterkeys.Pkcs11Provider, "seal", original)
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert not Attachment.objects.exists()
+    assert files_under(media) == []
+    new = AuditEvent.objects.filter(seq__gt=last_event)
+    assert Action.ATTACHMENT_UPLOADED not in set(new.values_list("action", flat=True))
+    assert new.get(action=Action.ATTACHMENT_REJECTED).details["reason"] == "keys_unavailable"
+
+    softhsm.plug_in()
+    [kek] = OrganisationKey.objects.filter(organisation=their_doc.originator)
+    assert kek.master_ref == ref(1)
+    again = newcomer.post(upload_url, {"file": SimpleUploadedFile("d.txt", b"now kept")})
+    assert again.status_code == 201
+    assert list(OrganisationKey.objects.filter(organisation=their_doc.originator)) == [kek]
+    with open_plaintext(Attachment.objects.get().code) as stream:
+        assert stream.read() == b"now kept"
