@@ -324,3 +324,26 @@ def test_a_token_that_goes_away_mid_request_is_a_503_and_what_was_written_is_who
     assert list(OrganisationKey.objects.filter(organisation=their_doc.originator)) == [kek]
     with open_plaintext(Attachment.objects.get().code) as stream:
         assert stream.read() == b"now kept"
+
+
+def test_a_rotation_stopped_part_way_resumes_onto_the_key_it_made(softhsm, settings, ukasi, usaisi, alice):
+    run("create-master")
+    settings.MASTER_KEY = None
+    files = _populate(ukasi, usaisi, alice)
+    out = run("rotate-master", "--batch", "1", "--limit", "1")
+    assert f"Created master key {ref(2)}" in out and "2 still behind" in out
+    assert keys.master_key_counts() == {ref(1): 2, ref(2): 1}
+    _all_open(files)
+
+    # The same command again finishes the move: no third key, nothing left on the first.
+    out = run("rotate-master")
+    assert f"Resuming the rotation onto {ref(2)}" in out and "Created master key" not in out
+    assert "Re-wrapped 2 organisation keys" in out and "0 still behind" in out
+    assert masterkeys.provider().key_ids() == [1, 2]
+    assert keys.master_key_counts() == {ref(2): 3}
+    _all_open(files)
+    assert AuditEvent.objects.filter(action=Action.MASTER_KEY_CREATED).count() == 2
+
+    # Once nothing is behind, it rotates again.
+    assert f"Created master key {ref(3)}" in run("rotate-master")
+    assert keys.master_key_counts() == {ref(3): 3}
