@@ -17,7 +17,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import stepup
 from accounts.roles import Role, has_role, is_portal_admin, require_role
-from accounts.services import mfa_reset
+from accounts.services import mfa_reset, security_key_enrolled
 from api.models import ApiToken
 from api.tokens import token_create
 from audit.models import Action, AuditEvent, Outcome
@@ -244,13 +244,28 @@ def test_the_production_step_up_page_takes_no_code(production, client, rita):
 
 
 def test_security_page_lists_each_key_with_its_name_and_last_use(client, alice):
-    security_key(alice, "Keyring YubiKey")
+    used = security_key(alice, "Keyring YubiKey")
     security_key(alice, "Laptop passkey")
+    used.last_used_at = datetime(2026, 11, 30, 9, 41, tzinfo=UTC)
+    used.save(update_fields=["last_used_at"])
     login_verified(client, alice)
     page = client.get(reverse("accounts:security"))
     assert page.status_code == 200
     assert b"Keyring YubiKey" in page.content and b"Laptop passkey" in page.content
+    rows = {row.split(b"</tr>")[0] for row in page.content.split(b"<tr")}
+    [yubikey] = [row for row in rows if b"Keyring YubiKey" in row]
+    [laptop] = [row for row in rows if b"Laptop passkey" in row]
+    assert b"30 Nov 2026" in yubikey and b"never" not in yubikey
+    assert b"never" in laptop
     assert b"passkey-register-button" in page.content
+
+
+def test_enrolling_a_key_names_it_and_is_audited(alice):
+    security_key(alice)
+    key = security_key_enrolled(user=alice, key=security_key(alice, ""))
+    assert key.name == "Security key 2"
+    event = AuditEvent.objects.filter(action=Action.AUTH_KEY_ENROLLED, actor_id=alice.pk).get()
+    assert event.details["key"] == "Security key 2" and event.details["passkey"] is False
 
 
 def test_rename_and_remove_a_key_are_audited(client, alice):
