@@ -343,6 +343,9 @@ def test_a_rotation_stopped_part_way_resumes_onto_the_key_it_made(softhsm, setti
     assert keys.master_key_counts() == {ref(2): 3}
     _all_open(files)
     assert AuditEvent.objects.filter(action=Action.MASTER_KEY_CREATED).count() == 2
+    moves = AuditEvent.objects.filter(action=Action.MASTER_KEY_REWRAPPED)
+    assert sum(event.details["rewrapped"] for event in moves) == 3
+    assert {event.details["to"] for event in moves} == {ref(2)}
 
     # Once nothing is behind, it rotates again.
     assert f"Created master key {ref(3)}" in run("rotate-master")

@@ -106,9 +106,21 @@ def test_a_missing_setting_is_named_at_start(tmp_path, drop, overrides, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr
+    web = _run(tmp_path, "-c", "import portal.wsgi", env={**PRESENT, **overrides}, drop=[drop] if drop else [])
+    assert web.returncode != 0
+    assert "ImproperlyConfigured" in web.stderr and named in web.stderr
     code, output = _worker(tmp_path, {**PRESENT, **overrides}, drop=[drop] if drop else [])
     assert code not in (None, 0), f"the worker started without {named}:\n{output}"
     assert named in output
+
+
+@pytest.mark.parametrize(("given", "provider"), [(None, "file"), ("file", "file"), ("env", "file")])
+def test_the_key_file_stays_the_embedded_default(tmp_path, given, provider):
+    env = {} if given is None else {"ACCORD_KEY_PROVIDER": given}
+    script = "import django; django.setup(); from django.conf import settings as s; print(s.ACCORD_KEY_PROVIDER)"
+    result = _run(tmp_path, "-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == provider
 
 
 @pytest.fixture
