@@ -11,14 +11,16 @@ exporting the audit trail (the trail, a document's access history), resetting so
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import stepup
+from api.permissions import DecideScope
 from audit.models import Action, AuditEvent, Outcome
 from tests.factories import login_with_key, portal_admin_person, totp_device
 
@@ -83,6 +85,30 @@ def _send(client, name: str):
 
 def test_the_table_is_exactly_the_decisions():
     assert set(DECISIONS.values()) == set(stepup.STEP_UP_ACTIONS) == set(ROUTES)
+
+
+def _url_names(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _url_names(pattern, namespace + (f"{pattern.namespace}:" if pattern.namespace else ""))
+        elif pattern.name:
+            yield namespace + pattern.name, pattern
+
+
+def test_every_signing_and_export_page_asks_for_a_fresh_key():
+    """Signing (an agreement, and a protocol or a report once they exist) and exporting the audit
+    trail are step-up decisions wherever a page offers them: a new one without its row fails here."""
+    pages = {name for name, _ in _url_names() if not name.startswith("api:")}
+    decisions = {name for name in pages if re.search(r"(_sign|export)$", name)}
+    assert decisions, "no signing or export page found: the URL names changed"
+    assert decisions <= set(stepup.STEP_UP_ACTIONS), decisions - set(stepup.STEP_UP_ACTIONS)
+
+
+def test_every_api_approval_needs_the_decide_scope():
+    approvals = {name: pattern for name, pattern in _url_names() if re.match(r"api:.*_(approve|sign)$", name)}
+    assert approvals
+    for name, pattern in approvals.items():
+        assert DecideScope in pattern.callback.view_class.permission_classes, name
 
 
 @pytest.fixture
