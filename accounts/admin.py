@@ -88,9 +88,10 @@ class UserAdmin(DjangoUserAdmin):
             if change and "is_active" in form.changed_data and not obj.is_active:
                 credentials_end(actor=request.user, user=obj, reason="deactivated")
                 record(Action.USER_DEACTIVATED, actor=request.user, target=obj, details={"via": "admin"})
-        if "is_staff" in form.changed_data and obj.is_staff and not has_security_key(obj):
-            # Portal staff act only in a session verified with a key (accounts/roles.py), as the
-            # organisation admin's role grant says for the roles it gives.
+        if "is_staff" in form.changed_data and form.cleaned_data.get("is_staff") and not has_security_key(obj):
+            # Portal staff act only in a session verified with a key (accounts/roles.py decides on
+            # the flag; this only reads what the form just set), as the organisation admin's role
+            # grant says for the roles it gives.
             messages.warning(
                 request,
                 f"{obj.display_name or obj.email} must enrol a security key or passkey (on their security page) "
