@@ -4,9 +4,10 @@ audited refusal); within the window, the view answers.
 
 The decisions of issue 17 item 8 map onto the rows as follows, so a decision without its row
 fails here: approving a release (and its update, and a lowered marking), granting a clearance
-(grant, approve, renew) or a read-in (grant, nomination approval), signing an agreement,
-exporting the audit trail (the trail, a document's access history), resetting someone's MFA
-(the organisation admin's page, the Django admin's authenticator deletion).
+(grant, approve, renew) or a read-in (grant, nomination approval), signing an agreement or an
+exercise's protocol (a joint report, once it exists, adds its row), exporting the audit trail
+(the trail, a document's access history), resetting someone's MFA (the organisation admin's
+page, the Django admin's authenticator deletion).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ ROUTES: dict[str, list] = {
     "accounts:org_readin_grant": [SOME],
     "accounts:org_nomination_approve": [SOME],
     "sharing:agreement_sign": [SOME],
+    "exercises:protocol_sign": [SOME],
     "audit:export": ["csv"],
     "sharing:document_access_export": [SOME],
     "accounts:org_mfa_reset": [SOME],
@@ -57,6 +59,7 @@ DECISIONS = {
     "grant a read-in": "accounts:org_readin_grant",
     "approve a read-in nomination": "accounts:org_nomination_approve",
     "sign an agreement": "sharing:agreement_sign",
+    "sign an exercise protocol": "exercises:protocol_sign",
     "export the audit trail": "audit:export",
     "export a document's access history": "sharing:document_access_export",
     "reset someone's MFA": "accounts:org_mfa_reset",
@@ -96,10 +99,12 @@ def _url_names(resolver=None, namespace=""):
 
 
 def test_every_signing_and_export_page_asks_for_a_fresh_key():
-    """Signing (an agreement, and a protocol or a report once they exist) and exporting the audit
+    """Signing (an agreement, a protocol, and a report once it exists) and exporting the audit
     trail are step-up decisions wherever a page offers them: a new one without its row fails here."""
     pages = {name for name, _ in _url_names() if not name.startswith("api:")}
-    decisions = {name for name in pages if re.search(r"(_sign|export)$", name)}
+    # Exports of the trail: the audit app's, and a document's access history (an exercise's
+    # protocol export is a document, not the trail).
+    decisions = {name for name in pages if re.search(r"(_sign|^audit:.*export.*|access_export)$", name)}
     assert decisions, "no signing or export page found: the URL names changed"
     assert decisions <= set(stepup.STEP_UP_ACTIONS), decisions - set(stepup.STEP_UP_ACTIONS)
 
