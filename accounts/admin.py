@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
@@ -11,7 +11,7 @@ from audit.models import Action
 from audit.services import record
 
 from .models import ClearanceGrant, Compartment, Country, Organisation, ReadIn, Tier, User
-from .services import credentials_end
+from .services import credentials_end, has_security_key
 from .services.credentials import password_change_by
 
 
@@ -88,6 +88,15 @@ class UserAdmin(DjangoUserAdmin):
             if change and "is_active" in form.changed_data and not obj.is_active:
                 credentials_end(actor=request.user, user=obj, reason="deactivated")
                 record(Action.USER_DEACTIVATED, actor=request.user, target=obj, details={"via": "admin"})
+        if "is_staff" in form.changed_data and form.cleaned_data.get("is_staff") and not has_security_key(obj):
+            # Portal staff act only in a session verified with a key (accounts/roles.py decides on
+            # the flag; this only reads what the form just set), as the organisation admin's role
+            # grant says for the roles it gives.
+            messages.warning(
+                request,
+                f"{obj.display_name or obj.email} must enrol a security key or passkey (on their security page) "
+                "and sign in with it before they can act as a portal admin.",
+            )
 
 
 # django-otp's own admin would let a portal admin re-key or add a person's device, and delete one

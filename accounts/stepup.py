@@ -2,12 +2,13 @@
 security key, however long ago they signed in.
 
 Approving a release, granting or approving a clearance, reading someone in, signing an
-agreement, exporting the audit trail and resetting someone's MFA each need a WebAuthn
-verification within STEP_UP_WINDOW. Without one, the request does nothing: the person is sent
+agreement, exporting the audit trail (or a document's access history) and resetting someone's MFA
+(also by deleting their authenticator in the Django admin) each need a WebAuthn verification
+within STEP_UP_WINDOW. Without one, the request does nothing: the person is sent
 to verify and then back to the page they acted from (a POST is never replayed; they submit the
 form again, on a page that shows what they are about to do). The actions are named here by URL
 name, in one table, and enforced by `StepUpMiddleware` before any view runs; a new decision
-(signing a protocol or a report) is one new row.
+(signing a joint report, once it exists) is one new row.
 
 The demo's ACCORD_PRIVILEGED_TOTP (never in production) lets a fresh TOTP code do instead.
 Through the API these actions need a token with the `decide` scope, which is made only in a
@@ -49,8 +50,15 @@ STEP_UP_ACTIONS: dict[str, str] = {
     "accounts:org_readin_grant": "POST",
     "accounts:org_nomination_approve": "POST",
     "sharing:agreement_sign": "POST",
+    "exercises:protocol_sign": "POST",
     "audit:export": "GET",
+    # A document's access history is the audit trail of that document, exported as CSV.
+    "sharing:document_access_export": "GET",
     "accounts:org_mfa_reset": "POST",
+    # A portal admin deleting a person's authenticator in the Django admin resets their MFA
+    # (accounts/admin.py); the changelist takes POSTs only for its bulk delete.
+    "admin:otp_totp_totpdevice_delete": "POST",
+    "admin:otp_totp_totpdevice_changelist": "POST",
 }
 
 

@@ -17,7 +17,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import stepup
 from accounts.roles import Role, has_role, is_portal_admin, require_role
-from accounts.services import mfa_reset
+from accounts.services import mfa_reset, security_key_enrolled
 from api.models import ApiToken
 from api.tokens import token_create
 from audit.models import Action, AuditEvent, Outcome
@@ -244,13 +244,28 @@ def test_the_production_step_up_page_takes_no_code(production, client, rita):
 
 
 def test_security_page_lists_each_key_with_its_name_and_last_use(client, alice):
-    security_key(alice, "Keyring YubiKey")
+    used = security_key(alice, "Keyring YubiKey")
     security_key(alice, "Laptop passkey")
+    used.last_used_at = datetime(2026, 11, 30, 9, 41, tzinfo=UTC)
+    used.save(update_fields=["last_used_at"])
     login_verified(client, alice)
     page = client.get(reverse("accounts:security"))
     assert page.status_code == 200
     assert b"Keyring YubiKey" in page.content and b"Laptop passkey" in page.content
+    rows = {row.split(b"</tr>")[0] for row in page.content.split(b"<tr")}
+    [yubikey] = [row for row in rows if b"Keyring YubiKey" in row]
+    [laptop] = [row for row in rows if b"Laptop passkey" in row]
+    assert b"30 Nov 2026" in yubikey and b"never" not in yubikey
+    assert b"never" in laptop
     assert b"passkey-register-button" in page.content
+
+
+def test_enrolling_a_key_names_it_and_is_audited(alice):
+    security_key(alice)
+    key = security_key_enrolled(user=alice, key=security_key(alice, ""))
+    assert key.name == "Security key 2"
+    event = AuditEvent.objects.filter(action=Action.AUTH_KEY_ENROLLED, actor_id=alice.pk).get()
+    assert event.details["key"] == "Security key 2" and event.details["passkey"] is False
 
 
 def test_rename_and_remove_a_key_are_audited(client, alice):
@@ -301,13 +316,45 @@ def test_the_mfa_page_offers_the_key_to_someone_with_only_a_key(client, alice):
     assert page.status_code == 200 and b"passkey-verification-button" in page.content
 
 
-def test_granting_an_officer_role_to_someone_without_a_key_says_they_must_enrol(client, olivia, alice):
+@pytest.mark.parametrize("role", [Role.RELEASE_OFFICER, Role.ORG_ADMIN, Role.SIGNATORY])
+def test_granting_a_key_role_to_someone_without_a_key_says_they_must_enrol(client, olivia, alice, role):
     login_with_key(client, olivia)
-    response = client.post(
-        reverse("accounts:org_role_grant", args=[alice.code]), {"role-role": Role.RELEASE_OFFICER}, follow=True
-    )
+    response = client.post(reverse("accounts:org_role_grant", args=[alice.code]), {"role-role": role}, follow=True)
     assert b"must enrol a security key or passkey" in response.content
     assert b"they must enrol one before they can act in their role" in response.content
+
+
+def test_granting_a_key_role_to_someone_with_a_key_or_a_totp_role_says_nothing_of_enrolling(client, olivia, alice):
+    login_with_key(client, olivia)
+    url = reverse("accounts:org_role_grant", args=[alice.code])
+    response = client.post(url, {"role-role": Role.AUTHOR}, follow=True)
+    assert b"must enrol" not in response.content
+    security_key(alice)
+    response = client.post(url, {"role-role": Role.RELEASE_OFFICER}, follow=True)
+    assert b"must enrol" not in response.content
+
+
+def test_making_someone_portal_staff_in_the_admin_says_they_must_enrol_first(client, alice):
+    root = portal_admin_person(email="root@accord.example", is_superuser=True)
+    login_with_key(client, root)
+    url = reverse("admin:accounts_user_change", args=[alice.pk])
+    form = {
+        "email": alice.email,
+        "display_name": alice.display_name,
+        "organisation": alice.organisation_id,
+        "nationality": alice.nationality_id,
+        "is_active": "on",
+        "is_staff": "on",
+    }
+    response = client.post(url, form, follow=True)
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.is_staff
+    assert b"must enrol a security key or passkey" in response.content
+    # Saved again, already staff, or staff with a key: no warning.
+    security_key(alice)
+    form["display_name"] = "Alice A."
+    assert b"must enrol" not in client.post(url, form, follow=True).content
 
 
 # -- the API's decide scope -----------------------------------------------------------------------

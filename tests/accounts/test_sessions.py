@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import SignedInSession
 from accounts.sessions import device_of, sessions_end_all
@@ -19,11 +20,11 @@ pytestmark = pytest.mark.django_db
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 
-def _signed_in(user, user_agent: str = FIREFOX) -> Client:
+def _signed_in(user, user_agent: str = FIREFOX, address: str = "127.0.0.1") -> Client:
     """A browser signed in through the sign-in page, then past MFA (as login_verified leaves it)."""
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    client = Client(HTTP_USER_AGENT=user_agent)
+    client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=address)
     response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
     assert response.status_code == 302, response.content
     session = client.session
@@ -33,11 +34,16 @@ def _signed_in(user, user_agent: str = FIREFOX) -> Client:
 
 
 def test_sign_in_records_the_session_and_the_page_lists_it(alice):
-    client = _signed_in(alice)
-    other = _signed_in(alice, "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36")
+    client = _signed_in(alice, address="198.51.100.7")
+    other = _signed_in(alice, "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36", "203.0.113.42")
     page = client.get(reverse("api:sessions"))
     assert page.status_code == 200
+    # Each session's device, address and when it signed in.
     assert b"Firefox on Windows" in page.content and b"Chrome on Linux" in page.content
+    assert b"198.51.100.7" in page.content and b"203.0.113.42" in page.content
+    for row in SignedInSession.objects.filter(user=alice):
+        signed_in_at = timezone.localtime(row.created_at).strftime("%-d %b %Y %H:%M").encode()
+        assert signed_in_at in page.content
     assert page.content.count(b"this session") == 1
     assert other.get(reverse("home")).status_code == 200
 

@@ -6,12 +6,16 @@ runs them, and they fail when SoftHSM2 is missing rather than skip.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
+import subprocess  # noqa: S404 - this project's own management command, killed mid-batch
+import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -22,7 +26,7 @@ from vault import keys, masterkeys
 from vault.attachments import open_plaintext
 from vault.models import OrganisationKey
 
-from .softhsm import KEY_LABEL
+from .softhsm import KEY_LABEL, make_token
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -128,8 +132,6 @@ def test_migration_from_the_file_key_is_dry_run_resumable_and_audited(
     before = {row.pk: bytes(row.wrapped_key) for row in OrganisationKey.objects.all()}
     deks = dict(Attachment.objects.values_list("pk", "wrapped_dek"))
     # Switch to the token, the file key still given for the migration.
-    from .softhsm import make_token
-
     token = make_token(tmp_path / "softhsm", monkeypatch)
     settings.ACCORD_KEY_PROVIDER = "pkcs11"
     settings.ACCORD_PKCS11 = token.settings()
@@ -282,3 +284,129 @@ def test_a_token_that_stops_answering_is_a_503_and_nothing_half_written(
     again = session.post(upload_url, {"file": SimpleUploadedFile("b.txt", b"now kept")})
     assert again.status_code == 201
     assert client.get("/readyz").json()["checks"]["master_key"] == "ok"
+
+
+def test_a_token_that_goes_away_mid_request_is_a_503_and_what_was_written_is_whole(
+    softhsm, settings, monkeypatch, media
+):
+    """The token answers the request's first call (a new institute's first KEK is wrapped inside
+    it) and is gone for the next (unwrapping that KEK to seal the file): 503, no attachment, no
+    blob, no upload recorded; the KEK row written before is whole, and serves once it is back."""
+    run("create-master")
+    settings.MASTER_KEY = None
+    their_doc = DocumentFactory(tier="official", status="draft")
+    newcomer = Client()
+    login_verified(newcomer, their_doc.author)
+    newcomer.raise_request_exception = False
+    upload_url = reverse("sharing:attachment_upload", args=[their_doc.code])
+    last_event = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    original = masterkeys.Pkcs11Provider.seal
+
+    def seal_then_unplug(self, *args, **kwargs):
+        sealed = original(self, *args, **kwargs)
+        softhsm.unplug()
+        return sealed
+
+    monkeypatch.setattr(masterkeys.Pkcs11Provider, "seal", seal_then_unplug)
+    response = newcomer.post(upload_url, {"file": SimpleUploadedFile("d.txt", b"mid-request")})
+    monkeypatch.setattr(masterkeys.Pkcs11Provider, "seal", original)
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert not Attachment.objects.exists()
+    assert files_under(media) == []
+    new = AuditEvent.objects.filter(seq__gt=last_event)
+    assert Action.ATTACHMENT_UPLOADED not in set(new.values_list("action", flat=True))
+    assert new.get(action=Action.ATTACHMENT_REJECTED).details["reason"] == "keys_unavailable"
+
+    softhsm.plug_in()
+    [kek] = OrganisationKey.objects.filter(organisation=their_doc.originator)
+    assert kek.master_ref == ref(1)
+    again = newcomer.post(upload_url, {"file": SimpleUploadedFile("d.txt", b"now kept")})
+    assert again.status_code == 201
+    assert list(OrganisationKey.objects.filter(organisation=their_doc.originator)) == [kek]
+    with open_plaintext(Attachment.objects.get().code) as stream:
+        assert stream.read() == b"now kept"
+
+
+def test_a_rotation_stopped_part_way_resumes_onto_the_key_it_made(softhsm, settings, ukasi, usaisi, alice):
+    run("create-master")
+    settings.MASTER_KEY = None
+    files = _populate(ukasi, usaisi, alice)
+    out = run("rotate-master", "--batch", "1", "--limit", "1")
+    assert f"Created master key {ref(2)}" in out and "2 still behind" in out
+    assert keys.master_key_counts() == {ref(1): 2, ref(2): 1}
+    _all_open(files)
+
+    # The same command again finishes the move: no third key, nothing left on the first.
+    out = run("rotate-master")
+    assert f"Resuming the rotation onto {ref(2)}" in out and "Created master key" not in out
+    assert "Re-wrapped 2 organisation keys" in out and "0 still behind" in out
+    assert masterkeys.provider().key_ids() == [1, 2]
+    assert keys.master_key_counts() == {ref(2): 3}
+    _all_open(files)
+    assert AuditEvent.objects.filter(action=Action.MASTER_KEY_CREATED).count() == 2
+    moves = AuditEvent.objects.filter(action=Action.MASTER_KEY_REWRAPPED)
+    assert sum(event.details["rewrapped"] for event in moves) == 3
+    assert {event.details["to"] for event in moves} == {ref(2)}
+
+    # Once nothing is behind, it rotates again.
+    assert f"Created master key {ref(3)}" in run("rotate-master")
+    assert keys.master_key_counts() == {ref(3): 3}
+
+
+KILL_MID_BATCH = """
+import os, signal
+import django
+django.setup()
+from django.core.management import call_command
+import vault.keys
+recorded = vault.keys.record
+calls = []
+def record(*args, **kwargs):
+    # Each batch writes its audit event last, after its rows: on the second, the batch's row is
+    # re-wrapped and saved in the open transaction when the process dies.
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return recorded(*args, **kwargs)
+vault.keys.record = record
+call_command("keys", "migrate-to-token", "--batch", "1")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_killed_mid_batch_resumes_where_it_stopped(tmp_path, monkeypatch, settings, ukasi, usaisi, alice):
+    """A real kill (SIGKILL, in a process of its own, on PostgreSQL) half-way through a batch: the
+    batches before it stay, the one it was in is rolled back whole, and the same command again
+    moves the rest."""
+    assert connection.vendor == "postgresql", "needs DATABASE_URL=postgres://… (make test-services)"
+    files = _populate(ukasi, usaisi, alice)
+    token = make_token(tmp_path / "softhsm", monkeypatch)
+    settings.ACCORD_KEY_PROVIDER = "pkcs11"
+    settings.ACCORD_PKCS11 = token.settings()
+    run("create-master")
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "DATABASE_URL", "SOFTHSM2_CONF"))}
+    env.update(
+        token.environment(),
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        ACCORD_MASTER_KEY=base64.b64encode(settings.MASTER_KEY).decode(),
+        ACCORD_VAR_DIR=str(tmp_path / "var"),
+    )
+    killed = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", KILL_MID_BATCH], cwd=str(settings.BASE_DIR), env=env,
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    assert keys.master_key_counts() == {"file": 2, ref(1): 1}
+    [first] = AuditEvent.objects.filter(action=Action.MASTER_KEY_REWRAPPED)
+    assert first.details["rewrapped"] == 1
+    _all_open(files)
+
+    out = run("migrate-to-token")
+    assert "Re-wrapped 2 organisation keys" in out and "0 still behind" in out
+    assert keys.master_key_counts() == {ref(1): 3}
+    settings.MASTER_KEY = None
+    _all_open(files)

@@ -8,7 +8,8 @@
     keys destroy-master <ref>          destroy a retired token key that wraps nothing any more
 
 migrate-to-token and rotate-master are resumable: each batch commits on its own, so running the
-same command again after an interruption moves only the rows still behind.
+same command again after an interruption moves only the rows still behind (rotate-master makes a
+new key only once no organisation key is left on an older key of the token).
 """
 
 from __future__ import annotations
@@ -110,6 +111,13 @@ class Command(BaseCommand):
     def _rotate_master(self, token, options) -> None:
         if not token.key_ids():
             raise CommandError("the token holds no master key yet: run `keys create-master` first")
+        current = token.current_ref()
+        if self._behind_in_token(current):
+            # A rotation stopped part-way (a kill, --limit, the token away): finish moving onto
+            # the key it made, rather than make yet another and leave two behind.
+            self.stdout.write(f"Resuming the rotation onto {current}.")
+            self._rewrap(current, options)
+            return
         if options["dry_run"]:
             following = token.ref_for(max(token.key_ids()) + 1)
             self._rewrap(following, options)  # no row is under the next key yet: every one is opened
@@ -117,6 +125,14 @@ class Command(BaseCommand):
         ref = self._create(token, {"rotation": True})
         self.stdout.write(f"Created master key {ref}.")
         self._rewrap(ref, options)
+
+    def _behind_in_token(self, current: str) -> int:
+        """Organisation keys wrapped by an older key of the token than its current one."""
+        return sum(
+            count
+            for ref, count in keys.master_key_counts().items()
+            if ref.startswith(masterkeys.PKCS11_PREFIX) and ref != current
+        )
 
     def _on(self, ref: str) -> int:
         return keys.master_key_counts().get(ref, 0)
