@@ -86,6 +86,14 @@ class Action(models.TextChoices):
     MARKING_LOWER_PROPOSED = "marking.lower_proposed", "Lower marking proposed"
     MARKING_LOWER_APPROVED = "marking.lower_approved", "Lower marking approved"
     MARKING_LOWER_REFUSED = "marking.lower_refused", "Lower marking refused"
+    # Personnel exchanges
+    SECONDMENT_PROPOSED = "secondment.proposed", "Secondment proposed"
+    SECONDMENT_APPROVED = "secondment.approved", "Secondment approved by one side"
+    SECONDMENT_ENDED = "secondment.ended", "Secondment ended early"
+    SECONDMENT_EXTENSION_PROPOSED = "secondment.extension_proposed", "Secondment extension proposed"
+    SECONDMENT_EXTENSION_APPROVED = "secondment.extension_approved", "Secondment extension approved by one side"
+    SECONDMENT_SWITCHED = "secondment.switched", "Secondee switched the organisation they act for"
+    SECONDMENT_FELL_BACK = "secondment.fell_back", "Secondee returned to home: the secondment is no longer active"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"
