@@ -40,6 +40,7 @@ ENDPOINTS = [
     ("api:release_update_decline", "post", "approved_release", True),
     ("api:agreement_list", "get", None, False),
     ("api:agreement_detail", "get", "agreement", False),
+    ("api:secondment_list", "get", None, False),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e[2] is not None]
 WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[3]]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import ReadInNomination, SignedInSession
 from api.tokens import token_create
 from evals.models import EvalRun
+from exchanges.models import Secondment
 from sharing.marking import marking_of
 from sharing.models import Document, MarkingProposal, Release
 from sharing.services.releases import suspend_out_of_scope
@@ -226,11 +227,27 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     world.fill("security_key").readable.append(security_key(persona).credential_id_sha256)
     world.fill("security_key").forbidden["partner's"] = security_key(outsider, "zqkeyname").credential_id_sha256
     world.canaries.add("zqkeyname")
+    # Secondments: a colleague's to the partner (the persona's admins see it), and one between the
+    # partner and the third, whose purpose and person are canaries.
+    world.fill("secondment").readable.append(str(_secondment(colleague, home, partner, agreement, "walk").code))
+    seconded = PersonFactory(organisation=partner, display_name="zqsecondeename")
+    theirs = _secondment(seconded, partner, third, third_agreement, "zqsecondmentpurpose")
+    world.fill("secondment").forbidden["third's"] = str(theirs.code)
+    world.canaries |= {"zqsecondeename", "zqsecondmentpurpose"}
     # Sessions: only one's own may be ended on the sessions page (the persona's own would end
     # the walk's), so a colleague's is as forbidden as a partner's.
     world.fill("signed_in_session").forbidden["colleague's"] = str(_session_of(colleague).code)
     world.fill("signed_in_session").forbidden["partner's"] = str(_session_of(outsider).code)
     return world
+
+
+def _secondment(person, home, host, agreement, purpose: str) -> Secondment:
+    now = timezone.now()
+    return Secondment.objects.create(
+        person=person, home=home, host=host, agreement=agreement, starts_at=now - DAY, ends_at=now + 30 * DAY,
+        role="analyst", clearance=tier("official"), purpose=purpose, status=Secondment.Status.APPROVED,
+        proposed_by=person, home_approved_at=now, host_approved_at=now,
+    )  # fmt: skip
 
 
 def _session_of(user) -> SignedInSession:
