@@ -9,11 +9,16 @@ class ExchangesConfig(AppConfig):
 
     def ready(self) -> None:
         # Modules that use models are importable only once the app registry is ready.
+        from django.contrib.auth.signals import user_logged_in
+
         from accounts.affiliations import register_counterparts
         from audit.reasons import Reason
         from audit.registry import TargetKind, register_target
 
+        from .middleware import note_secondee
         from .selectors import counterparts, readable_secondment_codes, secondments_of_organisations
+
+        user_logged_in.connect(note_secondee, weak=False, dispatch_uid="exchanges.secondee_hint")
 
         # The sharing gates learn between which organisations a secondee may not carry material.
         register_counterparts(counterparts)

@@ -21,6 +21,9 @@ from .selectors import active_secondments_of
 from .services import secondment_fall_back
 
 SESSION_KEY = "accord_acting_for"
+# Set at sign-in for a person on an active secondment: only their requests look for one to show
+# in the header while they act for home (everyone else's cost nothing).
+SECONDEE_HINT = "accord_secondee"
 
 
 class ActingForMiddleware:
@@ -35,9 +38,16 @@ class ActingForMiddleware:
     @staticmethod
     def _present(request) -> None:
         code = request.session.get(SESSION_KEY)
-        if not code or not request.user.is_authenticated:
+        if not request.user.is_authenticated:
             return
         user = request.user
+        if not code:
+            if request.session.get(SECONDEE_HINT):
+                # Acting for home: the header says so, with the way to the switch.
+                user.secondment_at_home = (
+                    active_secondments_of(user, timezone.now()).select_related("home", "host").first()
+                )
+            return
         secondment = (
             active_secondments_of(user, timezone.now())
             .select_related("home", "host", "clearance")
@@ -60,3 +70,9 @@ class ActingForMiddleware:
                 ends_at=secondment.ends_at,
             ),
         )
+
+
+def note_secondee(sender, request, user, **kwargs) -> None:
+    """`user_logged_in` receiver: remember in the session that this person is on a secondment."""
+    if active_secondments_of(user, timezone.now()).exists():
+        request.session[SECONDEE_HINT] = True

@@ -22,7 +22,7 @@ from sharing.policy import readable_documents
 from . import services
 from .access import secondment_for_viewer
 from .forms import ExtendForm, ProposeForm, SwitchForm
-from .middleware import SESSION_KEY
+from .middleware import SECONDEE_HINT, SESSION_KEY
 from .selectors import administered_ids, current_and_past, visible_secondments
 
 
@@ -130,6 +130,7 @@ def secondment_switch(request: HttpRequest, code) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("exchanges:detail", code=secondment.code)
+    request.session[SECONDEE_HINT] = True
     if to == "host":
         request.session[SESSION_KEY] = str(secondment.code)
     else:

@@ -24,6 +24,7 @@ from sharing.services.documents import document_create
 from sharing.services.releases import release_request
 from tests.factories import (
     AgreementFactory,
+    AttachmentFactory,
     DocumentFactory,
     ReadInFactory,
     ReleaseFactory,
@@ -71,6 +72,11 @@ def us_only(hank):
 def test_the_switch_is_an_audited_post_and_the_header_names_the_host(client, sid, secondment, uk_only):
     login_verified(client, sid)
     assert _read(client, uk_only).status_code == 404
+    # Acting for home, the header says so and offers the switch.
+    assert (
+        b'CAISI</span> <span class="accord-header__secondment">(on secondment to UKASI'
+        in client.get(reverse("home")).content
+    )
     assert client.get(reverse("exchanges:switch", kwargs={"code": secondment.code})).status_code == 405
     assert _switch(client, secondment).status_code == 302
     event = AuditEvent.objects.filter(action=Action.SECONDMENT_SWITCHED).get()
@@ -120,7 +126,8 @@ def test_host_access_ends_on_the_very_next_request(how, client, sid, secondment,
     assert SESSION_KEY not in client.session
     fell_back = AuditEvent.objects.get(action=Action.SECONDMENT_FELL_BACK)
     assert fell_back.actor_id == sid.pk and fell_back.target_id == str(secondment.code)
-    assert b"acting for" not in client.get(reverse("home")).content
+    home = client.get(reverse("home")).content
+    assert b"acting for" not in home and b"on secondment" not in home
 
 
 def test_the_clearance_is_the_hosts_grant_capped_by_the_homes(sid, secondment, alice):
@@ -251,3 +258,17 @@ def test_home_admins_see_the_switches_but_not_what_was_read_at_the_host(
     assert not home.filter(action=Action.DOCUMENT_VIEWED, target_id=str(uk_only.code)).exists()
     assert host.filter(action=Action.DOCUMENT_VIEWED, target_id=str(uk_only.code), actor_id=sid.pk).exists()
     assert host.filter(action=Action.SECONDMENT_SWITCHED).count() == 2
+
+
+def test_a_download_at_the_host_is_in_the_hosts_access_history(client, sid, secondment, uk_only, ukasi, usaisi, media):
+    attachment = AttachmentFactory(document=uk_only, uploaded_by=uk_only.author, filename="range.csv")
+    login_verified(client, sid)
+    _switch(client, secondment)
+    response = client.get(reverse("sharing:attachment_download", kwargs={"code": attachment.code}))
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    download = AuditEvent.objects.get(action=Action.ATTACHMENT_DOWNLOADED, actor_id=sid.pk)
+    assert download.organisation_id == ukasi.pk
+    host = visible_events(ViewerScope(everything=False, organisation_ids=frozenset({ukasi.pk})))
+    home = visible_events(ViewerScope(everything=False, organisation_ids=frozenset({usaisi.pk})))
+    assert host.filter(seq=download.seq).exists() and not home.filter(seq=download.seq).exists()
