@@ -41,7 +41,7 @@ def secondment_propose(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not administered_ids(user):
         require_role(user, Role.ORG_ADMIN, user.organisation, wanted="propose secondment")
-    form = ProposeForm(request.POST or None)
+    form = ProposeForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         try:
             secondment = services.secondment_propose(actor=user, **form.cleaned_data)

@@ -80,7 +80,7 @@ def test_the_secondee_sees_what_it_allows_and_the_days_left(verified_client, sid
 def test_proposing_and_approving_through_the_pages(verified_client, ursula, olivia, sid, exchange_agreement):
     now = timezone.now()
     data = {
-        "person": sid.code, "home": sid.organisation.code, "host": olivia.organisation.code,
+        "person": sid.email, "home": sid.organisation.code, "host": olivia.organisation.code,
         "agreement": exchange_agreement.code, "starts_at": now.strftime("%Y-%m-%d %H:%M"),
         "ends_at": (now + timedelta(days=180)).strftime("%Y-%m-%d %H:%M"), "role": "analyst",
         "clearance": tier("secret").code, "purpose": "Six months with the UK cyber team",
@@ -91,6 +91,16 @@ def test_proposing_and_approving_through_the_pages(verified_client, ursula, oliv
     assert verified_client(ursula).post(_url("exchanges:approve", secondment)).status_code == 302
     assert verified_client(olivia).post(_url("exchanges:approve", secondment)).status_code == 302
     assert Secondment.objects.get().status == Secondment.Status.APPROVED
+
+
+def test_a_person_of_another_organisation_is_named_like_a_missing_one(verified_client, ursula, alice, usaisi):
+    data = {"person": alice.email, "home": usaisi.code}
+    page = verified_client(ursula).post(_url("exchanges:propose"), data)
+    missing = verified_client(ursula).post(_url("exchanges:propose"), {**data, "person": "nobody@caisi.example"})
+    assert page.status_code == missing.status_code == 400
+    message = b"No active member of the home organisation has this email address."
+    assert message in page.content and message in missing.content
+    assert not Secondment.objects.exists()
 
 
 def test_a_bad_proposal_is_a_400_with_an_audit_row_and_no_record(verified_client, ursula):
