@@ -29,7 +29,7 @@ from .models import Secondment
 Status = Secondment.Status
 
 
-def _admin_sides(actor: Any, secondment: Secondment) -> list[str]:
+def admin_sides(actor: Any, secondment: Secondment) -> list[str]:
     """The sides ("home", "host") whose organisation `actor` administers now."""
     return [
         side
@@ -39,7 +39,7 @@ def _admin_sides(actor: Any, secondment: Secondment) -> list[str]:
 
 
 def _require_admin(actor: Any, action: str, secondment: Secondment) -> list[str]:
-    sides = _admin_sides(actor, secondment)
+    sides = admin_sides(actor, secondment)
     if not sides:
         refuse(actor, action, secondment, Reason.NOT_AN_ADMIN_OF_EITHER_SIDE, error=PermissionDenied)
     return sides

@@ -63,13 +63,15 @@ def secondment_detail(request: HttpRequest, code) -> HttpResponse:
     secondment = secondment_for_viewer(user, code, wanted="read")
     now = timezone.now()
     affiliation = acting_for_host(user)
+    if secondment.person_id == user.pk and secondment.is_active_at(now):
+        request.session[SECONDEE_HINT] = True  # approved since they signed in: the header shows it from now on
     context = {
         "secondment": secondment,
         "active": secondment.is_active_at(now),
         "days_left": max((secondment.ends_at - now).days, 0),
         "is_person": secondment.person_id == user.pk,
         "acting_for_host": affiliation is not None and affiliation.secondment_code == str(secondment.code),
-        "admin_sides": services._admin_sides(user, secondment),
+        "admin_sides": services.admin_sides(user, secondment),
     }
     return render(request, "exchanges/detail.html", context)
 
