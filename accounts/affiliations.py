@@ -67,13 +67,6 @@ def present_as_host_member(user: Any, affiliation: HostAffiliation) -> None:
     user.organisation = affiliation.host
 
 
-def home_organisation_id(user: Any) -> int | None:
-    """The organisation the account belongs to, whatever it acts for now."""
-    if acting_for_host(user) is not None:
-        return user.home_organisation_id
-    return getattr(user, "organisation_id", None)
-
-
 def read_ins_of(user: Any, when) -> QuerySet[ReadIn]:
     """The read-ins valid at `when` that count for `user` in this request: acting for the host,
     only those to compartments the host owns (a home read-in never opens host material, nor a

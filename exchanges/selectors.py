@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.affiliations import home_organisation_id
 from accounts.roles import Role, organisations_where
 
 from .models import Secondment
@@ -59,7 +58,3 @@ def current_and_past(secondments: QuerySet[Secondment], when: datetime) -> tuple
     rows = list(secondments.select_related("person", "home", "host", "agreement", "clearance"))
     over = [s for s in rows if s.status == Secondment.Status.ENDED or s.ends_at <= when]
     return [s for s in rows if s not in over], over
-
-
-def is_home_member(user: Any, secondment: Secondment) -> bool:
-    return home_organisation_id(user) == secondment.home_id
