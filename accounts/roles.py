@@ -42,6 +42,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django_otp_webauthn.models import WebAuthnCredential
+from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from audit.models import Action
@@ -166,10 +167,22 @@ def has_role(user: Any, role: str, organisation: Organisation | None) -> bool:
     memo = _memo.get()
     if memo is None:
         return user.has_perm(permission(role), organisation)
-    key = (getattr(user, "pk", None), user.is_active, bool(getattr(user, "is_superuser", False)), role, organisation.pk)
+    # Every role of the person on the organisation at once (guardian's two queries, whichever
+    # role is asked first), so a page asking about several roles pays once.
+    key = (getattr(user, "pk", None), user.is_active, bool(getattr(user, "is_superuser", False)), organisation.pk)
     if key not in memo:
-        memo[key] = user.has_perm(permission(role), organisation)
-    return memo[key]
+        memo[key] = _held_roles(user, organisation)
+    return role in memo[key]
+
+
+def _held_roles(user: Any, organisation: Organisation) -> frozenset[str]:
+    """The roles `user` holds on `organisation`, as `user.has_perm` would answer each one."""
+    if not user.is_active:
+        return frozenset()
+    if getattr(user, "is_superuser", False):
+        return frozenset(CODENAMES)
+    codenames = set(ObjectPermissionChecker(user).get_perms(organisation))
+    return frozenset(role for role, codename in CODENAMES.items() if codename in codenames)
 
 
 def _seconded_role(affiliation: Any, role: str, organisation: Organisation) -> bool:

@@ -45,6 +45,7 @@ class Action(models.TextChoices):
     READIN_NOMINATED = "readin.nominated", "Nominated for a read-in"
     READIN_NOMINATION_APPROVED = "readin.nomination_approved", "Read-in nomination approved"
     READIN_NOMINATION_DECLINED = "readin.nomination_declined", "Read-in nomination declined"
+    COMPARTMENT_CREATED = "compartment.created", "Compartment created"
     # Documents and attachments
     DOCUMENT_CREATED = "document.created", "Document created"
     DOCUMENT_UPDATED = "document.updated", "Document updated"
@@ -86,6 +87,16 @@ class Action(models.TextChoices):
     MARKING_LOWER_PROPOSED = "marking.lower_proposed", "Lower marking proposed"
     MARKING_LOWER_APPROVED = "marking.lower_approved", "Lower marking approved"
     MARKING_LOWER_REFUSED = "marking.lower_refused", "Lower marking refused"
+    # Joint testing exercises and their protocols
+    EXERCISE_CREATED = "exercise.created", "Exercise created"
+    EXERCISE_PHASE_CHANGED = "exercise.phase_changed", "Exercise moved to another phase"
+    EXERCISE_VIEWED = "exercise.viewed", "Exercise read"
+    EXERCISE_LISTED = "exercise.listed", "Exercises listed"
+    PROTOCOL_DRAFTED = "protocol.drafted", "Protocol version drafted"
+    PROTOCOL_SIGNED = "protocol.signed", "Protocol version signed"
+    PROTOCOL_ADOPTED = "protocol.adopted", "Protocol version adopted"
+    PROTOCOL_EXPORTED = "protocol.exported", "Protocol version exported"
+    EXERCISE_RUN_CREATED = "exercise.run_created", "Exercise run started"
     # Personnel exchanges
     SECONDMENT_PROPOSED = "secondment.proposed", "Secondment proposed"
     SECONDMENT_APPROVED = "secondment.approved", "Secondment approved by one side"
@@ -125,7 +136,13 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One link of the chain. `hash` = SHA-256(canonical encoding including `prev_hash`)."""
+    """One event, and once sealed one link of the chain (audit/chain.py has the encodings).
+
+    `seq` is the event's own number, given at insert; `position` its place in the chain, given
+    by the sequencer when it seals the event (with `prev_hash`, `hash` and `sealed_at`). Until
+    then the event is unsealed: stored, readable and covered by its `digest`, not yet linked.
+    Version 1 and 2 events were linked as they were written: their position is their seq.
+    """
 
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(default=timezone.now)
@@ -144,9 +161,15 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     version = models.PositiveSmallIntegerField(default=1)
-    # Both unique: two events claiming the same predecessor would be a fork, refused outright.
-    prev_hash = models.CharField(max_length=64, unique=True)
-    hash = models.CharField(max_length=64, unique=True)
+    # Version 3: SHA-256 of the content, computed at insert (chain.content_v3).
+    digest = models.CharField(max_length=64, blank=True)
+    # Set once, by the sequencer's sealing update (the only update the triggers allow).
+    position = models.BigIntegerField(null=True, blank=True, unique=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    # Unique: two events claiming the same predecessor would be a fork, refused outright (as is
+    # a second event at one position). The hash itself is never looked up: no index to keep.
+    prev_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (null: not yet sealed)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -156,6 +179,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor_id", "seq"], name="audit_actor_seq"),
             models.Index(fields=["target_type", "target_id"], name="audit_target"),
             models.Index(fields=["at"], name="audit_at"),
+            # What the sequencer reads, and /readyz's seal lag: small, since sealed rows leave it.
+            models.Index(fields=["seq"], name="audit_unsealed", condition=models.Q(position__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -168,6 +193,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are append-only")
+
+    @property
+    def sealed(self) -> bool:
+        return self.position is not None
 
 
 class AuditSubject(models.Model):
@@ -200,7 +229,7 @@ class AuditSubject(models.Model):
 
 
 class ChainHead(models.Model):
-    """The single row that serialises appends: locked for update by every writer."""
+    """The chain's last sealed position and hash. Only the sequencer locks it, for one batch."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
@@ -255,6 +284,10 @@ class VerificationRun(models.Model):
     first_bad_seq = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
     trigger = models.CharField(max_length=20, default="command")
+    # Where the run started (0: from the genesis) and the last signed checkpoint it vouched
+    # for: the next incremental run starts there.
+    from_seq = models.BigIntegerField(default=0)
+    checkpoint_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-finished_at"]

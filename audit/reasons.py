@@ -197,6 +197,21 @@ class Reason(StrEnum):
     NO_SUCH_EVAL_RUN = "no_such_eval_run"
     NO_READABLE_RUN_OF_TASK = "no_readable_run_of_task"
 
+    # Joint testing exercises (exercises.policy and exercises.services).
+    NO_SUCH_EXERCISE = "no_such_exercise"
+    NOT_AN_EXERCISE_PARTICIPANT = "not_an_exercise_participant"
+    NOT_THE_EXERCISE_LEAD = "not_the_exercise_lead"
+    AGREEMENT_NOT_IN_FORCE = "agreement_not_in_force"
+    EXERCISE_NEEDS_A_PARTNER = "exercise_needs_a_partner"
+    EXERCISE_REFERENCE_TAKEN = "exercise_reference_taken"
+    EXERCISE_PHASE_FORBIDS = "exercise_phase_forbids"
+    EXERCISE_PHASE_NOT_NEXT = "exercise_phase_not_next"
+    NO_ADOPTED_PROTOCOL = "no_adopted_protocol"
+    NO_SUCH_PROTOCOL_VERSION = "no_such_protocol_version"
+    PROTOCOL_VERSION_NOT_CURRENT = "protocol_version_not_current"
+    PROTOCOL_VERSION_CHANGED = "protocol_version_changed"
+    PROTOCOL_UNCHANGED = "protocol_unchanged"
+    COMPARTMENT_CODE_TAKEN = "compartment_code_taken"
     # Personnel exchanges (secondments) and what a secondee may do.
     SECONDEE_PARTNER_MATERIAL = "secondee_partner_material"
     SECONDEE_CARRIES_ACROSS = "secondee_carries_across"
@@ -379,6 +394,20 @@ SENTENCES: dict[Reason, str] = {
     Reason.TOKEN_SCOPE: "token scope",
     Reason.NO_SUCH_EVAL_RUN: "no such eval run or not readable",
     Reason.NO_READABLE_RUN_OF_TASK: "no readable run of this task",
+    Reason.NO_SUCH_EXERCISE: "no such exercise",
+    Reason.NOT_AN_EXERCISE_PARTICIPANT: "{organisation} does not take part in the exercise",
+    Reason.NOT_THE_EXERCISE_LEAD: "only the lead organisation's people may do this",
+    Reason.AGREEMENT_NOT_IN_FORCE: "the agreement is not in force now",
+    Reason.EXERCISE_NEEDS_A_PARTNER: "an exercise needs the lead and at least one other participant",
+    Reason.EXERCISE_REFERENCE_TAKEN: "an exercise with this reference exists",
+    Reason.EXERCISE_PHASE_FORBIDS: "the exercise is in its {phase} phase",
+    Reason.EXERCISE_PHASE_NOT_NEXT: "the exercise moves from {phase} only to {next}",
+    Reason.NO_ADOPTED_PROTOCOL: "the exercise has no adopted protocol",
+    Reason.NO_SUCH_PROTOCOL_VERSION: "no such protocol version",
+    Reason.PROTOCOL_VERSION_NOT_CURRENT: "version {number} is not the version awaiting signatures",
+    Reason.PROTOCOL_VERSION_CHANGED: "the version changed since it was shown: read it again before signing",
+    Reason.PROTOCOL_UNCHANGED: "the protocol is unchanged",
+    Reason.COMPARTMENT_CODE_TAKEN: "a compartment with this code exists",
     Reason.SECONDEE_PARTNER_MATERIAL: "the agreement does not let seconded staff read partner material",
     Reason.SECONDEE_CARRIES_ACROSS: "a secondee may not release to {organisation} while seconded between the two",
     Reason.NO_SUCH_SECONDMENT: "no such secondment",

@@ -16,8 +16,10 @@ from .models import AuditCheckpoint, AuditEvent, AuditSubject, VerificationRun
 from .registry import owned_ids, targets, withheld_types
 
 PAGE_SIZE = 50
-# Every stored field of an event: the hashed ones, then the hash itself.
-EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
+# Every stored field of an event: the hashed ones, the hash itself, then the sequencer's link
+# (version 3: the position and sealing time; null while the event is not yet sealed) and the
+# content digest.
+EXPORT_FIELDS = (*HASHED_FIELDS, "hash", "position", "sealed_at", "digest")
 
 
 def visible_events(scope: ViewerScope) -> QuerySet[AuditEvent]:

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from . import context, signing
+from . import context, sequencer, signing
 from .chain import (  # noqa: F401  (re-exported: callers and tests use them from here)
     ENCODING_VERSION,
     GENESIS_HASH,
     HASHED_FIELDS,
+    V3_FIELDS,
     canonical_bytes,
     canonical_ip,
     compute_hash,
     content_digest,
+    content_sql,
     details_json,
+    digest_v3,
     iso_utc,
     link_hash,
     normalise_details,
+    sha256_hex_sql,
+    v3_values,
 )
-from .models import Action, AuditCheckpoint, AuditEvent, AuditSubject, ChainHead, Outcome, VerificationRun
+from .models import Action, AuditCheckpoint, AuditEvent, AuditSubject, Outcome, VerificationRun
 from .reasons import Reason, Refusal, refusal
 
 
@@ -35,7 +42,8 @@ def _text(value: Any, limit: int) -> str:
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in HASHED_FIELDS}
+    names = (*HASHED_FIELDS, "position", "sealed_at", "digest")
+    return {name: getattr(event, name) for name in names}
 
 
 def describe(obj: Any) -> tuple[str, str, str]:
@@ -61,94 +69,77 @@ def _actor(actor: Any) -> tuple[int | None, str, int | None]:
     return actor.pk, label, getattr(actor, "organisation_id", None)
 
 
-_HEAD_TABLE = ChainHead._meta.db_table
 _EVENT_TABLE = AuditEvent._meta.db_table
-_INSERT_COLUMNS = (*HASHED_FIELDS, "hash")
 _EVENT_ATTNAMES = [f.attname for f in AuditEvent._meta.concrete_fields]
-_SELECT_HEAD = {
-    # Row lock on the one head row: every other writer waits here until this transaction ends.
-    "postgresql": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE",  # noqa: S608 (constant names, bound values)  # nosec B608
-    # SQLite runs IMMEDIATE transactions: being in one already means holding the write lock.
-    "sqlite": f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1",  # noqa: S608 (constant names, bound values)  # nosec B608
-}
-# The columns Python fills in; seq, at, prev_hash and hash come from the locked head.
-_CONTENT_COLUMNS = [c for c in HASHED_FIELDS if c not in ("seq", "at", "prev_hash")]
-_PG_CASTS = {"ip": "%s::inet", "details": "%s::jsonb"}
-_PG_APPEND = (
-    # One statement, one round trip: lock the head, take the time, form the version-2 link hash
-    # (chain.link_hash, the same text hashed by the same SHA-256), insert the event and move the
-    # head. The lock is then held for this statement and the commit, nothing else. Under READ
-    # COMMITTED a writer that waited for the lock re-reads the head as committed by the one
-    # before it (FOR UPDATE re-evaluates the row), so seq + 1 and prev_hash are never stale.
-    f"WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE), "  # noqa: S608 (constant names, bound values)  # nosec B608
-    # A separate step, so the clock is read after the lock is granted, not before the wait.
-    "stamp AS (SELECT seq, prev, clock_timestamp() AS at FROM head), "
-    "link AS (SELECT seq, prev, at, encode(sha256(convert_to(prev || '|' || seq::text || '|' || "
-    """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '|' || %s, 'UTF8')), 'hex') AS hash """
-    "FROM stamp), "
-    f"ins AS (INSERT INTO {_EVENT_TABLE} (seq, at, prev_hash, hash, {', '.join(_CONTENT_COLUMNS)}) "
-    f"SELECT seq, at, prev, hash, {', '.join(_PG_CASTS.get(c, '%s') for c in _CONTENT_COLUMNS)} FROM link "
-    "RETURNING seq, at, prev_hash, hash) "
-    f"UPDATE {_HEAD_TABLE} SET seq = ins.seq, hash = ins.hash FROM ins WHERE {_HEAD_TABLE}.id = 1 "
-    "RETURNING ins.seq, ins.at, ins.prev_hash, ins.hash"
+# The columns an insert fills in (version 3): the content, then its digest. Never a position,
+# a link or a hash: those are the sequencer's.
+_INSERT_COLUMNS = (*V3_FIELDS, "digest")
+_PG_CASTS = {
+    "at": "timestamptz", "actor_id": "bigint", "organisation_id": "bigint", "ip": "inet", "details": "jsonb",
+    "version": "smallint",
+}  # fmt: skip
+# One statement, no lock: draw seq from the sequence, and let PostgreSQL compute the content
+# digest from the values as it will store them (chain.content_sql), so the verifier's set-wise
+# recomputation reads exactly the text that was hashed.
+_PG_VALUES = ", ".join(f"%s::{_PG_CASTS.get(c, 'text')} AS {c}" for c in V3_FIELDS if c != "seq")
+_PG_SELECT = ", ".join("v." + c for c in V3_FIELDS)
+_PG_DIGEST = sha256_hex_sql(content_sql("postgresql", "v"))
+_PG_INSERT = (
+    f"WITH v AS (SELECT nextval('audit_auditevent_seq_seq') AS seq, {_PG_VALUES}) "  # noqa: S608 (constant names, bound values)  # nosec B608
+    f"INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) SELECT {_PG_SELECT}, {_PG_DIGEST} FROM v "
+    "RETURNING seq, digest"
 )
+_SQLITE_NEXT_SEQ = f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {_EVENT_TABLE}"  # noqa: S608 (constant names)  # nosec B608
 _SQLITE_INSERT = (
     f"INSERT INTO {_EVENT_TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})"  # noqa: S608 (constant names, bound values)  # nosec B608
 )
-_SQLITE_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608 (constant names, bound values)  # nosec B608
 
 
-def _lock_head(cursor) -> tuple[int, str]:
-    """(seq, hash) of the chain head, locked until the surrounding transaction ends.
-
-    PostgreSQL: `SELECT ... FOR UPDATE` on the single head row makes every other writer wait
-    here, so exactly one transaction at a time appends, and seq + 1 / prev_hash are read after
-    the previous writer committed. SQLite: the connection opens IMMEDIATE transactions, so being
-    inside a transaction already means holding the database's only write lock.
-    """
-    cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
-    row = cursor.fetchone()
-    if row is None:
-        _recreate_head()
-        cursor.execute(_SELECT_HEAD.get(connection.vendor, _SELECT_HEAD["postgresql"]))
-        row = cursor.fetchone()
-    return row[0], row[1]
-
-
-def _recreate_head() -> None:
-    # The row is seeded by a migration; it is only missing after a test-database flush. Rebuilt
-    # from the last event so that the chain continues rather than restarting at 1.
-    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    seq, head_hash = last if last else (0, GENESIS_HASH)
-    ChainHead.objects.get_or_create(pk=1, defaults={"seq": seq, "hash": head_hash})
-
-
-def _append_pg(fields: dict[str, Any], digest: str, details_text: str) -> str:
-    params = [digest, *(details_text if c == "details" else fields[c] for c in _CONTENT_COLUMNS)]
+def _insert_pg(fields: dict[str, Any], details_text: str) -> None:
+    params = [details_text if c == "details" else fields[c] for c in V3_FIELDS if c != "seq"]
     with connection.cursor() as cursor:
-        cursor.execute(_PG_APPEND, params)
-        row = cursor.fetchone()
-        if row is None:  # no head row (only after a test-database flush): rebuild it, once
-            _recreate_head()
-            cursor.execute(_PG_APPEND, params)
-            row = cursor.fetchone()
-    fields["seq"], fields["at"], fields["prev_hash"], event_hash = row
-    return event_hash
+        # A prepared statement, on a server-side binding cursor over the same connection (and
+        # transaction): parsing and planning the digest expression cost more than the insert.
+        # Needs a pooler that keeps prepared statements (direct connections, PgBouncer ≥ 1.21).
+        started = time.monotonic()
+        with connection.wrap_database_errors, psycopg.Cursor(cursor.cursor.connection) as prepared:
+            prepared.execute(_PG_INSERT, params, prepare=True)
+            fields["seq"], fields["digest"] = prepared.fetchone()
+        if connection.queries_logged:  # as Django's debug cursor would have (tests count queries)
+            connection.queries_log.append({"sql": _PG_INSERT, "time": f"{time.monotonic() - started:.3f}"})
 
 
-def _append_sqlite(fields: dict[str, Any], digest: str, details_text: str) -> str:
+def _insert_sqlite(fields: dict[str, Any], details_text: str) -> None:
+    # Inside an IMMEDIATE transaction: the write lock is held, so MAX(seq) + 1 is this row's.
     with connection.cursor() as cursor:
-        head_seq, head_hash = _lock_head(cursor)
-        at = timezone.now()
-        fields["seq"], fields["at"], fields["prev_hash"] = head_seq + 1, at, head_hash
-        event_hash = link_hash(head_hash, head_seq + 1, iso_utc(at), digest)
-        params = [fields[name] for name in HASHED_FIELDS]
-        params[1] = connection.ops.adapt_datetimefield_value(at)
+        cursor.execute(_SQLITE_NEXT_SEQ)
+        fields["seq"] = cursor.fetchone()[0]
+        fields["digest"] = digest_v3(v3_values(fields))
+        params = [fields[name] for name in V3_FIELDS]
+        params[1] = connection.ops.adapt_datetimefield_value(fields["at"])
         params[13] = details_text
-        params.append(event_hash)
+        params.append(fields["digest"])
         cursor.execute(_SQLITE_INSERT, params)
-        cursor.execute(_SQLITE_MOVE_HEAD, [head_seq + 1, event_hash])
-    return event_hash
+
+
+def _insert(fields: dict[str, Any], details_text: str) -> None:
+    """Insert the event unsealed; in "inline" mode seal it (and anything pending) at once."""
+    how = sequencer.mode()
+    if connection.vendor == "sqlite" or how == "inline" or connection.in_atomic_block:
+        with transaction.atomic(savepoint=False):
+            if connection.vendor == "sqlite":
+                _insert_sqlite(fields, details_text)
+            else:
+                _insert_pg(fields, details_text)
+            if how == "inline":
+                link = sequencer.seal_locked().get(fields["seq"])
+                if link is not None:
+                    fields["position"], fields["prev_hash"], fields["hash"], fields["sealed_at"] = link
+    else:
+        # Outside a transaction the one statement is a transaction of its own (autocommit).
+        _insert_pg(fields, details_text)
+    if how == "after_commit":
+        sequencer.seal_after_commit()
 
 
 def record(
@@ -174,8 +165,10 @@ def record(
     rows in the same transaction (one more insert), so an originator finds every listing of its
     document by index. Callers bound them (the codes of one page).
 
-    The chain head stays locked until the caller's transaction ends, so other writers wait for
-    it: record the event as the last step of a service, just before its transaction commits.
+    The event is only inserted: no shared lock is taken and nothing else is written, so
+    writers never wait for each other. The sequencer links it into the chain later
+    (audit/sequencer.py; at once in "inline" mode); until then it is stored, readable and covered
+    by its content digest, but has no position, link or hash.
     """
     if subjects:
         named = {kind: [_text(ident, 64) for ident in ids] for kind, ids in subjects.items() if ids}
@@ -198,7 +191,7 @@ def record(
     clean_details = normalise_details(details) if details else {}
     fields = {
         "seq": 0,
-        "at": None,
+        "at": timezone.now(),
         "actor_id": actor_id,
         "actor_label": _text(actor_label, 300),
         "organisation_id": organisation_id if organisation_id is not None else actor_org,
@@ -212,26 +205,15 @@ def record(
         "user_agent": _text(ctx.user_agent, 300),
         "details": clean_details,
         "version": ENCODING_VERSION,
-        "prev_hash": "",
+        "digest": "",
+        "position": None,
+        "sealed_at": None,
+        "prev_hash": None,
+        "hash": None,
     }
     details_text = details_json(clean_details)
-    # Everything above, and the content digest, happens before the lock; only seq, time and
-    # prev_hash need it. No savepoint: a failed insert leaves the caller's transaction unusable
-    # anyway, and a savepoint would cost two more round trips while the lock is held.
-    digest = content_digest(fields)
-    if connection.vendor == "sqlite":
-        # IMMEDIATE transaction: the database's write lock from BEGIN to COMMIT.
-        with transaction.atomic(savepoint=False):
-            event_hash = _append_sqlite(fields, digest, details_text)
-    elif connection.in_atomic_block:
-        with transaction.atomic(savepoint=False):
-            event_hash = _append_pg(fields, digest, details_text)
-    else:
-        # Outside a transaction the one statement is a transaction of its own (autocommit):
-        # no BEGIN round trip, and the lock is held only while it runs and commits.
-        event_hash = _append_pg(fields, digest, details_text)
+    _insert(fields, details_text)
     # As if read back from the database: positional, the cheaper way to build a model.
-    fields["hash"] = event_hash
     return AuditEvent.from_db(connection.alias, _EVENT_ATTNAMES, [fields[name] for name in _EVENT_ATTNAMES])
 
 
@@ -246,7 +228,14 @@ def record_denial(action: str, *, actor: Any = None, target: Any = None, **kwarg
     event = record(action, actor=actor, target=target, outcome=Outcome.DENIED, **kwargs)
     if connection.in_atomic_block:
         ctx = context.current()
-        entry = {"hash": event.hash, "action": action, "actor": actor, "target": target, "kwargs": kwargs}
+        entry = {
+            "seq": event.seq,
+            "digest": event.digest,
+            "action": action,
+            "actor": actor,
+            "target": target,
+            "kwargs": kwargs,
+        }
         ctx.pending_denials.append(entry)
         # Once the transaction commits the row is safe; forgetting it keeps the rewrite check
         # (one query per denial) to the rare rolled-back case.
@@ -306,7 +295,8 @@ def flush_pending_denials(ctx: context.AuditContext) -> None:
         return
     pending, ctx.pending_denials = ctx.pending_denials, []
     for entry in pending:
-        if AuditEvent.objects.filter(hash=entry["hash"]).exists():
+        # seq and digest: on SQLite a rolled-back seq is given again, to another event.
+        if AuditEvent.objects.filter(seq=entry["seq"], digest=entry["digest"]).exists():
             continue
         details = dict(entry["kwargs"].pop("details", None) or {})
         details["rolled_back"] = True
@@ -321,18 +311,23 @@ def flush_pending_denials(ctx: context.AuditContext) -> None:
 
 
 def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint | None:
-    """Sign the current head. Holds the chain lock, so the head signed is exactly the event the
-    checkpoint's own audit event follows. Returns None when nothing happened since the last
-    checkpoint (the head is that checkpoint's own event), so a periodic run adds no noise."""
+    """Seal a batch of what is pending, then sign the head, holding the sequencer's lock, so the head
+    signed is exactly where the checkpoint's own audit event will be linked after. Returns None
+    when nothing happened since the last checkpoint (the head is that checkpoint, or that
+    checkpoint's own event), so a periodic run adds no noise."""
     key = signing.load()
     with transaction.atomic():
+        # One batch at most: a checkpoint signs the head as it is, it need not wait for a backlog.
+        sequencer.seal_locked()
         with connection.cursor() as cursor:
-            head_seq, head_hash = _lock_head(cursor)
+            head_seq, head_hash = sequencer.lock_head(cursor)
         if head_seq == 0:
             return None
         last = AuditCheckpoint.objects.order_by("-seq").first()
+        if last is not None and head_seq == last.seq:
+            return None
         if last is not None and head_seq == last.seq + 1:
-            newest = AuditEvent.objects.filter(seq=head_seq).values_list("action", flat=True).first()
+            newest = AuditEvent.objects.filter(position=head_seq).values_list("action", flat=True).first()
             if newest == Action.AUDIT_CHECKPOINT:
                 return None
         at = timezone.now()
@@ -365,6 +360,8 @@ def verification_record(*, result: Any, started_at: Any, trigger: str, actor: An
             first_bad_seq=result.first_bad_seq,
             message=result.message[:2000],
             trigger=trigger[:20],
+            from_seq=getattr(result, "from_seq", 0),
+            checkpoint_seq=getattr(result, "checkpoint_seq", None),
         )
         run.full_clean()
         run.save()
@@ -377,6 +374,7 @@ def verification_record(*, result: Any, started_at: Any, trigger: str, actor: An
                 "events": result.events,
                 "head_seq": result.head_seq,
                 "first_bad_seq": result.first_bad_seq,
+                "from_seq": run.from_seq,
                 "trigger": run.trigger,
             },
         )

@@ -110,6 +110,8 @@ def export_response(viewer: Viewer, qs, *, upto: int, fmt: str, name: str) -> St
 def _as_export(item: dict) -> dict:
     row = {name: item[name] for name in (*EXPORT_FIELDS, *DERIVED_FIELDS)}
     row["at"] = iso_utc(row["at"])
+    if row["sealed_at"] is not None:
+        row["sealed_at"] = iso_utc(row["sealed_at"])
     return row
 
 

@@ -151,7 +151,8 @@ def _present_one(viewer: Viewer, item: dict[str, Any], registered: Mapping[str, 
     item["details"] = details
     item["redacted"] = redacted
     if redacted:
-        item["hash"] = item["prev_hash"] = ""
+        # The digest too: like the hash, it would let the viewer test a guess of what is withheld.
+        item["hash"] = item["prev_hash"] = item["digest"] = ""
     item["reason_text"] = _sentence(details) if item["outcome"] == Outcome.DENIED else ""
     return item
 

@@ -12,7 +12,10 @@ against bare views (bench/load_urls.py: the same pages built without policy or a
 templates and middleware, plaintext files), so the cost of Accord's guarantees is a ratio. After the run, `manage.py audit verify` must pass
 and the audit sequence must be gap-free.
 
-    .venv/bin/python bench/bench_load.py [--duration 60] [--threads 8] [--warmup 5]
+    .venv/bin/python bench/bench_load.py [--duration 60] [--rounds 3] [--threads 8] [--warmup 5]
+
+Each round runs both modes, the one going first alternating between rounds; the figure is the
+overall req/s ratio Accord ÷ bare, min / median / max over the rounds, with the load average.
 
 Run by hand; not part of the test suite. Building the 100,000 documents takes about two minutes
 the first time; the database is reused while it holds them.
@@ -360,7 +363,8 @@ def child(what: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds per mode (default 60)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per mode and round (default 60)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of both modes (default 3)")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8 = 2 workers × 4 threads)")
     parser.add_argument("--port", type=int, default=8741)
@@ -395,17 +399,23 @@ def main() -> None:
         stdout=log,
         stderr=log,
     )
-    results = {}
+    rounds: list[dict] = []
     load = {"start": os.getloadavg()[0]}
     try:
         wait_ready(args.port, gunicorn)
-        for mode in ("accord", "bare"):
-            files = prime(args.port, world, mode)
-            drive(args.port, world, mode, files, args.threads, args.warmup, mix)
-            print(f"{mode}: {args.duration:.0f} s with {args.threads} threads ...", flush=True)
-            results[mode] = drive(args.port, world, mode, files, args.threads, args.duration, mix)
-            for failure in results[mode]["failures"]:
-                print("  failure:", failure)
+        files = {mode: prime(args.port, world, mode) for mode in ("accord", "bare")}
+        for number in range(args.rounds):
+            # Interleaved: the mode that goes first alternates, so neither always meets a warm cache.
+            order = ("accord", "bare") if number % 2 == 0 else ("bare", "accord")
+            results = {}
+            for mode in order:
+                drive(args.port, world, mode, files[mode], args.threads, args.warmup, mix)
+                print(f"round {number + 1}, {mode}: {args.duration:.0f} s with {args.threads} threads ...", flush=True)
+                results[mode] = drive(args.port, world, mode, files[mode], args.threads, args.duration, mix)
+                for failure in results[mode]["failures"]:
+                    print("  failure:", failure)
+            results["load_average"] = os.getloadavg()[0]
+            rounds.append(results)
     finally:
         load["end"] = os.getloadavg()[0]
         gunicorn.terminate()
@@ -415,13 +425,15 @@ def main() -> None:
     verify = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "audit", "verify"], env=bench_env(), cwd=ROOT, capture_output=True, text=True
     )
+    ratios = sorted(r["accord"]["overall"]["rps"] / r["bare"]["overall"]["rps"] for r in rounds)
     report = {
         "world": {k: world[k] for k in ("documents", "readable", "build_seconds")},
         "threads": args.threads,
         "mix": mix,
         "duration": args.duration,
         "load_average": load,
-        "results": results,
+        "rounds": rounds,
+        "accord_over_bare_rps": {"min": ratios[0], "median": statistics.median(ratios), "max": ratios[-1]},
         "audit": {
             "events_written": after["events"] - before["events"],
             "gap_free": after["gap_free"],
@@ -430,13 +442,21 @@ def main() -> None:
         },
     }
     (VAR / "result.json").write_text(json.dumps(report, indent=1))
+    for number, results in enumerate(rounds, 1):
+        print()
+        print(f"round {number} (load average {results['load_average']:.1f} after it):")
+        print(table(results))
     print()
-    print(table(results))
-    print()
+    spread = report["accord_over_bare_rps"]
+    print(
+        f"overall req/s, Accord ÷ bare, min / median / max over {len(rounds)} rounds: "
+        f"{spread['min']:.2f} / {spread['median']:.2f} / {spread['max']:.2f}×"
+    )
     print(f"load average {load['start']:.1f} → {load['end']:.1f}")
     print(f"audit: {report['audit']['events_written']} events written during the run; gap-free: {after['gap_free']}")
     print(f"audit verify: {report['audit']['verify']}")
-    if not (verify.returncode == 0 and after["gap_free"]) or any(r["overall"]["errors"] for r in results.values()):
+    errors = any(r[mode]["overall"]["errors"] for r in rounds for mode in ("accord", "bare"))
+    if not (verify.returncode == 0 and after["gap_free"]) or errors:
         sys.exit(1)
 
 

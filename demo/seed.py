@@ -14,6 +14,7 @@ from .agreements import seed_demo_agreements
 from .documents import seed_documents
 from .eval_logs import seed_eval_logs
 from .exchanges import seed_secondment
+from .exercises import seed_demo_exercise
 from .people import PEOPLE, DemoLogin, seed_compartments, seed_organisations, seed_pending_approval, seed_people
 
 
@@ -31,12 +32,12 @@ def seed_all() -> list[DemoLogin]:
 
 def seed_sharing(orgs: dict[str, Organisation]) -> None:
     """Findings at every tier, a live UK-US agreement with approved releases, Canada with none,
-    and Inspect eval logs on three UK findings."""
+    Inspect eval logs on three UK findings, and the joint exercise JOINT-EX-2."""
     people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
     documents = seed_documents(uk_author=people["priya@ukasi.example"], us_author=people["andrew@caisi.example"])
     # Files first: a release pins the revision its officer approves, files and all.
     seed_eval_logs(originator=orgs["ukasi"])
-    seed_demo_agreements(
+    sharing = seed_demo_agreements(
         portal_admin=people["admin@accord.example"],
         uk=orgs["ukasi"],
         us=orgs["caisi"],
@@ -46,6 +47,8 @@ def seed_sharing(orgs: dict[str, Organisation]) -> None:
         uk_release_officer=people["rachel@ukasi.example"],
         documents=[d for d in documents if d.originator_id == orgs["ukasi"].pk],
     )
+    # JOINT-EX-2: a UK-led exercise with the US, running under an adopted protocol.
+    seed_demo_exercise(agreement=sharing.agreement, people=people)
 
 
 def seed_exchanges(orgs: dict[str, Organisation]) -> None:

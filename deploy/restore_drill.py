@@ -70,14 +70,15 @@ def walk(prefix):
         walk(f"{prefix}/{d}" if prefix else d)
 walk("")
 from audit.models import AuditEvent
-from audit.services import GENESIS_HASH, compute_hash, event_fields
+from audit.chain import GENESIS_HASH, row_hash
+from audit.verify import stream_rows
 last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-# The chain recomputed here, independently of any verify command: gap-free, linked, unaltered.
+# The chain recomputed here, independently of any verify command: gap-free, linked, unaltered,
+# in chain order (position), each row rehashed from the text forms the database gives back.
 prev, expected, chain_ok = GENESIS_HASH, 1, True
-for event in AuditEvent.objects.order_by("seq").iterator():
-    fields = event_fields(event)
-    chain_ok &= event.seq == expected and event.prev_hash == prev and compute_hash(fields) == event.hash
-    prev, expected = event.hash, event.seq + 1
+for row in stream_rows():
+    chain_ok &= row[0] == expected and row[15] == prev and row_hash(row) == row[16]
+    prev, expected = row[16], row[0] + 1
 print("INVENTORY " + json.dumps({"counts": counts, "blobs": blobs, "audit_head": last, "chain_ok": chain_ok}, sort_keys=True))
 """
 

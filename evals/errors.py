@@ -36,6 +36,9 @@ class EvalLogLimits:
     max_ratio: int = 500
     # Nesting of the JSON values that are kept (json.loads recurses once per level).
     max_json_depth: int = 64
+    # Decompressed bytes of all sample members of an .eval archive read together (each also
+    # within max_member_bytes); a .json log's samples are within max_log_bytes already.
+    max_samples_bytes: int = 1024 * MIB
 
     @classmethod
     def from_settings(cls) -> EvalLogLimits:
@@ -49,4 +52,5 @@ class EvalLogLimits:
             max_member_bytes=getattr(settings, "EVALS_MAX_MEMBER_BYTES", defaults.max_member_bytes),
             max_ratio=getattr(settings, "EVALS_MAX_RATIO", defaults.max_ratio),
             max_json_depth=getattr(settings, "EVALS_MAX_JSON_DEPTH", defaults.max_json_depth),
+            max_samples_bytes=getattr(settings, "EVALS_MAX_SAMPLES_BYTES", defaults.max_samples_bytes),
         )

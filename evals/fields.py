@@ -206,4 +206,39 @@ def build(header: dict[str, Any]) -> dict[str, Any]:
         "error_message": message or None,
         "scores": _scores(results),
         "model_usage": _usage(stats),
+        **_how_made(spec, _section(header, "plan", "plan")),
     }
+
+
+def _how_made(spec: dict, plan: dict) -> dict[str, Any]:
+    """The generation settings, solver steps and scorer names of the run (for conformance)."""
+    generate = _section(spec, "model_generate_config", "eval.model_generate_config")
+    temperature = _number(generate.get("temperature"), "eval.model_generate_config.temperature")
+    steps = plan.get("steps") or []
+    if not isinstance(steps, list):
+        raise EvalLogError("not an Inspect log: plan.steps is not a list")
+    names = [step.get("solver") for step in steps if isinstance(step, dict)]
+    solver = " → ".join(name for name in names if isinstance(name, str))
+    scorers = spec.get("scorers") or []
+    if not isinstance(scorers, list):
+        raise EvalLogError("not an Inspect log: eval.scorers is not a list")
+    scorer_names = [s.get("name") for s in scorers if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    if len(scorer_names) > MAX_SCORE_ROWS:
+        raise EvalLogError(f"the log names more than {MAX_SCORE_ROWS} scorers")
+    for name in scorer_names:
+        _keyed_object(name, {}, "a scorer's name", "eval.scorers")
+    return {
+        "temperature": temperature,
+        "max_tokens": _count(generate, "max_tokens", "eval.model_generate_config.max_tokens"),
+        "seed": _seed(generate.get("seed")),
+        "solver": _storable(solver[:MAX_NAME], "plan.steps[].solver"),
+        "scorer_names": tuple(scorer_names),
+    }
+
+
+def _seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not -MAX_COUNT <= value <= MAX_COUNT:
+        raise EvalLogError("not an Inspect log: eval.model_generate_config.seed is not a 64-bit integer")
+    return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import EvalLogError
@@ -176,13 +177,30 @@ class ObjectScanner:
 
     # -- the top-level object ----------------------------------------------------------------
 
-    def members(self, wanted: frozenset[str]) -> dict[str, Any]:
-        """The wanted members of the top-level object, decoded; the others skipped."""
+    def members(self, wanted: frozenset[str], *, each: Each | None = None) -> dict[str, Any]:
+        """The wanted members of the top-level object, decoded; the others skipped. With `each`,
+        the top-level member it names must be an array of objects: each element's wanted
+        members are decoded (within `max_keep` bytes an element) and handed to its callback,
+        one element at a time, the rest of every element skipped."""
         first = self._next_significant()
         if first is None:
             raise EvalLogError("the log is empty")
         if first != ord("{"):
             raise EvalLogError("not an Inspect log: the document is not a JSON object")
+        found = self._object_rest(wanted, self._header_budget, each=each)
+        # Like json.loads, refuse anything but whitespace after the document.
+        if self._next_significant() is not None:
+            raise EvalLogError("the log is not valid JSON (data after the end of the document)")
+        return found
+
+    def _header_budget(self) -> _Budget:
+        return _Budget(self._keep_left, f"the log's header is larger than the {self._max_keep} bytes allowed")
+
+    def _element_budget(self) -> _Budget:
+        return _Budget(self._max_keep, f"a sample is larger than the {self._max_keep} bytes allowed")
+
+    def _object_rest(self, wanted: frozenset[str], budget: Callable[[], _Budget], *, each: Each | None = None):
+        """An object whose `{` was read: its wanted members decoded, the others skipped."""
         found: dict[str, Any] = {}
         first_member = True
         while True:
@@ -199,10 +217,13 @@ class ObjectScanner:
             key = self._decode(key_bytes.data)
             if self._next_significant() != ord(":"):
                 raise EvalLogError("the log is not valid JSON")
-            if key in wanted:
-                keep = _Budget(self._keep_left, f"the log's header is larger than the {self._max_keep} bytes allowed")
+            if each is not None and key == each.member:
+                self._array_of_objects(each)
+            elif key in wanted:
+                keep = budget()
                 self._value(keep)
-                self._keep_left -= len(keep.data)
+                if budget == self._header_budget:
+                    self._keep_left -= len(keep.data)
                 found[key] = self._decode(keep.data)
             else:
                 self._value(None)
@@ -212,7 +233,40 @@ class ObjectScanner:
             if separator != ord(","):
                 raise EvalLogError(_TRUNCATED if separator is None else "the log is not valid JSON")
             first_member = False
-        # Like json.loads, refuse anything but whitespace after the document.
-        if self._next_significant() is not None:
-            raise EvalLogError("the log is not valid JSON (data after the end of the document)")
         return found
+
+    def _array_of_objects(self, each: Each) -> None:
+        opening = self._next_significant()
+        if opening == ord("n"):  # null: no elements
+            self._scalar_rest(None)
+            return
+        if opening != ord("["):
+            raise EvalLogError(f"not an Inspect log: {each.member} is not a list")
+        count = 0
+        while True:
+            byte = self._next_significant()
+            if byte is None:
+                raise EvalLogError(_TRUNCATED)
+            if byte == ord("]") and count == 0:
+                return
+            if byte != ord("{"):
+                raise EvalLogError(f"not an Inspect log: an element of {each.member} is not an object")
+            count += 1
+            if count > each.max_count:
+                raise EvalLogError(f"the log has more than {each.max_count} {each.member}")
+            each.callback(self._object_rest(each.wanted, self._element_budget))
+            separator = self._next_significant()
+            if separator == ord("]"):
+                return
+            if separator != ord(","):
+                raise EvalLogError(_TRUNCATED if separator is None else "the log is not valid JSON")
+
+
+@dataclass(frozen=True)
+class Each:
+    """What `ObjectScanner.members` does with a top-level array of objects (the samples)."""
+
+    member: str
+    wanted: frozenset[str]
+    callback: Callable[[dict[str, Any]], None]
+    max_count: int

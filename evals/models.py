@@ -54,6 +54,12 @@ class EvalRun(models.Model):
     total_samples = models.PositiveBigIntegerField(null=True, blank=True)
     completed_samples = models.PositiveBigIntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
+    # How the run was made, checked against a protocol (`evals.conformance`).
+    temperature = models.FloatField(null=True, blank=True)
+    max_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    solver = models.CharField(max_length=255, blank=True)
+    scorer_names = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [
@@ -102,6 +108,28 @@ class EvalScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scorer_name}/{self.metric} = {self.value}"
+
+
+class EvalSample(models.Model):
+    """One scorer's value for one sample and epoch of a run, for comparing runs sample by sample
+    (joined on sample id and epoch). Only the number: the transcript stays in the encrypted log
+    and is read from it on demand (`evals.transcripts`)."""
+
+    run = models.ForeignKey(EvalRun, on_delete=models.CASCADE, related_name="samples")
+    sample_id = models.CharField(max_length=255)
+    epoch = models.PositiveIntegerField()
+    scorer = models.CharField(max_length=255)
+    # Null when the log's value is not a number, a letter grade or yes/no (`parser.score_value`).
+    value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "sample_id", "epoch", "scorer"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "sample_id", "epoch", "scorer"], name="evals_sample_unique_score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sample_id} epoch {self.epoch} {self.scorer} = {self.value}"
 
 
 class EvalModelUsage(models.Model):

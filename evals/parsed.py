@@ -33,6 +33,26 @@ class ParsedModelUsage:
 
 
 @dataclass(frozen=True)
+class ParsedSampleScore:
+    """One scorer's value for one sample and epoch, as a number (`score_value`), or None when
+    the log's value is not one (a free-text or structured value is not kept)."""
+
+    scorer: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class ParsedSample:
+    """A sample's identity and scores, for comparing runs sample by sample. Nothing of its
+    transcript (input, target, output, explanations) is kept: that is read on demand from the
+    encrypted log (`evals.transcripts`)."""
+
+    sample_id: str
+    epoch: int
+    scores: tuple[ParsedSampleScore, ...]
+
+
+@dataclass(frozen=True)
 class ParsedEvalLog:
     log_format: str  # "eval" or "json"
     log_version: int | None
@@ -53,3 +73,13 @@ class ParsedEvalLog:
     error_message: str | None
     scores: tuple[ParsedScore, ...]
     model_usage: tuple[ParsedModelUsage, ...]
+    # How the run was made, for checking it against a protocol: the generation settings given
+    # (eval.model_generate_config), the solver steps (plan.steps[].solver, joined by " → ") and
+    # the scorers (eval.scorers[].name).
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    solver: str = ""
+    scorer_names: tuple[str, ...] = ()
+    # Read only when asked (`parse_eval_log(..., samples=True)`), in the log's order.
+    samples: tuple[ParsedSample, ...] = ()

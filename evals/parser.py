@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from typing import Any, BinaryIO
 
 from .errors import EvalLogError, EvalLogLimits
 from .fields import build
-from .jsonscan import ObjectScanner
-from .parsed import ParsedEvalLog, ParsedModelUsage, ParsedScore
+from .jsonscan import Each, ObjectScanner
+from .parsed import ParsedEvalLog, ParsedModelUsage, ParsedSample, ParsedSampleScore, ParsedScore
 from .ziplog import MemberReader, read_directory
 
 __all__ = [
@@ -33,8 +34,17 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # The members of a log that are kept; `samples` (and the rest) are skipped.
-WANTED = frozenset({"version", "status", "eval", "results", "stats", "error"})
+WANTED = frozenset({"version", "status", "eval", "plan", "results", "stats", "error"})
+# Of each sample, only what identifies it and its scores (whose values alone are kept).
+SAMPLE_WANTED = frozenset({"id", "epoch", "scores"})
+SAMPLES = "samples"
+SAMPLE_PREFIX = "samples/"
 HEADER = "header.json"
+# Inspect's letter grades (inspect_ai.scorer: CORRECT, INCORRECT, PARTIAL, NOANSWER) as numbers,
+# as its own `value_to_float` reads them; also yes/no and true/false.
+GRADES = {"c": 1.0, "i": 0.0, "p": 0.5, "n": 0.0, "yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
+MAX_SAMPLE_ID = 255
+MAX_SCORER_NAME = 255
 # A log still being written has no header yet, only the journal's start record.
 JOURNAL_START = "_journal/start.json"
 
@@ -153,7 +163,9 @@ class _Offset:
         return data
 
 
-def _parse_eval(stream: BinaryIO, source: _Source, limits: EvalLogLimits) -> dict[str, Any]:
+def _parse_eval(
+    stream: BinaryIO, source: _Source, limits: EvalLogLimits, samples: list[ParsedSample] | None
+) -> dict[str, Any]:
     size = source.seekable_size()
     if size is None:
         archive: Any = _buffer(source, limits)
@@ -166,39 +178,121 @@ def _parse_eval(stream: BinaryIO, source: _Source, limits: EvalLogLimits) -> dic
     member = members.get(HEADER) or members.get(JOURNAL_START)
     if member is None:
         raise EvalLogError("not an Inspect log: the archive has no header.json")
+    header = member_scanner(archive, size, member, limits).members(WANTED)
+    if member.name == JOURNAL_START:
+        header.setdefault("status", "started")
+    if samples is not None:
+        _eval_samples(archive, size, limits, samples)
+    return header
+
+
+def member_scanner(archive, size: int, member, limits: EvalLogLimits) -> ObjectScanner:
+    """A scanner over one member of an .eval archive, decompressed as read, within the limits."""
     reader = MemberReader(archive, size, member, limits)
-    scanner = ObjectScanner(
+    return ObjectScanner(
         reader.read,
         max_bytes=limits.max_member_bytes,
         max_keep=limits.max_member_bytes,
         max_depth=limits.max_json_depth,
     )
-    header = scanner.members(WANTED)
-    if member.name == JOURNAL_START:
-        header.setdefault("status", "started")
-    return header
 
 
-def _parse_json(source: _Source, limits: EvalLogLimits) -> dict[str, Any]:
+def _eval_samples(archive, size: int, limits: EvalLogLimits, samples: list[ParsedSample]) -> None:
+    """Each `samples/<id>_epoch_<n>.json` member's id, epoch and scores, in archive order, the
+    members together within `max_samples_bytes` decompressed."""
+    members = read_directory(archive, size, limits, frozenset(), prefix=SAMPLE_PREFIX)
+    left = limits.max_samples_bytes
+    for member in sorted(members.values(), key=lambda m: m.offset):
+        if member.size > left:
+            raise EvalLogError(f"the log's samples are larger than the {limits.max_samples_bytes} bytes allowed")
+        left -= member.size
+        samples.append(_sample(member_scanner(archive, size, member, limits).members(SAMPLE_WANTED)))
+
+
+def _parse_json(source: _Source, limits: EvalLogLimits, samples: list[ParsedSample] | None) -> dict[str, Any]:
     scanner = ObjectScanner(
         source.read, max_bytes=limits.max_log_bytes, max_keep=limits.max_member_bytes, max_depth=limits.max_json_depth
     )
-    return scanner.members(WANTED)
+    each = None
+    if samples is not None:
+        each = Each(SAMPLES, SAMPLE_WANTED, lambda raw: samples.append(_sample(raw)), limits.max_members)
+    return scanner.members(WANTED, each=each)
+
+
+def _sample(raw: dict[str, Any]) -> ParsedSample:
+    """A sample's id (text or integer), epoch (from 1) and each scorer's value as a number."""
+    sample_id, epoch, scores = raw.get("id"), raw.get("epoch", 1), raw.get("scores") or {}
+    if isinstance(sample_id, bool) or not isinstance(sample_id, str | int) or not str(sample_id).strip():
+        raise EvalLogError("not an Inspect log: a sample has no id")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        raise EvalLogError("not an Inspect log: a sample's epoch is not a positive whole number")
+    if not isinstance(scores, dict):
+        raise EvalLogError("not an Inspect log: a sample's scores are not an object")
+    sample_id = str(sample_id)
+    if len(sample_id) > MAX_SAMPLE_ID:
+        raise EvalLogError(f"a sample id is longer than {MAX_SAMPLE_ID} characters")
+    kept: list[ParsedSampleScore] = []
+    for name, score in scores.items():
+        value = score.get("value") if isinstance(score, dict) else None
+        if isinstance(value, dict):  # one value per key, as Inspect's dict-valued scorers give
+            kept += [ParsedSampleScore(f"{name}/{key}", score_value(part)) for key, part in value.items()]
+        else:
+            kept.append(ParsedSampleScore(str(name), score_value(value)))
+    if any(len(score.scorer) > MAX_SCORER_NAME for score in kept):
+        raise EvalLogError(f"a scorer's name is longer than {MAX_SCORER_NAME} characters")
+    return ParsedSample(sample_id=sample_id, epoch=epoch, scores=tuple(kept))
+
+
+def _refuse_repeats(samples: list[ParsedSample]) -> None:
+    seen: set[tuple[str, int]] = set()
+    for sample in samples:
+        if (sample.sample_id, sample.epoch) in seen:
+            raise EvalLogError("not an Inspect log: a sample appears twice for the same epoch")
+        seen.add((sample.sample_id, sample.epoch))
+        if len({score.scorer for score in sample.scores}) != len(sample.scores):
+            raise EvalLogError("not an Inspect log: a sample names the same scorer twice")
+
+
+def score_value(value: Any) -> float | None:
+    """A sample score's value as a number: numbers and booleans as they are, Inspect's letter
+    grades (C, I, P, N) and yes/no/true/false as 1, 0, 0.5, numeric text as its number; None for
+    anything else (free text is never kept)."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in GRADES:
+            return GRADES[text]
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_eval_log(
-    stream: BinaryIO, *, filename: str | None = None, limits: EvalLogLimits | None = None
+    stream: BinaryIO, *, filename: str | None = None, limits: EvalLogLimits | None = None, samples: bool = False
 ) -> ParsedEvalLog:
     """Parse the log read from `stream` (binary, seekable or not, read from its current
     position). The format comes from `filename`'s suffix (.eval or .json) or, without one,
-    from the first bytes. Raises `EvalLogError` for anything wrong with the log; an exception
-    from the stream itself propagates unchanged."""
+    from the first bytes. With `samples`, each sample's id, epoch and score values too.
+    Raises `EvalLogError` for anything wrong with the log; an exception from the stream itself
+    propagates unchanged."""
     limits = limits or EvalLogLimits.from_settings()
     source = _Source(stream)
+    found: list[ParsedSample] | None = [] if samples else None
     try:
         log_format = _format_of(filename, source)
-        header = _parse_eval(stream, source, limits) if log_format == "eval" else _parse_json(source, limits)
-        return ParsedEvalLog(log_format=log_format, **build(header))
+        if log_format == "eval":
+            header = _parse_eval(stream, source, limits, found)
+        else:
+            header = _parse_json(source, limits, found)
+        _refuse_repeats(found or [])
+        return ParsedEvalLog(log_format=log_format, **build(header), samples=tuple(found or ()))
     except EvalLogError:
         raise
     except _SourceFailure as failure:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -13,8 +14,11 @@ from audit.services import record
 from vault.attachments import AttachmentDestroyed
 from vault.registry import attachment_model
 
-from .models import EvalModelUsage, EvalRun, EvalScore
+from .models import EvalModelUsage, EvalRun, EvalSample, EvalScore
 from .parsed import ParsedEvalLog
+
+# Per-sample rows written per INSERT (a log may hold tens of thousands).
+SAMPLE_BATCH = 2000
 
 # The fields that describe the run itself; cleared when a log turns out unreadable, so a run
 # never shows the results of an earlier parse next to a failure.
@@ -35,6 +39,11 @@ RESULT_DEFAULTS: dict[str, Any] = {
     "total_samples": None,
     "completed_samples": None,
     "error_message": "",
+    "temperature": None,
+    "max_tokens": None,
+    "seed": None,
+    "solver": "",
+    "scorer_names": [],
 }
 
 
@@ -95,6 +104,8 @@ def eval_run_from_parsed(*, attachment_code: uuid.UUID, parsed: ParsedEvalLog, a
         run.total_samples = parsed.total_samples
         run.completed_samples = parsed.completed_samples
         run.error_message = parsed.error_message or ""
+        run.temperature, run.max_tokens, run.seed = parsed.temperature, parsed.max_tokens, parsed.seed
+        run.solver, run.scorer_names = parsed.solver, list(parsed.scorer_names)
         run.full_clean(validate_unique=False)
         run.save()
 
@@ -132,6 +143,16 @@ def eval_run_from_parsed(*, attachment_code: uuid.UUID, parsed: ParsedEvalLog, a
             row.full_clean(exclude=["run"], validate_unique=False, validate_constraints=False)
         EvalScore.objects.bulk_create(scores)
         EvalModelUsage.objects.bulk_create(usage)
+        run.samples.all().delete()
+        samples = (
+            EvalSample(run=run, sample_id=sample.sample_id, epoch=sample.epoch, scorer=score.scorer, value=score.value)
+            for sample in parsed.samples
+            for score in sample.scores
+        )
+        sample_rows = 0
+        for batch in iter(lambda: list(itertools.islice(samples, SAMPLE_BATCH)), []):
+            EvalSample.objects.bulk_create(batch)
+            sample_rows += len(batch)
         record(
             Action.EVAL_LOG_PARSED,
             actor=actor,
@@ -141,6 +162,8 @@ def eval_run_from_parsed(*, attachment_code: uuid.UUID, parsed: ParsedEvalLog, a
                 "status": run.status,
                 "scores": len(scores),
                 "models": len(usage),
+                "samples": len(parsed.samples),
+                "sample_scores": sample_rows,
             },
         )
     return run
@@ -160,6 +183,7 @@ def eval_run_mark_failed(*, attachment_code: uuid.UUID, reason: str, actor: Any 
         run.save()
         run.scores.all().delete()
         run.model_usage.all().delete()
+        run.samples.all().delete()
         record(
             Action.EVAL_LOG_REJECTED,
             actor=actor,
@@ -182,4 +206,5 @@ def eval_runs_forget(*, attachment_code: uuid.UUID) -> dict[str, int]:
         "eval_runs": deleted.get(EvalRun._meta.label, 0),
         "eval_scores": deleted.get(EvalScore._meta.label, 0),
         "eval_model_usage": deleted.get(EvalModelUsage._meta.label, 0),
+        "eval_samples": deleted.get(EvalSample._meta.label, 0),
     }

@@ -62,7 +62,7 @@ def parse_eval_log(self, attachment_code: str) -> str:
         return "invalid"
     try:
         with attachments.open_plaintext(code) as stream:
-            parsed = parse_log(stream, limits=EvalLogLimits.from_settings())
+            parsed = parse_log(stream, limits=EvalLogLimits.from_settings(), samples=True)
         services.eval_run_from_parsed(attachment_code=code, parsed=parsed)
     except EvalLogError as exc:
         services.eval_run_mark_failed(attachment_code=code, reason=exc.reason)

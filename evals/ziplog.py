@@ -112,8 +112,11 @@ def _zip64_sizes(extra: bytes, size: int, compressed_size: int, offset: int) -> 
     return size, compressed_size, offset
 
 
-def read_directory(fp: BinaryIO, size: int, limits: EvalLogLimits, wanted: frozenset[str]) -> dict[str, Member]:
-    """The wanted entries of the archive, after counting every entry against the limit."""
+def read_directory(
+    fp: BinaryIO, size: int, limits: EvalLogLimits, wanted: frozenset[str], *, prefix: str | None = None
+) -> dict[str, Member]:
+    """The wanted entries of the archive (and, with `prefix`, every entry whose name starts with
+    it), after counting every entry against the limit."""
     count, offset, directory_size = _directory_location(fp, size)
     if count > limits.max_members:
         raise EvalLogError(f"the .eval archive has more than {limits.max_members} members")
@@ -138,7 +141,7 @@ def read_directory(fp: BinaryIO, size: int, limits: EvalLogLimits, wanted: froze
         position += _CENTRAL.size + len(variable)
         raw_name = variable[:name_length]
         name = raw_name.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
-        if name in wanted:
+        if name in wanted or (prefix is not None and name.startswith(prefix)):
             extra = variable[name_length : name_length + extra_length]
             member_size, compressed_size, local_offset = _zip64_sizes(extra, member_size, compressed_size, local_offset)
             found[name] = Member(name, method, flags, crc, compressed_size, member_size, local_offset)

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from audit.models import ChainHead
+from audit.sequencer import seal_lag_seconds
 from outbox.reconcile import backlog
 from vault import masterkeys
 
@@ -78,6 +79,19 @@ def work_ages() -> dict[str, int | None]:
         return {}
 
 
+def seal_lag() -> dict:
+    """How far the audit sequencer is behind: the age of the oldest event not yet sealed. Above
+    ACCORD_AUDIT_SEAL_LAG_LIMIT the answer is "degraded", not a failure: requests are still
+    recorded (every event is stored at once), only their linking into the chain waits, and a
+    web node is no reason to take out of service for it. Monitoring alerts on it."""
+    lag = seal_lag_seconds()
+    limit = settings.ACCORD_AUDIT_SEAL_LAG_LIMIT
+    return {
+        "seal_lag_seconds": None if lag is None else round(lag, 3),
+        "status": "degraded" if lag is not None and lag > limit else "ok",
+    }
+
+
 CHECKS = {
     "database": _database,
     "broker": _broker,
@@ -102,10 +116,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
         else:
             results[name] = "ok"
     ready = all(value == "ok" for value in results.values())
+    audit = {}
+    if results["database"] == "ok":
+        try:
+            audit = seal_lag()
+        except Exception:
+            logger.exception("audit seal lag unreadable")
+            audit = {"seal_lag_seconds": None, "status": "degraded"}
+    status = "fail" if not ready else ("degraded" if audit.get("status") == "degraded" else "ok")
     body = {
-        "status": "ok" if ready else "fail",
+        "status": status,
         "checks": results,
         "work": work_ages() if results["database"] == "ok" else {},
+        "audit": audit,
         "ms": round((time.monotonic() - started) * 1000),
     }
     return JsonResponse(body, status=200 if ready else 503)

@@ -202,6 +202,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "evals",
+    "exercises",
     "exchanges",
     "outbox",
     "demo",
@@ -506,7 +507,34 @@ CELERY_BEAT_SCHEDULE: dict = {
     # A signed audit checkpoint every hour, and a full verification of the chain every night.
     "audit-checkpoint": {"task": "audit.make_checkpoint", "schedule": timedelta(hours=1)},
     "audit-verify": {"task": "audit.verify_chain", "schedule": timedelta(days=1)},
+    # Routine: from the last verified checkpoint on, every ten minutes.
+    "audit-verify-incremental": {
+        "task": "audit.verify_chain",
+        "schedule": timedelta(minutes=10),
+        "kwargs": {"incremental": True},
+    },
 }
+# How audit events are linked into the chain (audit/sequencer.py): "inline" (in the writer's
+# transaction: the embedded default on SQLite, where the one write lock is held anyway),
+# "after_commit" (the writer's thread, once it has committed: PostgreSQL without a sequencer
+# process), "sequencer" (only `manage.py audit sequencer` or the `audit.sequence` task: production
+# on PostgreSQL, where the writer's transaction then only inserts). Empty: chosen by database.
+ACCORD_AUDIT_SEALING = env_str("ACCORD_AUDIT_SEALING", "") or ""
+if ACCORD_AUDIT_SEALING not in {"", "inline", "after_commit", "sequencer"}:
+    raise ImproperlyConfigured(
+        f"ACCORD_AUDIT_SEALING must be inline, after_commit or sequencer, got {ACCORD_AUDIT_SEALING!r}"
+    )
+# The `audit.sequence` task seals for this long per run; beat starts it as often.
+ACCORD_AUDIT_SEQUENCER_TASK_SECONDS = env_int("ACCORD_AUDIT_SEQUENCER_TASK_SECONDS", 10)
+if ACCORD_AUDIT_SEALING == "sequencer":
+    CELERY_BEAT_SCHEDULE["audit-sequence"] = {
+        "task": "audit.sequence",
+        "schedule": timedelta(seconds=ACCORD_AUDIT_SEQUENCER_TASK_SECONDS),
+    }
+# /readyz degrades when the oldest unsealed audit event is older than this (seconds).
+ACCORD_AUDIT_SEAL_LAG_LIMIT = env_int("ACCORD_AUDIT_SEAL_LAG_LIMIT", 30)
+# The sequencer signs a checkpoint with a batch at most this often (seconds; 0: every batch).
+ACCORD_AUDIT_CHECKPOINT_SECONDS = env_int("ACCORD_AUDIT_CHECKPOINT_SECONDS", 1)
 # Owners of an agreement are warned this many days before it expires.
 ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS = env_int("ACCORD_AGREEMENT_EXPIRY_NOTICE_DAYS", 30)
 # A dead broker must cost a request a moment, not kombu's default of retrying for seconds: one
@@ -573,7 +601,7 @@ ACCORD_API_RATE = env_str("ACCORD_API_RATE", "600/min")
 ACCORD_API_TOKEN_MAX_DAYS = env_int("ACCORD_API_TOKEN_MAX_DAYS", 365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Accord API",
-    "DESCRIPTION": "Findings, attachments, releases, agreements and eval results. "
+    "DESCRIPTION": "Findings, attachments, releases, agreements, eval results and joint testing exercises. "
     "Authenticate with `Authorization: Bearer <token>`; see docs/API.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

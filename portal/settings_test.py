@@ -15,3 +15,6 @@ AUTH_PASSWORD_VALIDATORS = []
 # (tests/factories.login_verified). The tests of the security-key rule turn it off, as production
 # has it (tests/accounts/test_security_keys.py and the browser journeys with a virtual key).
 ACCORD_PRIVILEGED_TOTP = True
+# Audit events are sealed in the writer's own transaction, so a test that acts and then looks
+# at the chain finds it whole. The sequencer's own tests choose "sequencer" (tests/audit).
+ACCORD_AUDIT_SEALING = "inline"

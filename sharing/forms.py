@@ -33,7 +33,11 @@ class DocumentForm(forms.Form):
     risk_domains = forms.ModelMultipleChoiceField(
         queryset=RiskDomain.objects.all(), widget=forms.CheckboxSelectMultiple, required=False
     )
-    tier = forms.ModelChoiceField(queryset=Tier.objects.none(), empty_label=None)
+    tier = forms.ModelChoiceField(
+        queryset=Tier.objects.none(),
+        empty_label="Choose a tier",
+        error_messages={"required": "Choose a tier: every finding is marked, and nothing is marked for you."},
+    )
     releasable_to = forms.ModelMultipleChoiceField(
         queryset=Country.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -59,6 +63,8 @@ class DocumentForm(forms.Form):
         self.fields["tier"].queryset = (
             Tier.objects.filter(rank__lte=clearance.rank) if clearance else Tier.objects.none()
         )
+        country = originator.country_id if originator else None
+        self.fields["tier"].label_from_instance = lambda tier: tier.label_for(country)
         read_in = Compartment.objects.filter(pk__in=author.read_ins.valid_now().values("compartment_id")).order_by(
             "code"
         )
@@ -69,8 +75,14 @@ class DocumentForm(forms.Form):
             partner_countries |= Q(pk__in=document.releasable_to.values("pk"))
         self.fields["releasable_to"].queryset = Country.objects.filter(partner_countries).distinct()
         self.originator_country = originator.country if originator else None
-        if self.originator_country is not None and not self.is_bound:
-            self.initial.setdefault("releasable_to", [self.originator_country.pk])
+        if self.originator_country is not None:
+            # Shown ticked and fixed: it cannot be taken off (clean_releasable_to adds it back).
+            self.fields["releasable_to"].always = [str(self.originator_country.pk)]
+            if not self.is_bound:
+                self.initial.setdefault("releasable_to", [self.originator_country.pk])
+        if document is not None:
+            # An edit keeps the tier it has; only a new finding starts with none chosen.
+            self.fields["tier"].empty_label = None
         if document is not None:
             self.fields["base_revision"] = forms.IntegerField(widget=forms.HiddenInput, initial=document.revision)
 
@@ -117,9 +129,11 @@ class DocumentFilterForm(forms.Form):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, country: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["risk_domain"].choices = [("", "Any topic"), *RiskDomain.objects.values_list("code", "name")]
+        # Tiers in the reader's country's words, as the banners say them.
+        self.fields["tier"].label_from_instance = lambda tier: tier.label_for(country)
 
     def clean(self) -> dict:
         data = super().clean()

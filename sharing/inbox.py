@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import ClearanceGrant
+from accounts.models import ClearanceGrant, Tier, clearance_of
 from accounts.roles import Role, has_role
 from sharing.models import Document, MarkingProposal, Release, SharingAgreement
 from sharing.policy import readable_documents, show_released
@@ -37,6 +37,8 @@ class Inbox:
     suspended_to_us: list[Release] = field(default_factory=list)
     drafts: list[Document] = field(default_factory=list)
     expiring_clearances: list[ClearanceGrant] = field(default_factory=list)
+    # The person's own clearance now (None: they hold none, and read nothing marked).
+    clearance: Tier | None = None
     expiring_agreements: list[SharingAgreement] = field(default_factory=list)
     is_release_officer: bool = False
     is_org_admin: bool = False
@@ -126,6 +128,7 @@ def inbox_for(user) -> Inbox:
     else:
         grants = grants.filter(user=user)
     inbox.expiring_clearances = list(grants.order_by("valid_until")[:LIMIT])
+    inbox.clearance = clearance_of(user)
     inbox.expiring_agreements = list(
         SharingAgreement.objects.filter(
             parties=organisation,

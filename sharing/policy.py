@@ -15,6 +15,7 @@ CONTRACT (stable names other modules import):
 - document_for_access_history(user, code) -> Document (its originator's admins only; else Http404, audited)
 - marking_proposal_for_originator(user, code) -> MarkingProposal (the originator's readers; else Http404)
 - release_for_update(user, code) -> Release          (the originator's release officers; else 404/403, audited)
+- account_gate(user) -> Decision                     (gate 1 alone, shared with exercises/policy.py)
 
 A user may READ a document only when every gate passes (deny by default), decided at the
 moment of the request:
@@ -155,6 +156,12 @@ def _account(user) -> Decision:
     if user.organisation_id is None:
         return deny(Reason.NO_ORGANISATION)
     return ALLOW
+
+
+def account_gate(user) -> Decision:
+    """Gate 1 alone (signed in, active, MFA-verified, of an organisation), for the gates of the
+    apps above that share it (exercises/policy.py)."""
+    return _account(user)
 
 
 def _guardian_rows(user, document_ref) -> tuple[QuerySet, QuerySet]:

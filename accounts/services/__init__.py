@@ -15,6 +15,7 @@ from .clearances import (
     readin_grant,
     readin_revoke,
 )
+from .compartments import compartment_create
 from .credentials import credentials_end, enrolment_device, mfa_enrol_confirm, new_enrolment_secret, password_set
 from .keys import has_security_key, keys_of, security_key_enrolled, security_key_remove, security_key_rename
 from .nominations import readin_nominate, readin_nomination_approve, readin_nomination_decline
@@ -33,6 +34,7 @@ __all__ = [
     "clearance_refuse",
     "clearance_renew",
     "clearance_revoke",
+    "compartment_create",
     "credentials_end",
     "enrolment_device",
     "has_security_key",

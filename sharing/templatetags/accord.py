@@ -80,6 +80,12 @@ def mark_of(marks: dict, document) -> object:
 
 
 @register.filter
+def tier_label(tier, country: str | None) -> str:
+    """A tier in the reader's country's words (`CUI` to a US reader), as banners say it."""
+    return tier.label_for(country) if tier is not None else ""
+
+
+@register.filter
 def marking_change(entry, country: str | None) -> str:
     """A revision-history entry's marking change, in the viewer's country's words."""
     return entry.marking_change(country)

@@ -59,7 +59,7 @@ def document_list_page(request: HttpRequest, readable: QuerySet[Document], model
     bare baseline (bench/load_urls.py) renders this same page over every document, with a menu
     cached for everyone, so the two differ only in the access policy."""
     user = request.user
-    form = DocumentFilterForm(request.GET or None)
+    form = DocumentFilterForm(request.GET or None, country=viewer_country(user))
     form.fields["model_name"].widget.attrs["list"] = "known-models"
     form.fields["tier"].empty_label = "Any tier"
     form.fields["originator"].empty_label = "Any organisation"

@@ -40,6 +40,11 @@ ENDPOINTS = [
     ("api:release_update_decline", "post", "approved_release", True),
     ("api:agreement_list", "get", None, False),
     ("api:agreement_detail", "get", "agreement", False),
+    ("api:exercise_list", "get", None, False),
+    ("api:exercise_detail", "get", "exercise", False),
+    ("api:exercise_runs", "get", "exercise", False),
+    ("api:exercise_runs", "post", "exercise", True),
+    ("api:protocol_detail", "get", "protocol", False),
     ("api:secondment_list", "get", None, False),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e[2] is not None]
@@ -59,13 +64,15 @@ BODIES = {
     ("api:release_revoke", "post"): lambda w: {"reason": "Superseded"},
     ("api:release_update_approve", "post"): lambda w: {"revision": 3},
     ("api:release_update_decline", "post"): lambda w: {"revision": 3, "reason": "Not this one"},
+    ("api:exercise_runs", "post"): lambda w: {"title": "Our run"},
 }
 
 
 @pytest.fixture
-def world(alice, rita, finding, uk_us_agreement, usaisi):
+def world(alice, rita, olivia, uma, finding, uk_us_agreement, usaisi):
     """A UK draft with a clean attachment and a parsed log; a published UK finding with a
-    release to the US awaiting decision; another, approved and in force."""
+    release to the US awaiting decision; another, approved and in force; a UK-US exercise with
+    a protocol draft, Alice and Uma read in."""
     from sharing.services.releases import release_approve, release_request
     from tests.factories import domains, tier
     from tests.sharing.documents_support import new_document
@@ -81,7 +88,16 @@ def world(alice, rita, finding, uk_us_agreement, usaisi):
         actor=alice, document=second, agreement=uk_us_agreement, recipients=[usaisi], justification="Joint testing"
     )
     release_approve(actor=rita, release=approved)
+    from exercises.services import protocol_draft
+    from tests.exercises.support import TASKS, make_exercise, read_in
+
+    exercise = make_exercise(olivia, uk_us_agreement, usaisi)
+    read_in(alice, exercise)
+    read_in(uma, exercise)
+    protocol = protocol_draft(actor=olivia, exercise=exercise, target_model="lab/x", reference_models=[], tasks=TASKS)
     return {
+        "exercise": exercise,
+        "protocol": protocol,
         "document": document,
         "attachment": attachment,
         "eval_run": parsed_run(log),
@@ -180,6 +196,7 @@ def test_reader_without_write_gets_403(as_user, uma, world, name, method, kind, 
     assert document.attachments.count() == 2
     assert Release.objects.get(pk=world["release"].pk).status == Release.Status.REQUESTED
     assert Release.objects.get(pk=world["approved_release"].pk).status == Release.Status.APPROVED
+    assert not world["exercise"].runs.exists()
 
 
 def test_reader_without_write_can_read_what_the_policy_allows(as_user, uma, world):

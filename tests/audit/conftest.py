@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from audit import triggers
-from audit.chain import row_hash
+from audit.chain import digest_v3, link_hash, row_hash, v3_row_values
 from audit.models import Action
 from audit.services import checkpoint_create, record
 from audit.verify import stream_rows
@@ -47,16 +47,35 @@ def sql(statement: str, params=()) -> None:
         cursor.execute(statement, params)
 
 
-def rehash_from(seq: int) -> None:
-    """Rewrite every hash from `seq` on so the chain is internally consistent again: the
-    careful attacker, whom only signed checkpoints can catch."""
+def _resealed(row: tuple, prev: str) -> tuple[str, str]:
+    """(digest, hash) a row would have with `prev` before it: its content digest recomputed
+    (version 3) from the text forms the database renders, then its link."""
+    if row[14] >= 3:
+        digest = digest_v3(v3_row_values(row))
+        return digest, link_hash(prev, row[0], row[19], digest)
+    return row[18], row_hash((*row[:15], prev, *row[16:]))
+
+
+def rehash_from(position: int) -> None:
+    """Rewrite every digest and hash from `position` on so the chain is internally consistent
+    again: the careful attacker, whom only signed checkpoints can catch."""
     prev = None
     for row in list(stream_rows()):
-        if row[0] < seq:
+        if row[0] < position:
             prev = row[16]
             continue
-        fixed = (*row[:15], prev)
-        new_hash = row_hash(fixed)
-        sql("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, new_hash, row[0]])
+        digest, new_hash = _resealed(row, prev)
+        sql(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s, digest = %s WHERE position = %s",
+            [prev, new_hash, digest, row[0]],
+        )
         prev = new_hash
     sql("UPDATE audit_chainhead SET hash = %s WHERE id = 1", [prev])
+
+
+def reseal_one(position: int) -> None:
+    """Make the row at `position` consistent in itself again (digest and hash), keeping its
+    prev_hash: the rows after it are left alone."""
+    row = next(iter(stream_rows(after=position - 1, upto=position)))
+    digest, new_hash = _resealed(row, row[15])
+    sql("UPDATE audit_auditevent SET hash = %s, digest = %s WHERE position = %s", [new_hash, digest, position])

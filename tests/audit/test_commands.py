@@ -46,12 +46,12 @@ def test_checkpoint_signs_the_head_and_is_itself_audited():
     record(Action.AUTH_LOGOUT)
     call_command("audit", "checkpoint")
     checkpoint = AuditCheckpoint.objects.get()
-    assert (checkpoint.seq, checkpoint.head_hash) == (2, AuditEvent.objects.get(seq=2).hash)
+    assert (checkpoint.seq, checkpoint.head_hash) == (2, AuditEvent.objects.get(position=2).hash)
     message = signing.checkpoint_message(
         seq=2, head_hash=checkpoint.head_hash, at=checkpoint.at, key_id=checkpoint.key_id
     )
     assert signing.signature_valid(signing.load().public, message, checkpoint.signature)
-    assert AuditEvent.objects.get(seq=3).action == Action.AUDIT_CHECKPOINT
+    assert AuditEvent.objects.get(position=3).action == Action.AUDIT_CHECKPOINT
 
 
 def test_periodic_checkpoint_adds_nothing_when_nothing_happened():

@@ -1,5 +1,6 @@
 """Encoding version 2: the content digest computed in Python and the link hash formed by the
-database (PostgreSQL) or by Python (SQLite) agree, and version-1 rows keep verifying."""
+database (PostgreSQL) or by Python (SQLite) agree, and version-1 rows keep verifying. Version 3
+(the sequencer's) continues a chain begun under versions 1 and 2."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +19,6 @@ from audit.chain import (
     compute_hash,
     content_bytes,
     content_bytes_reference,
-    content_digest,
     iso_utc,
     link_hash,
     normalise_details,
@@ -26,7 +27,7 @@ from audit.chain import (
 )
 from audit.models import Action, AuditEvent, ChainHead
 from audit.services import event_fields, record
-from audit.verify import verify_chain
+from audit.verify import stream_rows, verify_chain
 
 from .conftest import drop_triggers, sql
 
@@ -90,27 +91,31 @@ def test_v2_fast_encoding_is_byte_identical_to_the_reference(seq, actor_id, text
     assert rows_mismatching([(*row[:14], 1, *row[15:])]) == [0]
 
 
-def test_new_events_are_version_2_and_their_stored_hash_recomputes(alice):
+def test_new_events_are_version_3_and_their_stored_hash_recomputes(alice):
     first = record(Action.AUTH_LOGIN, actor=alice, target=alice, details={"x": 1.5})
     second = record(Action.AUTH_LOGOUT, actor=alice, target=alice)
     stored = AuditEvent.objects.get(seq=first.seq)
-    assert stored.version == 2
-    # Python's link over the stored row equals the hash the database (or Python) wrote.
-    fields = event_fields(stored)
-    assert link_hash(stored.prev_hash, stored.seq, stored.at, content_digest(fields)) == stored.hash
-    assert (first.seq, first.hash, first.at) == (stored.seq, stored.hash, stored.at)
-    assert second.prev_hash == first.hash
+    assert stored.version == 3 and stored.sealed
+    # Python's link over the stored row equals the hash the sequencer wrote.
+    assert link_hash(stored.prev_hash, stored.position, stored.sealed_at, stored.digest) == stored.hash
+    assert row_hash(next(stream_rows(after=0, upto=1))) == stored.hash
+    if connection.vendor == "sqlite":  # Python's text forms are the stored ones there
+        assert compute_hash(event_fields(stored)) == stored.hash
+    assert (first.seq, first.hash, first.at, first.digest) == (stored.seq, stored.hash, stored.at, stored.digest)
+    assert second.prev_hash == first.hash and second.position == first.position + 1
     assert AuditEvent.objects.get(seq=second.seq).at >= stored.at
     assert verify_chain().ok
 
 
-def _append_v1(action: str) -> AuditEvent:
-    # A row as version 1 wrote it, before the switch: the whole object hashed at once.
+def _append_old(action: str, version: int) -> AuditEvent:
+    # A row as version 1 or 2 wrote it, before the sequencer: linked as it was inserted, so its
+    # position is its seq.
     head = ChainHead.objects.get()
     fields = event_fields(AuditEvent(action=action, target_type="t", target_id="1", target_label="x")) | {
         "seq": head.seq + 1,
+        "position": head.seq + 1,
         "at": datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC),
-        "version": 1,
+        "version": version,
         "prev_hash": head.hash,
         "details": {"old": True},
     }
@@ -119,13 +124,17 @@ def _append_v1(action: str) -> AuditEvent:
     return event
 
 
-def test_a_chain_begun_under_version_1_keeps_verifying_and_continues_under_version_2():
-    old = [_append_v1(Action.AUTH_LOGIN), _append_v1(Action.AUTH_LOGOUT)]
+def _append_v1(action: str) -> AuditEvent:
+    return _append_old(action, 1)
+
+
+def test_a_chain_begun_under_version_1_keeps_verifying_and_continues_under_version_3():
+    old = [_append_v1(Action.AUTH_LOGIN), _append_v1(Action.AUTH_LOGOUT), _append_old(Action.AUTH_LOGIN, 2)]
     new = record(Action.DOCUMENT_VIEWED, target=("sharing.document", "d", "Finding"))
-    assert new.version == 2 and new.prev_hash == old[-1].hash
+    assert new.version == 3 and new.prev_hash == old[-1].hash and new.position == 4
     result = verify_chain()
     assert result.ok, result.problems
-    assert result.events == 3
+    assert result.events == 4
 
     drop_triggers()
     sql("UPDATE audit_auditevent SET details = %s WHERE seq = %s", ['{"old": false}', old[0].seq])
@@ -133,20 +142,30 @@ def test_a_chain_begun_under_version_1_keeps_verifying_and_continues_under_versi
     assert not result.ok and result.first_bad_seq == old[0].seq
 
 
-def test_relabelling_a_v2_row_as_v1_is_caught():
+def test_changing_a_v2_row_is_caught():
+    old = [_append_old(Action.AUTH_LOGIN, 2), _append_old(Action.AUTH_LOGOUT, 2)]
+    record(Action.DOCUMENT_VIEWED)
+    assert verify_chain().ok
+    drop_triggers()
+    sql("UPDATE audit_auditevent SET target_label = %s WHERE seq = %s", ["y", old[1].seq])
+    result = verify_chain()
+    assert not result.ok and result.first_bad_seq == old[1].seq
+
+
+def test_relabelling_a_v3_row_as_v1_is_caught():
     record(Action.AUTH_LOGIN)
     record(Action.AUTH_LOGOUT)
     drop_triggers()
-    sql("UPDATE audit_auditevent SET version = 1 WHERE seq = 1")
+    sql("UPDATE audit_auditevent SET version = 1 WHERE position = 1")
     result = verify_chain()
     assert not result.ok and result.first_bad_seq == 1
 
 
-def test_changing_the_time_of_a_v2_row_is_caught():
+def test_changing_the_time_of_a_v3_row_is_caught():
     record(Action.AUTH_LOGIN)
     record(Action.AUTH_LOGOUT)
     drop_triggers()
-    sql("UPDATE audit_auditevent SET at = %s WHERE seq = 2", [datetime(2020, 1, 1, tzinfo=UTC)])
+    sql("UPDATE audit_auditevent SET at = %s WHERE position = 2", [datetime(2020, 1, 1, tzinfo=UTC)])
     result = verify_chain()
     assert not result.ok and result.first_bad_seq == 2
 

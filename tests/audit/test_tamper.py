@@ -11,12 +11,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from audit.chain import compute_hash
 from audit.models import AuditCheckpoint, AuditEvent, VerificationRun
 from audit.services import event_fields
 from audit.verify import load_checkpoint_file, verify_chain
 
-from .conftest import drop_triggers, make_chain, rehash_from, sql
+from .conftest import drop_triggers, make_chain, rehash_from, reseal_one, sql
 
 pytestmark = pytest.mark.django_db
 
@@ -25,70 +24,79 @@ CHAIN = 11
 CHECKPOINT = 8
 
 
+# Rows are named by their position in the chain (for events inserted and sealed one at a time
+# on SQLite it is also their seq; on PostgreSQL seq comes from a sequence).
+
+
 def _changed_field():
-    sql("UPDATE audit_auditevent SET action = %s WHERE seq = 4", ["document.published"])
+    sql("UPDATE audit_auditevent SET action = %s WHERE position = 4", ["document.published"])
     return 4
 
 
 def _changed_details():
-    sql("UPDATE audit_auditevent SET details = %s WHERE seq = 6", ['{"i": 600}'])
+    sql("UPDATE audit_auditevent SET details = %s WHERE position = 6", ['{"i": 600}'])
     return 6
 
 
 def _changed_field_own_hash_recomputed():
-    event = AuditEvent.objects.get(seq=4)
-    event.actor_label = "someone else"
-    sql(
-        "UPDATE audit_auditevent SET actor_label = %s, hash = %s WHERE seq = 4",
-        ["someone else", compute_hash(event_fields(event))],
-    )
+    sql("UPDATE audit_auditevent SET actor_label = %s WHERE position = 4", ["someone else"])
+    reseal_one(4)
     return 5  # row 4 is self-consistent now; the link from row 5 is what breaks
 
 
 def _deleted_row():
-    sql("DELETE FROM audit_auditevent WHERE seq = 5")
+    sql("DELETE FROM audit_auditevent WHERE position = 5")
     return 5
 
 
 def _inserted_row():
-    # Make room after seq 5 and slot a well-formed forged event in: rows 6.. move up by one.
-    rows = list(AuditEvent.objects.filter(seq__gte=6).order_by("-seq").values_list("seq", flat=True))
+    # Make room after position 5 and slot a well-formed forged event in: rows 6.. move up by one.
+    rows = list(AuditEvent.objects.filter(position__gte=6).order_by("-position").values_list("seq", flat=True))
     for seq in rows:
-        sql("UPDATE audit_auditevent SET seq = seq + 1 WHERE seq = %s", [seq])
-    five = AuditEvent.objects.get(seq=5)
-    forged = event_fields(five) | {"seq": 6, "action": "document.withdrawn", "prev_hash": five.hash}
-    forged_hash = compute_hash(forged)
-    sql("UPDATE audit_auditevent SET prev_hash = %s WHERE seq = 7", [forged_hash])
-    AuditEvent.objects.create(**forged, hash=forged_hash)
-    last = AuditEvent.objects.order_by("-seq").first()
-    sql("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1", [last.seq, last.hash])
+        sql("UPDATE audit_auditevent SET position = position + 1 WHERE seq = %s", [seq])
+    five = AuditEvent.objects.get(position=5)
+    forged = event_fields(five) | {
+        "seq": AuditEvent.objects.order_by("-seq").first().seq + 1000,  # clear of the sequence
+        "position": 6,
+        "action": "document.withdrawn",
+        "prev_hash": "forged",
+    }
+    AuditEvent.objects.create(**forged, hash="forged")
+    # The displaced row gives up its claim on row 5 so that the forged row can make it.
+    sql("UPDATE audit_auditevent SET prev_hash = %s WHERE position = 7", ["displaced"])
+    sql("UPDATE audit_auditevent SET prev_hash = %s WHERE position = 6", [five.hash])
+    reseal_one(6)
+    forged_hash = AuditEvent.objects.get(position=6).hash
+    sql("UPDATE audit_auditevent SET prev_hash = %s WHERE position = 7", [forged_hash])
+    last = AuditEvent.objects.order_by("-position").first()
+    sql("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1", [last.position, last.hash])
     return 7  # the forged row links correctly; the displaced one no longer hashes
 
 
 def _swapped_rows():
-    sql("UPDATE audit_auditevent SET seq = -1 WHERE seq = 4")
-    sql("UPDATE audit_auditevent SET seq = 4 WHERE seq = 5")
-    sql("UPDATE audit_auditevent SET seq = 5 WHERE seq = -1")
+    sql("UPDATE audit_auditevent SET position = -1 WHERE position = 4")
+    sql("UPDATE audit_auditevent SET position = 4 WHERE position = 5")
+    sql("UPDATE audit_auditevent SET position = 5 WHERE position = -1")
     return 4
 
 
 def _truncated_tail_and_head():
-    # Cut everything after seq 6 and move the head back, so the chain itself looks whole: only
-    # the checkpoint of seq 8 can tell.
-    sql("DELETE FROM audit_auditevent WHERE seq > 6")
-    six = AuditEvent.objects.get(seq=6)
+    # Cut everything after position 6 and move the head back, so the chain itself looks whole:
+    # only the checkpoint of position 8 can tell.
+    sql("DELETE FROM audit_auditevent WHERE position > 6")
+    six = AuditEvent.objects.get(position=6)
     sql("UPDATE audit_chainhead SET seq = 6, hash = %s WHERE id = 1", [six.hash])
     return 7
 
 
 def _truncated_tail_only():
-    sql("DELETE FROM audit_auditevent WHERE seq > 10")
+    sql("DELETE FROM audit_auditevent WHERE position > 10")
     return 11
 
 
 def _consistent_rewrite():
     # Change seq 3 and recompute every hash after it: internally perfect, but not what was signed.
-    sql("UPDATE audit_auditevent SET target_label = %s WHERE seq = 3", ["nothing to see"])
+    sql("UPDATE audit_auditevent SET target_label = %s WHERE position = 3", ["nothing to see"])
     rehash_from(3)
     return 1  # somewhere between the genesis and the checkpoint at 8
 
@@ -149,10 +157,10 @@ def test_untouched_chain_verifies_and_prints_head(capsys):
     make_chain(5, checkpoint_at=3)
     call_command("audit", "verify")
     out = capsys.readouterr().out
-    head = AuditEvent.objects.order_by("-seq").first()
+    head = AuditEvent.objects.order_by("-position").first()
     assert "audit chain OK" in out
     # The verify command's own event is appended after the check: the head printed is the one checked.
-    assert f"head seq {head.seq - 1} hash {AuditEvent.objects.get(seq=head.seq - 1).hash}" in out
+    assert f"head seq {head.position - 1} hash {AuditEvent.objects.get(position=head.position - 1).hash}" in out
     assert VerificationRun.objects.latest().status == VerificationRun.Status.PASSED
 
 
@@ -164,7 +172,7 @@ def test_partner_checkpoints_catch_a_rewrite_that_also_deleted_local_checkpoints
     call_command("audit", "verify", "--checkpoints", str(saved))
 
     drop_triggers()
-    sql("UPDATE audit_auditevent SET actor_label = %s WHERE seq = 2", ["rewritten"])
+    sql("UPDATE audit_auditevent SET actor_label = %s WHERE position = 2", ["rewritten"])
     rehash_from(2)
     sql("DELETE FROM audit_auditcheckpoint")
     assert verify_chain().ok, "without checkpoints a consistent rewrite is invisible locally"

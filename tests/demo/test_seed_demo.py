@@ -70,3 +70,22 @@ def test_seed_demo_refuses_to_run_in_production(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo")
+
+
+def test_demo_has_a_running_uk_us_exercise_the_canadians_do_not_see():
+    from exercises.models import Exercise, ProtocolVersion
+    from exercises.policy import can_see, visible_exercises
+
+    seed.seed_all()
+    exercise = Exercise.objects.get(reference="JOINT-EX-2")
+    assert exercise.phase == Exercise.Phase.RUNNING and exercise.lead.short_name == "ukasi"
+    assert sorted(exercise.participants.values_list("short_name", flat=True)) == ["caisi", "ukasi"]
+    assert exercise.target_access == Exercise.Access.PUBLIC and exercise.reference_models.count() == 1
+    version = exercise.protocol_versions.get()
+    assert version.status == ProtocolVersion.Status.ADOPTED and version.tasks.count() == 3
+    assert sorted(version.signatures.values_list("organisation__short_name", flat=True)) == ["caisi", "ukasi"]
+    for email in ("priya@ukasi.example", "olivia@ukasi.example", "bob@caisi.example", "andrew@caisi.example"):
+        assert can_see(User.objects.get(email=email), exercise), email
+    for email in ("chloe@cais.example", "carl@cais.example", "gwen@cais.example", "ravi@caisi.example"):
+        user = User.objects.get(email=email)
+        assert not can_see(user, exercise) and not visible_exercises(user).exists(), email

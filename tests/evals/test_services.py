@@ -46,7 +46,14 @@ def test_a_parsed_log_is_stored_with_its_scores_and_usage():
     assert (event.target_type, event.target_id, event.actor_label) == ("evals.evalrun", str(run.code), "system")
     # The trail outlives the attachment: it names the run by codes, never by the log's content.
     assert event.target_label == f"eval run of attachment {code}"
-    assert event.details == {"attachment": str(code), "status": "success", "scores": 2, "models": 1}
+    assert event.details == {
+        "attachment": str(code),
+        "status": "success",
+        "scores": 2,
+        "models": 1,
+        "samples": 0,
+        "sample_scores": 0,
+    }
 
 
 def test_parsing_the_same_attachment_again_replaces_and_never_duplicates():

@@ -152,11 +152,13 @@ CHAIN_AND_COUNTS = r"""
 import json
 from django.apps import apps
 from audit.models import AuditEvent
-from audit.services import GENESIS_HASH, compute_hash, event_fields
+from audit.chain import GENESIS_HASH, row_hash
+from audit.verify import stream_rows
+# In chain order (position), each row rehashed from the text forms the database gives back.
 prev, expected, ok = GENESIS_HASH, 1, True
-for e in AuditEvent.objects.order_by("seq").iterator():
-    ok &= e.seq == expected and e.prev_hash == prev and compute_hash(event_fields(e)) == e.hash
-    prev, expected = e.hash, e.seq + 1
+for row in stream_rows():
+    ok &= row[0] == expected and row[15] == prev and row_hash(row) == row[16]
+    prev, expected = row[16], row[0] + 1
 counts = {m._meta.label: m.objects.count() for m in apps.get_models(include_auto_created=True) if not m._meta.proxy}
 actions = {}
 for a in AuditEvent.objects.values_list("action", flat=True):

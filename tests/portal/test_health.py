@@ -38,6 +38,25 @@ def test_readyz_fails_with_503_and_names_only_the_check(client, monkeypatch):
     assert b"db.internal" not in response.content
 
 
+def test_readyz_reports_the_audit_seal_lag_and_degrades_above_the_limit(client, settings):
+    from audit import sequencer
+    from audit.models import Action
+    from audit.services import record
+
+    assert client.get("/readyz").json()["audit"] == {"seal_lag_seconds": None, "status": "ok"}
+    settings.ACCORD_AUDIT_SEALING = "sequencer"  # no sequencer runs: the event waits
+    record(Action.DOCUMENT_VIEWED)
+    body = client.get("/readyz").json()
+    assert body["audit"]["seal_lag_seconds"] >= 0 and body["status"] == "ok"
+    settings.ACCORD_AUDIT_SEAL_LAG_LIMIT = -1  # anything waiting is now too long
+    response = client.get("/readyz")
+    # Degraded, not failed: the events are stored, only their linking waits.
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["audit"]["status"]) == ("degraded", "degraded")
+    sequencer.seal_pending(sign=False)
+    assert client.get("/readyz").json()["audit"] == {"seal_lag_seconds": None, "status": "ok"}
+
+
 def test_readyz_refuses_post(client):
     assert client.post("/readyz").status_code == 405
 

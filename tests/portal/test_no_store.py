@@ -10,8 +10,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from exercises.services import protocol_draft
 from tests.api.conftest import make_token
 from tests.api.support import clean_attachment
+from tests.exercises.support import TASKS, make_exercise, read_in
 from tests.factories import AgreementFactory, DocumentFactory, ReleaseFactory
 from tests.portal.test_url_coverage import project_url_names
 
@@ -44,18 +46,35 @@ MUST_RENDER = {
     "api:release_detail",
     "api:agreement_list",
     "api:eval_run_list",
+    "exercises:list",
+    "exercises:detail",
+    "exercises:protocol_export",
+    "api:exercise_list",
+    "api:exercise_detail",
+    "api:protocol_detail",
 }
 
 
 @pytest.fixture
 def world(alice, rory, olivia, uma, ukasi, usaisi, media):
     """Alice's published UK finding with a clean attachment, the UK-US agreement and a release
-    of the finding awaiting decision."""
+    of the finding awaiting decision; a UK-US exercise with a protocol draft, Alice read in."""
     document = DocumentFactory(author=alice, title="Marked finding", tier="official")
     agreement = AgreementFactory(parties=[ukasi, usaisi])
     release = ReleaseFactory(document=document, agreement=agreement, recipient=usaisi, status="requested")
     attachment = clean_attachment(alice, document, b"evidence\n", "evidence.txt")
-    return {"document": document, "agreement": agreement, "release": release, "attachment": attachment, "member": uma}
+    exercise = make_exercise(olivia, agreement, usaisi)
+    read_in(alice, exercise)
+    protocol = protocol_draft(actor=olivia, exercise=exercise, target_model="lab/x", reference_models=[], tasks=TASKS)
+    return {
+        "document": document,
+        "agreement": agreement,
+        "release": release,
+        "attachment": attachment,
+        "member": uma,
+        "exercise": exercise,
+        "protocol": protocol,
+    }
 
 
 def _object_for(name: str) -> str:
@@ -66,6 +85,10 @@ def _object_for(name: str) -> str:
         return "member"
     if name.startswith(("sharing:document_", "api:document_")):
         return "document"
+    if name.startswith(("exercises:protocol_", "api:protocol_")):
+        return "protocol"
+    if name.startswith(("exercises:", "api:exercise_")):
+        return "exercise"
     for key in ("attachment", "release", "agreement"):
         if key in name and not name.endswith("release_request"):
             return key

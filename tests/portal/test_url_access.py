@@ -29,9 +29,13 @@ def test_anonymous_probe_answers_without_detail(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) <= {"status", "checks", "ms", "work"}
+    assert set(body) <= {"status", "checks", "ms", "work", "audit"}
     # readyz's `work` (issue 19): the oldest age of each kind of background work, nothing more.
     assert all(age is None or isinstance(age, int) for age in body.get("work", {}).values())
+    # readyz's `audit`: the seal lag (an age) and whether it is within its limit, nothing more.
+    audit = body.get("audit", {})
+    assert set(audit) <= {"seal_lag_seconds", "status"}
+    assert audit.get("seal_lag_seconds") is None or isinstance(audit["seal_lag_seconds"], int | float)
 
 
 def test_anonymous_sees_the_login_form(client):

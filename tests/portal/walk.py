@@ -69,6 +69,11 @@ PARAMETERS: dict[str, dict[str, str]] = {
         for verb in ("detail", "approve", "refuse", "revoke", "update_approve", "update_decline")
     },
     "api:agreement_detail": {"code": "agreement"},
+    "api:exercise_detail": {"code": "exercise"},
+    "api:exercise_runs": {"code": "exercise"},
+    "api:protocol_detail": {"code": "protocol"},
+    **{f"exercises:{name}": {"code": "exercise"} for name in ("detail", "advance", "protocol_edit", "run_create")},
+    **{f"exercises:{name}": {"code": "protocol"} for name in ("protocol_sign", "protocol_export")},
     **{
         f"sharing:document_{name}": {"code": "document"}
         for name in ("detail", "edit", "access", "access_export", "publish", "withdraw", "attachments")

@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import ReadInNomination, SignedInSession
+from accounts.models import ReadIn, ReadInNomination, SignedInSession
 from api.tokens import token_create
 from evals.models import EvalRun
 from exchanges.models import Secondment
+from exercises.models import ExerciseRun
+from exercises.services import protocol_draft
 from sharing.marking import marking_of
 from sharing.models import Document, MarkingProposal, Release
 from sharing.services.releases import suspend_out_of_scope
+from tests.exercises.support import make_exercise
 from tests.factories import (
     DAY,
     AgreementFactory,
@@ -238,6 +241,8 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     # the walk's), so a colleague's is as forbidden as a partner's.
     world.fill("signed_in_session").forbidden["colleague's"] = str(_session_of(colleague).code)
     world.fill("signed_in_session").forbidden["partner's"] = str(_session_of(outsider).code)
+    _exercises(world, persona=persona, home=home, partner=partner, third=third, agreement=agreement,
+               third_agreement=third_agreement)  # fmt: skip
     return world
 
 
@@ -248,6 +253,46 @@ def _secondment(person, home, host, agreement, purpose: str) -> Secondment:
         role="analyst", clearance=tier("official"), purpose=purpose, status=Secondment.Status.APPROVED,
         proposed_by=person, home_approved_at=now, host_approved_at=now,
     )  # fmt: skip
+
+
+def _exercises(world: World, *, persona, home, partner, third, agreement, third_agreement) -> None:
+    """Exercises led by the partner: one the persona is read in to; one its organisation takes
+    part in but the persona is not read in to; one above the persona's clearance though read in;
+    one between the partner and the third institute. Each forbidden one's title and tasks are
+    canaries; so is the third's reference, whose compartment the persona's side never sees (a
+    participant's admins do see the compartment of an exercise they take part in, so there the
+    reference is no secret)."""
+    lead = PersonFactory(organisation=partner, roles=["org_admin", "author"], clearance="secret")
+    tasks = [{"task": "walk/task", "task_version": "1", "dataset": "walk", "sample_ids": [1, 2],
+              "scorers": ["match"], "solver": "generate"}]  # fmt: skip
+
+    def exercise(token: str | None, reference: str, partners, *, under=agreement, tier_code="official", read=True):
+        made = make_exercise(lead, under, *partners, reference=reference, tier=tier(tier_code),
+                             title=f"{token}title of the exercise" if token else "Readable walk exercise")  # fmt: skip
+        if read:
+            ReadIn.objects.create(user=persona, compartment=made.compartment)
+        task = dict(tasks[0], task=f"{token}task") if token else tasks[0]
+        version = protocol_draft(actor=lead, exercise=made, target_model="lab/x", reference_models=[], tasks=[task])
+        if token:
+            world.canaries |= {f"{token}title", f"{token}task"}
+            world.fill("exercise").forbidden[token] = str(made.code)
+            world.fill("protocol").forbidden[token] = str(version.code)
+        else:
+            world.fill("exercise").readable.append(str(made.code))
+            world.fill("protocol").readable.append(str(version.code))
+            # The partner's run, never released to the persona's organisation: listed nowhere.
+            hidden = DocumentFactory(author=lead, **canary_text("zqexrun"), compartments=[made.compartment],
+                                     releasable_to=[home.country_id])  # fmt: skip
+            ExerciseRun.objects.create(
+                exercise=made, organisation=partner, document=hidden, protocol_version=version, registered_by=lead
+            )
+            world.canaries |= canaries_of("zqexrun")
+
+    exercise(None, "WALK-EX-1", [home])
+    exercise("zqexnotreadin", "WALK-EX-2", [home], read=False)
+    exercise("zqexsecret", "WALK-EX-3", [home], tier_code="secret")
+    exercise("zqexthird", "ZQEXTHIRDREF", [third], under=third_agreement, read=False)
+    world.canaries.add("zqexthirdref")
 
 
 def _session_of(user) -> SignedInSession:

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from evals import services as eval_services
-from evals.models import EvalModelUsage, EvalRun, EvalScore
+from evals.models import EvalModelUsage, EvalRun, EvalSample, EvalScore
 from evals.parser import parse_eval_log as parse_log
 from evals.tasks import parse_eval_log
 from sharing.models import Attachment
@@ -33,25 +33,31 @@ def parsed_log(make_attachment, django_capture_on_commit_callbacks):
         )
     run = EvalRun.objects.get(attachment_code=attachment.code)
     assert run.parse_status == EvalRun.ParseStatus.PARSED
-    assert run.scores.exists() and run.model_usage.exists()
+    assert run.scores.exists() and run.model_usage.exists() and run.samples.exists()
     return attachment, run
 
 
-def derived_rows(run) -> tuple[int, int, int]:
+def derived_rows(run) -> tuple[int, int, int, int]:
     return (
         EvalRun.objects.filter(pk=run.pk).count(),
         EvalScore.objects.filter(run_id=run.pk).count(),
         EvalModelUsage.objects.filter(run_id=run.pk).count(),
+        EvalSample.objects.filter(run_id=run.pk).count(),
     )
 
 
 def test_destroying_a_log_deletes_its_run_scores_and_usage_and_counts_them(alice, parsed_log):
     attachment, run = parsed_log
-    runs, scores, usage = derived_rows(run)
+    runs, scores, usage, samples = derived_rows(run)
     attachment_destroy(actor=alice, attachment=attachment)
-    assert derived_rows(run) == (0, 0, 0)
+    assert derived_rows(run) == (0, 0, 0, 0)
     event = AuditEvent.objects.get(action=Action.ATTACHMENT_DESTROYED, target_id=str(attachment.code))
-    assert event.details["removed"] == {"eval_model_usage": usage, "eval_runs": runs, "eval_scores": scores}
+    assert event.details["removed"] == {
+        "eval_model_usage": usage,
+        "eval_runs": runs,
+        "eval_scores": scores,
+        "eval_samples": samples,
+    }
     # What the log said is gone from the database: the task and model names were plaintext.
     assert not EvalRun.objects.filter(task=run.task, model=run.model).exists()
 
@@ -60,14 +66,14 @@ def test_destroying_from_the_page_deletes_the_results_too(verified_client, alice
     attachment, run = parsed_log
     response = verified_client(alice).post(reverse("sharing:attachment_destroy", args=[attachment.code]))
     assert response.status_code == 204
-    assert derived_rows(run) == (0, 0, 0)
+    assert derived_rows(run) == (0, 0, 0, 0)
 
 
 def test_a_file_with_nothing_derived_records_zero_counts(alice, make_attachment):
     attachment = make_attachment(b"plain notes\n")
     attachment_destroy(actor=alice, attachment=attachment)
     event = AuditEvent.objects.get(action=Action.ATTACHMENT_DESTROYED)
-    assert event.details["removed"] == {"eval_model_usage": 0, "eval_runs": 0, "eval_scores": 0}
+    assert event.details["removed"] == {"eval_model_usage": 0, "eval_runs": 0, "eval_scores": 0, "eval_samples": 0}
 
 
 def test_the_results_go_only_if_the_destruction_commits(alice, parsed_log):

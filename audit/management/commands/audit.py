@@ -1,14 +1,16 @@
-"""`python manage.py audit <verify|checkpoint|export-checkpoints|keygen|public-key>`."""
+"""`python manage.py audit <verify|sequencer|checkpoint|export-checkpoints|keygen|public-key>`."""
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from audit import signing
+from audit import sequencer, signing
 from audit.context import audit_scope
 from audit.selectors import checkpoint_document
 from audit.services import checkpoint_create, verification_record
@@ -24,6 +26,16 @@ class Command(BaseCommand):
         verify.add_argument("--checkpoints", metavar="FILE", help="check a partner's saved checkpoints (JSON)")
         verify.add_argument("--chunk-size", type=int, default=5000)
         verify.add_argument("--workers", type=int, default=None, help="processes (default: one per core, up to 4)")
+        scope = verify.add_mutually_exclusive_group()
+        scope.add_argument(
+            "--incremental", action="store_true", help="from the last verified checkpoint (the routine job)"
+        )
+        scope.add_argument("--full", action="store_true", help="from the genesis (the default)")
+        seq = sub.add_parser("sequencer", help="link inserted events into the chain, in batches, until stopped")
+        seq.add_argument("--batch", type=int, default=sequencer.BATCH, help="events per batch (one commit each)")
+        seq.add_argument("--idle", type=float, default=0.05, help="seconds to sleep when nothing waits")
+        seq.add_argument("--once", action="store_true", help="seal what waits now, then stop")
+        seq.add_argument("--seconds", type=float, default=None, help="stop after this long")
         sub.add_parser("checkpoint", help="sign the current head now")
         export = sub.add_parser("export-checkpoints", help="write every signed checkpoint as JSON")
         export.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
@@ -44,18 +56,42 @@ class Command(BaseCommand):
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"cannot read checkpoints from {path}: {exc}") from exc
         workers = options.get("workers") or default_workers()
-        result = verify_chain(checkpoints=checkpoints, chunk_size=options["chunk_size"], workers=workers)
-        verification_record(result=result, started_at=started, trigger="command")
+        incremental = bool(options.get("incremental"))
+        result = verify_chain(
+            checkpoints=checkpoints, chunk_size=options["chunk_size"], workers=workers, incremental=incremental
+        )
+        verification_record(
+            result=result, started_at=started, trigger="command-incremental" if incremental else "command"
+        )
         if not result.ok:
             for problem in result.problems[:20]:
                 self.stderr.write(problem)
             raise CommandError(
                 f"audit chain FAILED verification: first bad seq {result.first_bad_seq}: {result.message}"
             )
+        since = f" from seq {result.from_seq}" if result.from_seq else ""
         self.stdout.write(
-            f"audit chain OK: {result.events} events, {result.checkpoints} checkpoints; "
-            f"head seq {result.head_seq} hash {result.head_hash}"
+            f"audit chain OK{since}: {result.events} events, {result.checkpoints} checkpoints; "
+            f"head seq {result.head_seq} hash {result.head_hash}; {result.unsealed} not yet sealed"
         )
+
+    def _sequencer(self, options) -> None:
+        if options["once"]:
+            self.stdout.write(f"sealed {sequencer.seal_pending(limit=options['batch'])} events")
+            return
+        stopping = {"now": False}
+
+        def stop(signum, frame):  # finish the batch in hand, then leave
+            stopping["now"] = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        deadline = time.monotonic() + options["seconds"] if options.get("seconds") else None
+        self.stdout.write(f"audit sequencer running (mode {sequencer.mode()}, batch {options['batch']})")
+        total = sequencer.run(
+            batch=options["batch"], idle=options["idle"], should_stop=lambda: stopping["now"], deadline=deadline
+        )
+        self.stdout.write(f"audit sequencer stopped: sealed {total} events")
 
     def _checkpoint(self, options) -> None:
         try:
