@@ -75,6 +75,8 @@ class OrganisationGroupObjectPermission(GroupObjectPermissionBase):
 
 
 _SESSION_HASH_SALT = "accounts.User.get_session_auth_hash"
+# The attribute a request's user carries while a secondee acts for the host (`affiliations.py`).
+ACTING_FOR_HOST = "acting_for_host_affiliation"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -136,13 +138,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         `manage.py changepassword`, a shell — ends every session and API token made with the old
         one, audited, in the same transaction (`accounts.services.credentials.password_replaced`)."""
         replaced = self._replaces_password(kwargs.get("update_fields"))
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            if replaced:
-                # The services import this module: the hook is reached at call time.
-                from .services.credentials import password_replaced
+        # A secondee presented as a member of the host (`accounts.affiliations`) still belongs to
+        # the home: the row never takes the organisation the request acts for.
+        acting = getattr(self, ACTING_FOR_HOST, None)
+        if acting is not None:
+            self.organisation_id = self.home_organisation_id
+        try:
+            with transaction.atomic():
+                super().save(*args, **kwargs)
+                if replaced:
+                    # The services import this module: the hook is reached at call time.
+                    from .services.credentials import password_replaced
 
-                password_replaced(self)
+                    password_replaced(self)
+        finally:
+            if acting is not None:
+                self.organisation = acting.host
 
     def _replaces_password(self, update_fields) -> bool:
         """Whether this save replaces a stored password hash with another. A hash upgrade of the
@@ -350,12 +361,21 @@ class ClearanceGrant(models.Model):
 
 
 def clearance_of(user: User, when=None) -> Tier | None:
-    """The highest tier among the user's grants valid at `when` (default: now)."""
+    """The highest tier among the user's grants valid at `when` (default: now).
+
+    A secondee acting for the host (`affiliations.py`) is cleared to the host's grant for the
+    secondment, never above what the home attests now: the lower of the two, and nothing after
+    the secondment ends."""
     when = when or timezone.now()
     grant = (
         ClearanceGrant.objects.valid_at(when).filter(user=user).select_related("tier").order_by("-tier__rank").first()
     )
-    return grant.tier if grant else None
+    acting = getattr(user, ACTING_FOR_HOST, None)
+    if grant is None or acting is None:
+        return grant.tier if grant else None
+    if when >= acting.ends_at:
+        return None
+    return acting.clearance if acting.clearance.rank < grant.tier.rank else grant.tier
 
 
 class SignedInSession(models.Model):

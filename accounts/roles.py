@@ -49,7 +49,7 @@ from audit.models import Action
 from audit.reasons import Reason
 from audit.services import refuse
 
-from .models import Organisation, OrganisationUserObjectPermission, User
+from .models import ACTING_FOR_HOST, Organisation, OrganisationUserObjectPermission, User
 
 
 class Role(models.TextChoices):
@@ -161,6 +161,9 @@ def has_role(user: Any, role: str, organisation: Organisation | None) -> bool:
         return False
     if not session_is_strong_enough(user, role):
         return False
+    affiliation = getattr(user, ACTING_FOR_HOST, None)
+    if affiliation is not None:
+        return _seconded_role(affiliation, role, organisation)
     memo = _memo.get()
     if memo is None:
         return user.has_perm(permission(role), organisation)
@@ -180,6 +183,13 @@ def _held_roles(user: Any, organisation: Organisation) -> frozenset[str]:
         return frozenset(CODENAMES)
     codenames = set(ObjectPermissionChecker(user).get_perms(organisation))
     return frozenset(role for role, codename in CODENAMES.items() if codename in codenames)
+
+
+def _seconded_role(affiliation: Any, role: str, organisation: Organisation) -> bool:
+    """A secondee acting for the host holds the secondment's role there and nothing else: an
+    analyst writes (author) for the host; no admin, release or signing role, on any
+    organisation, the home's own roles included (`accounts.affiliations`)."""
+    return organisation.pk == affiliation.host.pk and role == Role.AUTHOR and affiliation.writes
 
 
 def require_role(
@@ -239,6 +249,10 @@ def organisations_where(user: Any, role: str) -> QuerySet[Organisation]:
     (a superuser: all of them); none in a session too weak for the role."""
     if not session_is_strong_enough(user, role):
         return Organisation.objects.none()
+    affiliation = getattr(user, ACTING_FOR_HOST, None)
+    if affiliation is not None:
+        held = _seconded_role(affiliation, role, affiliation.host)
+        return Organisation.objects.filter(pk=affiliation.host.pk) if held else Organisation.objects.none()
     return get_objects_for_user(user, permission(role), klass=Organisation, accept_global_perms=False)
 
 
@@ -251,6 +265,8 @@ def is_portal_admin(user: Any) -> bool:
         return False
     if not (user.is_active and user.is_staff):
         return False
+    if getattr(user, ACTING_FOR_HOST, None) is not None:
+        return False  # a secondee acting for a host holds the secondment's role only
     verified = getattr(user, "is_verified", None)
     if callable(verified) and not verified():
         return False

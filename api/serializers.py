@@ -315,6 +315,8 @@ class AgreementSerializer(serializers.ModelSerializer):
             "tier_ceiling",
             "risk_domains",
             "onward_sharing",
+            "personnel_exchanges",
+            "seconded_staff_read_partner_material",
             "retention_days",
         ]
         read_only_fields = fields

@@ -4,7 +4,19 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import errors
-from .views import agreements, attachments, docs, documents, evals, exercises, org_tokens, releases, sessions, tokens
+from .views import (
+    agreements,
+    attachments,
+    docs,
+    documents,
+    evals,
+    exercises,
+    org_tokens,
+    releases,
+    secondments,
+    sessions,
+    tokens,
+)
 
 app_name = "api"
 
@@ -62,6 +74,7 @@ urlpatterns = [
     path("v1/exercises/<uuid:code>/", exercises.ExerciseDetailView.as_view(), name="exercise_detail"),
     path("v1/exercises/<uuid:code>/runs/", exercises.ExerciseRunsView.as_view(), name="exercise_runs"),
     path("v1/protocols/<uuid:code>/", exercises.ProtocolVersionView.as_view(), name="protocol_detail"),
+    path("v1/secondments/", secondments.SecondmentListView.as_view(), name="secondment_list"),
     # Anything else under /api/ answers the API's JSON 404, not the portal's HTML page.
     re_path(r"^v1/", errors.not_found, name="not_found"),
 ]

@@ -97,6 +97,14 @@ class Action(models.TextChoices):
     PROTOCOL_ADOPTED = "protocol.adopted", "Protocol version adopted"
     PROTOCOL_EXPORTED = "protocol.exported", "Protocol version exported"
     EXERCISE_RUN_CREATED = "exercise.run_created", "Exercise run started"
+    # Personnel exchanges
+    SECONDMENT_PROPOSED = "secondment.proposed", "Secondment proposed"
+    SECONDMENT_APPROVED = "secondment.approved", "Secondment approved by one side"
+    SECONDMENT_ENDED = "secondment.ended", "Secondment ended early"
+    SECONDMENT_EXTENSION_PROPOSED = "secondment.extension_proposed", "Secondment extension proposed"
+    SECONDMENT_EXTENSION_APPROVED = "secondment.extension_approved", "Secondment extension approved by one side"
+    SECONDMENT_SWITCHED = "secondment.switched", "Secondee switched the organisation they act for"
+    SECONDMENT_FELL_BACK = "secondment.fell_back", "Secondee returned to home: the secondment is no longer active"
     # Access decisions and the trail itself
     ACCESS_DENIED = "access.denied", "Access denied"
     GRANTS_TIDIED = "access.grants_tidied", "Stale document grants removed"

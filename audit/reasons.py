@@ -212,6 +212,24 @@ class Reason(StrEnum):
     PROTOCOL_VERSION_CHANGED = "protocol_version_changed"
     PROTOCOL_UNCHANGED = "protocol_unchanged"
     COMPARTMENT_CODE_TAKEN = "compartment_code_taken"
+    # Personnel exchanges (secondments) and what a secondee may do.
+    SECONDEE_PARTNER_MATERIAL = "secondee_partner_material"
+    SECONDEE_CARRIES_ACROSS = "secondee_carries_across"
+    NO_SUCH_SECONDMENT = "no_such_secondment"
+    NOT_AN_ADMIN_OF_EITHER_SIDE = "not_an_admin_of_either_side"
+    SECONDMENT_SAME_ORGANISATION = "secondment_same_organisation"
+    SECONDEE_NOT_OF_HOME = "secondee_not_of_home"
+    AGREEMENT_NO_EXCHANGES = "agreement_no_exchanges"
+    SECONDMENT_NOT_PARTIES = "secondment_not_parties"
+    SECONDMENT_AFTER_AGREEMENT = "secondment_after_agreement"
+    SECONDMENT_ENDS_BEFORE_START = "secondment_ends_before_start"
+    SECONDMENT_OVERLAPS = "secondment_overlaps"
+    SECONDMENT_NOT_PROPOSED = "secondment_not_proposed"
+    SIDE_ALREADY_APPROVED = "side_already_approved"
+    SECONDMENT_OVER = "secondment_over"
+    EXTENSION_NOT_LATER = "extension_not_later"
+    NO_EXTENSION_PENDING = "no_extension_pending"
+    NOT_ON_SECONDMENT = "not_on_secondment"
 
     def sentence(self, **params: Any) -> str:
         """What a person reads for this code; `params` fill the values the sentence names."""
@@ -390,6 +408,23 @@ SENTENCES: dict[Reason, str] = {
     Reason.PROTOCOL_VERSION_CHANGED: "the version changed since it was shown: read it again before signing",
     Reason.PROTOCOL_UNCHANGED: "the protocol is unchanged",
     Reason.COMPARTMENT_CODE_TAKEN: "a compartment with this code exists",
+    Reason.SECONDEE_PARTNER_MATERIAL: "the agreement does not let seconded staff read partner material",
+    Reason.SECONDEE_CARRIES_ACROSS: "a secondee may not release to {organisation} while seconded between the two",
+    Reason.NO_SUCH_SECONDMENT: "no such secondment",
+    Reason.NOT_AN_ADMIN_OF_EITHER_SIDE: "only an admin of the home or the host organisation may do this",
+    Reason.SECONDMENT_SAME_ORGANISATION: "the home and the host must be different organisations",
+    Reason.SECONDEE_NOT_OF_HOME: "the person is not a member of the home organisation",
+    Reason.AGREEMENT_NO_EXCHANGES: "the agreement does not allow personnel exchanges",
+    Reason.SECONDMENT_NOT_PARTIES: "the home and the host must both be parties to the agreement",
+    Reason.SECONDMENT_AFTER_AGREEMENT: "the secondment must end before the agreement expires",
+    Reason.SECONDMENT_ENDS_BEFORE_START: "the secondment must end after it starts, and in the future",
+    Reason.SECONDMENT_OVERLAPS: "the person is already seconded over these dates",
+    Reason.SECONDMENT_NOT_PROPOSED: "this secondment is not awaiting approval",
+    Reason.SIDE_ALREADY_APPROVED: "{organisation} has already approved",
+    Reason.SECONDMENT_OVER: "this secondment has ended",
+    Reason.EXTENSION_NOT_LATER: "an extension must end after the current end",
+    Reason.NO_EXTENSION_PENDING: "no extension is awaiting approval",
+    Reason.NOT_ON_SECONDMENT: "no active secondment lets you act for this organisation now",
 }
 
 

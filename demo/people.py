@@ -147,6 +147,15 @@ PEOPLE = [
         read_ins=("joint-ex-1",),
     ),
     Person("andrew@caisi.example", "Andrew Adams", "caisi", "USA", "senior analyst", ("author",), "secret"),
+    Person(
+        "sana@caisi.example",
+        "Sana Shah",
+        "caisi",
+        "USA",
+        "analyst, seconded to the UK institute for six months",
+        ("author",),
+        "official-sensitive",
+    ),
     Person("chloe@cais.example", "Chloé Tremblay", "cais", "CAN", "org admin", ("org_admin", "signatory"), "secret"),
     Person("carl@cais.example", "Carl Côté", "cais", "CAN", "reviewer", (), "official"),
     Person(

@@ -13,6 +13,7 @@ from accounts.models import Organisation, User
 from .agreements import seed_demo_agreements
 from .documents import seed_documents
 from .eval_logs import seed_eval_logs
+from .exchanges import seed_secondment
 from .exercises import seed_demo_exercise
 from .people import PEOPLE, DemoLogin, seed_compartments, seed_organisations, seed_pending_approval, seed_people
 
@@ -25,6 +26,7 @@ def seed_all() -> list[DemoLogin]:
         logins = seed_people(orgs, compartments)
         seed_pending_approval(logins)
         seed_sharing(orgs)
+        seed_exchanges(orgs)
     return logins
 
 
@@ -47,3 +49,16 @@ def seed_sharing(orgs: dict[str, Organisation]) -> None:
     )
     # JOINT-EX-2: a UK-led exercise with the US, running under an adopted protocol.
     seed_demo_exercise(agreement=sharing.agreement, people=people)
+
+
+def seed_exchanges(orgs: dict[str, Organisation]) -> None:
+    """Sana, a US analyst, seconded to the UK institute for six months, approved by both sides."""
+    people = {u.email: u for u in User.objects.filter(email__in=[p.email for p in PEOPLE])}
+    seed_secondment(
+        portal_admin=people["admin@accord.example"],
+        uk=orgs["ukasi"],
+        us=orgs["caisi"],
+        uk_admin=people["olivia@ukasi.example"],
+        us_admin=people["ursula@caisi.example"],
+        secondee=people["sana@caisi.example"],
+    )

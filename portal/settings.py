@@ -203,6 +203,7 @@ INSTALLED_APPS = [
     "api",
     "evals",
     "exercises",
+    "exchanges",
     "outbox",
     "demo",
     "portal",
@@ -224,6 +225,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
+    # After MFA, before anything decides: a secondee acting for a host reads as its member.
+    "exchanges.middleware.ActingForMiddleware",
     # After MFA: the decisions that need a security key within the last few minutes.
     "accounts.stepup.StepUpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("results/", include("evals.urls")),
     path("exercises/", include("exercises.urls")),
+    path("secondments/", include("exchanges.urls")),
     path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -179,6 +179,12 @@ class AgreementForm(forms.Form):
         error_messages={"required": "Choose at least one risk domain the agreement covers."},
     )
     onward_sharing = forms.BooleanField(required=False, label="Recipients may share onward (never for ORCON documents)")
+    personnel_exchanges = forms.BooleanField(
+        required=False, label="The parties may second people to each other (personnel exchanges)"
+    )
+    seconded_staff_read_partner_material = forms.BooleanField(
+        required=False, label="A secondee acting for a host may read what the host received under this agreement"
+    )
     retention_days = forms.IntegerField(label="Retention (days)", min_value=1, max_value=36500, initial=365 * 5)
     mou = forms.FileField(
         required=False,

@@ -35,7 +35,12 @@ moment of the request:
    nationality never widens what the originator allowed;
 5. the user is read in, now, to every compartment of the document;
 6. the discretionary grant holds: guardian `view_document` on the document to the user's
-   organisation group or to the user by name. Originator members hold it implicitly.
+   organisation group or to the user by name. Originator members hold it implicitly;
+7. a secondee acting for the host (`accounts.affiliations`: the user reads as a host member,
+   cleared to the host's secondment grant capped by the home's, read in only to the host's own
+   compartments) reads what the host received from partners only under a release whose
+   agreement lets seconded staff read partner material (`seconded_staff_read_partner_material`,
+   default no).
 A partner reads the revision its release pins (the one the release officer approved), and gates
 3 to 5 hold for it against that revision's marking as well as the document's current one: an
 author's lowered marking reaches partners only with an approved update; a raised one binds them
@@ -82,7 +87,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Organisation, ReadIn, clearance_of
+from accounts.affiliations import acting_for_host, read_ins_of, secondment_counterparts
+from accounts.models import Organisation, clearance_of
 from accounts.roles import Role, has_role, is_portal_admin
 from audit.models import Action
 from audit.reasons import Reason, Refusal
@@ -181,7 +187,7 @@ def _marking_refusal(user, marked: Document | DocumentRevision, now) -> Refusal 
         refusal = scope.releasability_refusal(marked, user.organisation)
         if refusal:
             return refusal
-    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk).values("compartment_id")
+    read_in = read_ins_of(user, now).values("compartment_id")
     missing = list(marked.compartments.exclude(pk__in=read_in).values_list("code", flat=True))
     if missing:
         return Reason.NOT_READ_IN_TO.because(compartments=", ".join(sorted(missing)))
@@ -208,12 +214,32 @@ def _release_decision(user, document: Document, now) -> tuple[Decision, Release 
     )
     reasons = []
     for release in releases:
-        reason = scope.release_refusal(release, document, user, now) or _revision_refusal(user, release.revision, now)
+        reason = (
+            scope.release_refusal(release, document, user, now)
+            or _secondee_refusal(user, release)
+            or _revision_refusal(user, release.revision, now)
+        )
         if reason is None:
             return ALLOW, release
         # An approved release's reason (agreement suspended, out of scope) says more than an old refusal.
         reasons.append((release.status != Release.Status.APPROVED, reason.sentence, reason))
     return deny(min(reasons)[2] if reasons else Reason.NOT_RELEASED_TO_ORGANISATION), None
+
+
+def _secondee_refusal(user, release: Release) -> Refusal | None:
+    """Gate 7: partner material the host received is for the host's own staff unless the
+    agreement it came under lets seconded staff read it."""
+    if acting_for_host(user) is None or release.agreement.seconded_staff_read_partner_material:
+        return None
+    return Refusal(Reason.SECONDEE_PARTNER_MATERIAL)
+
+
+def secondee_crossing_refusal(user, recipient: Organisation) -> Refusal | None:
+    """No carrying home (nor the other way): while `user` is seconded between two organisations,
+    they may not ask for anything to be released to the one they are not acting for."""
+    if recipient.pk in secondment_counterparts(user, timezone.now()):
+        return Reason.SECONDEE_CARRIES_ACROSS.because(organisation=str(recipient))
+    return None
 
 
 def released_revision(user, document: Document) -> DocumentRevision | None:
@@ -269,8 +295,16 @@ def readable_documents(user) -> QuerySet[Document]:
     """
     if not _account(user):
         return Document.objects.none()
+    affiliation = acting_for_host(user)
     return Document.objects.filter(
-        ReadableBy(org_id=user.organisation_id, user_id=user.pk, nationality=user.nationality_id, now=timezone.now())
+        ReadableBy(
+            org_id=user.organisation_id,
+            user_id=user.pk,
+            nationality=user.nationality_id,
+            now=timezone.now(),
+            secondee_until=affiliation.ends_at if affiliation else None,
+            rank_cap=affiliation.clearance.rank if affiliation else None,
+        )
     )
 
 

@@ -41,14 +41,14 @@ of sorting every readable row.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import BooleanField, Expression, F
 
-from accounts.models import ClearanceGrant, Organisation, ReadIn, Tier
+from accounts.models import ClearanceGrant, Compartment, Organisation, ReadIn, Tier
 
 from .models import (
     Document,
@@ -56,8 +56,14 @@ from .models import (
     DocumentRevision,
     DocumentUserObjectPermission,
     Release,
+    SharingAgreement,
     Visibility,
 )
+
+# A clearance rank above any tier's (ranks are small positive integers): no cap.
+_NO_CAP = 32767
+# An instant after any request: a clearance that no secondment bounds.
+_NO_END = datetime(9999, 12, 31, tzinfo=UTC)
 
 # {Model}: the model's table; {Model.field}: the field's column; {Model.m2m}: the field's through
 # table, whose columns are named after its two models ({Document.compartments.document}). Every
@@ -90,6 +96,10 @@ AND ({doc_originator} = :org OR (
                                FROM {DocumentUserObjectPermission} up
                                WHERE up.{DocumentUserObjectPermission.permission} = (:perm)
                                  AND up.{DocumentUserObjectPermission.user} = :user))
+          AND (:seconded = :false
+               OR (SELECT sa.{SharingAgreement.seconded_staff_read_partner_material}
+                   FROM {Release} sr JOIN {SharingAgreement} sa ON sa.{SharingAgreement.id} = sr.{Release.agreement}
+                   WHERE sr.{Release.id} = k.{Visibility.release}) = :true)
           AND (k.{Visibility.narrowed} = :false
                OR (SELECT COUNT(*) FROM {Release.audience} ru
                    WHERE ru.{Release.audience.release} = k.{Visibility.release} AND ru.{Release.audience.user} = :user) > 0)
@@ -105,15 +115,17 @@ AND ({doc_originator} = :org OR (
                 AND rvc.{DocumentRevision.compartments.compartment} NOT IN (:read_ins)))))
 """
 
-# The user's clearance rank now (NULL without a grant), the organisations of the user's country
+# The user's clearance rank now (NULL without a grant; for a secondee acting for the host, capped
+# at the host's secondment grant and NULL once the secondment ends: `accounts.affiliations`), the organisations of the user's country
 # (always releasable: the originator's country is in every marking), and the compartments the
 # user is read in to now; each stated once and used for the document's marking and for the
 # marking of the revision released to a partner.
 _CLEARANCE = """
-SELECT MAX(gt.{Tier.rank}) FROM {ClearanceGrant} g JOIN {Tier} gt ON gt.{Tier.id} = g.{ClearanceGrant.tier}
+SELECT CASE WHEN MAX(gt.{Tier.rank}) > :rank_cap THEN :rank_cap ELSE MAX(gt.{Tier.rank}) END FROM {ClearanceGrant} g JOIN {Tier} gt ON gt.{Tier.id} = g.{ClearanceGrant.tier}
 WHERE g.{ClearanceGrant.user} = :user AND g.{ClearanceGrant.status} = :grant_active
   AND g.{ClearanceGrant.revoked_at} IS NULL
   AND g.{ClearanceGrant.valid_from} <= :now AND g.{ClearanceGrant.valid_until} > :now
+  AND :secondee_until > :now
 """
 _COMPATRIOT_ORGANISATIONS = """
 SELECT oc.{Organisation.id} FROM {Organisation} oc WHERE oc.{Organisation.country} = :nationality
@@ -122,6 +134,8 @@ _READ_INS = """
 SELECT ri.{ReadIn.compartment} FROM {ReadIn} ri
 WHERE ri.{ReadIn.user} = :user AND (ri.{ReadIn.expires_at} IS NULL OR ri.{ReadIn.expires_at} > :now)
   AND ri.{ReadIn.granted_at} <= :now AND ri.{ReadIn.revoked_at} IS NULL
+  AND (:seconded = :false
+       OR ri.{ReadIn.compartment} IN (SELECT sc.{Compartment.id} FROM {Compartment} sc WHERE sc.{Compartment.owner} = :org))
 """
 
 # guardian's view permission on a document, found by its codename and content type.
@@ -147,6 +161,8 @@ _MODELS = (
     DocumentRevision,
     DocumentUserObjectPermission,
     Release,
+    SharingAgreement,
+    Compartment,
     Visibility,
     Permission,
     ContentType,
@@ -199,9 +215,21 @@ class ReadableBy(Expression):
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, *, org_id: int, user_id: int, nationality: str | None, now: datetime, columns=None):
+    def __init__(
+        self,
+        *,
+        org_id: int,
+        user_id: int,
+        nationality: str | None,
+        now: datetime,
+        secondee_until: datetime | None = None,
+        rank_cap: int | None = None,
+        columns=None,
+    ):
         super().__init__(output_field=BooleanField())
         self.org_id, self.user_id, self.nationality, self.now = org_id, user_id, nationality, now
+        # A secondee acting for the host (`org_id`): until when, and the host's clearance grant.
+        self.secondee_until, self.rank_cap = secondee_until, rank_cap
         self.columns = columns if columns is not None else [F(field) for field in _COLUMNS.values()]
 
     def get_source_expressions(self):
@@ -216,6 +244,9 @@ class ReadableBy(Expression):
             "user": self.user_id,
             "nationality": self.nationality,
             "now": connection.ops.adapt_datetimefield_value(self.now),
+            "seconded": self.secondee_until is not None,
+            "secondee_until": connection.ops.adapt_datetimefield_value(self.secondee_until or _NO_END),
+            "rank_cap": _NO_CAP if self.rank_cap is None else self.rank_cap,
             "true": True,
             "false": False,
             "published": Document.Status.PUBLISHED.value,

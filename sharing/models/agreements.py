@@ -34,6 +34,11 @@ class SharingAgreement(models.Model):
     tier_ceiling = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
     risk_domains = models.ManyToManyField(RiskDomain, related_name="agreements")
     onward_sharing = models.BooleanField(default=False)
+    # Personnel exchanges (the `exchanges` app): whether the parties may second people to each
+    # other under it, and whether a secondee acting for a host reads what the host received
+    # from partners under it. Both default to no: a term the parties must agree to.
+    personnel_exchanges = models.BooleanField(default=False)
+    seconded_staff_read_partner_material = models.BooleanField(default=False)
     retention_days = models.PositiveIntegerField(default=365 * 5)
     mou = models.OneToOneField(
         "sharing.Attachment", on_delete=models.PROTECT, related_name="agreement", null=True, blank=True

@@ -44,6 +44,8 @@ def agreement_create(
     tier_ceiling: Tier,
     risk_domains: Iterable[RiskDomain],
     onward_sharing: bool = False,
+    personnel_exchanges: bool = False,
+    seconded_staff_read_partner_material: bool = False,
     retention_days: int = 365 * 5,
     mou: Attachment | None = None,
 ) -> SharingAgreement:
@@ -63,6 +65,8 @@ def agreement_create(
         expires_at=expires_at,
         tier_ceiling=tier_ceiling,
         onward_sharing=onward_sharing,
+        personnel_exchanges=personnel_exchanges,
+        seconded_staff_read_partner_material=seconded_staff_read_partner_material,
         retention_days=retention_days,
         mou=mou,
         created_by=actor,
@@ -88,6 +92,8 @@ def agreement_create(
                 "effective_from": effective_from.isoformat(),
                 "expires_at": expires_at.isoformat(),
                 "onward_sharing": onward_sharing,
+                "personnel_exchanges": personnel_exchanges,
+                "seconded_staff_read_partner_material": seconded_staff_read_partner_material,
             },
         )
     return agreement

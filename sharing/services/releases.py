@@ -42,6 +42,7 @@ from ..policy import (
     can_read,
     can_request_release,
     can_revoke_release,
+    secondee_crossing_refusal,
 )
 from ..visibility import keep
 
@@ -104,7 +105,7 @@ def release_request_refusal(
             return Reason.RECIPIENT_INACTIVE.because(organisation=str(org))
         if org.pk not in parties:
             return Reason.ORGANISATION_NOT_A_PARTY_TO_AGREEMENT.because(organisation=str(org))
-        refusal = scope.releasability_refusal(document, org)
+        refusal = scope.releasability_refusal(document, org) or secondee_crossing_refusal(actor, org)
         if refusal:
             return refusal
     if audience:

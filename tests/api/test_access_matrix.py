@@ -45,6 +45,7 @@ ENDPOINTS = [
     ("api:exercise_runs", "get", "exercise", False),
     ("api:exercise_runs", "post", "exercise", True),
     ("api:protocol_detail", "get", "protocol", False),
+    ("api:secondment_list", "get", None, False),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e[2] is not None]
 WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[3]]

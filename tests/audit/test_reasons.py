@@ -212,6 +212,27 @@ WORDS_SEEN = [
     ),
     (Reason.PROTOCOL_UNCHANGED, {}, "the protocol is unchanged"),
     (Reason.COMPARTMENT_CODE_TAKEN, {}, "a compartment with this code exists"),
+    (Reason.SECONDEE_PARTNER_MATERIAL, {}, "the agreement does not let seconded staff read partner material"),
+    (
+        Reason.SECONDEE_CARRIES_ACROSS,
+        {"organisation": "CAISI"},
+        "a secondee may not release to CAISI while seconded between the two",
+    ),
+    (Reason.NO_SUCH_SECONDMENT, {}, "no such secondment"),
+    (Reason.NOT_AN_ADMIN_OF_EITHER_SIDE, {}, "only an admin of the home or the host organisation may do this"),
+    (Reason.SECONDMENT_SAME_ORGANISATION, {}, "the home and the host must be different organisations"),
+    (Reason.SECONDEE_NOT_OF_HOME, {}, "the person is not a member of the home organisation"),
+    (Reason.AGREEMENT_NO_EXCHANGES, {}, "the agreement does not allow personnel exchanges"),
+    (Reason.SECONDMENT_NOT_PARTIES, {}, "the home and the host must both be parties to the agreement"),
+    (Reason.SECONDMENT_AFTER_AGREEMENT, {}, "the secondment must end before the agreement expires"),
+    (Reason.SECONDMENT_ENDS_BEFORE_START, {}, "the secondment must end after it starts, and in the future"),
+    (Reason.SECONDMENT_OVERLAPS, {}, "the person is already seconded over these dates"),
+    (Reason.SECONDMENT_NOT_PROPOSED, {}, "this secondment is not awaiting approval"),
+    (Reason.SIDE_ALREADY_APPROVED, {"organisation": "UKASI"}, "UKASI has already approved"),
+    (Reason.SECONDMENT_OVER, {}, "this secondment has ended"),
+    (Reason.EXTENSION_NOT_LATER, {}, "an extension must end after the current end"),
+    (Reason.NO_EXTENSION_PENDING, {}, "no extension is awaiting approval"),
+    (Reason.NOT_ON_SECONDMENT, {}, "no active secondment lets you act for this organisation now"),
 ]
 
 

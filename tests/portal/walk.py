@@ -92,6 +92,10 @@ PARAMETERS: dict[str, dict[str, str]] = {
         f"sharing:agreement_{name}": {"code": "agreement"}
         for name in ("detail", "mou", "sign", "suspend", "resume", "terminate")
     },
+    **{
+        f"exchanges:{name}": {"code": "secondment"}
+        for name in ("detail", "approve", "end", "extend", "extension_approve", "switch", "handover")
+    },
 }
 # Django's admin: staff only, and the personas are not staff; every page must send them away.
 ADMIN_PARAMETERS = {"app_label": "accounts", "url": "x"}

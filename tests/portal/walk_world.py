@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import ReadIn, ReadInNomination, SignedInSession
 from api.tokens import token_create
 from evals.models import EvalRun
+from exchanges.models import Secondment
 from exercises.models import ExerciseRun
 from exercises.services import protocol_draft
 from sharing.marking import marking_of
@@ -229,6 +230,13 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     world.fill("security_key").readable.append(security_key(persona).credential_id_sha256)
     world.fill("security_key").forbidden["partner's"] = security_key(outsider, "zqkeyname").credential_id_sha256
     world.canaries.add("zqkeyname")
+    # Secondments: a colleague's to the partner (the persona's admins see it), and one between the
+    # partner and the third, whose purpose and person are canaries.
+    world.fill("secondment").readable.append(str(_secondment(colleague, home, partner, agreement, "walk").code))
+    seconded = PersonFactory(organisation=partner, display_name="zqsecondeename")
+    theirs = _secondment(seconded, partner, third, third_agreement, "zqsecondmentpurpose")
+    world.fill("secondment").forbidden["third's"] = str(theirs.code)
+    world.canaries |= {"zqsecondeename", "zqsecondmentpurpose"}
     # Sessions: only one's own may be ended on the sessions page (the persona's own would end
     # the walk's), so a colleague's is as forbidden as a partner's.
     world.fill("signed_in_session").forbidden["colleague's"] = str(_session_of(colleague).code)
@@ -236,6 +244,15 @@ def build_world(*, persona, home, partner, third, shared_code: str) -> World:
     _exercises(world, persona=persona, home=home, partner=partner, third=third, agreement=agreement,
                third_agreement=third_agreement)  # fmt: skip
     return world
+
+
+def _secondment(person, home, host, agreement, purpose: str) -> Secondment:
+    now = timezone.now()
+    return Secondment.objects.create(
+        person=person, home=home, host=host, agreement=agreement, starts_at=now - DAY, ends_at=now + 30 * DAY,
+        role="analyst", clearance=tier("official"), purpose=purpose, status=Secondment.Status.APPROVED,
+        proposed_by=person, home_approved_at=now, host_approved_at=now,
+    )  # fmt: skip
 
 
 def _exercises(world: World, *, persona, home, partner, third, agreement, third_agreement) -> None:

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.affiliations import HostAffiliation, present_as_host_member
 from accounts.models import Compartment
 from accounts.services import readin_grant
 from audit.reasons import Reason
@@ -38,6 +39,7 @@ from tests.factories import (
     ReleaseFactory,
     compartment,
     revise,
+    tier,
 )
 
 BASELINE = {
@@ -69,6 +71,11 @@ BASELINE = {
     # Who owns JOINT-EX-1, the document's compartment: originator | recipient | third | unowned.
     # Reading needs a read-in whoever owns it; only the owner's admins grant one (grant_read_in).
     "compartment_owner": "originator",
+    # Whom the reader acts for: self (their own organisation) | host (a secondee of CAISI acting
+    # for the reader's organisation: the host's rules, its clearance grant SECRET capped by the
+    # home's own, only the host's read-ins) | host_low_grant (the host grants OFFICIAL only) |
+    # host_term (the agreement lets seconded staff read partner material).
+    "acting_for": "self",
 }
 
 ALLOW, DENY = True, False
@@ -141,6 +148,23 @@ MATRIX = [
     Cell("read", ALLOW, {"compartment_owner": "unowned"}),
     Cell("read", DENY, {"compartment_owner": "recipient", "read_in": "none"}),
     Cell("read", DENY, {"compartment_owner": "third", "read_in": "none"}),
+    # --- read: a secondee acting for the host reads the host's own material by the host's rules ---
+    Cell("read", ALLOW, {**O, "acting_for": "host"}),
+    Cell("read", DENY, {**O, "acting_for": "host_low_grant"}),
+    Cell("read", DENY, {**O, "acting_for": "host", "clearance": "below"}),
+    Cell("read", DENY, {**O, "acting_for": "host", "read_in": "none"}),
+    # A read-in to a compartment the home owns opens nothing at the host.
+    Cell("read", ALLOW, {**O, "compartment_owner": "third"}),
+    Cell("read", DENY, {**O, "acting_for": "host", "compartment_owner": "third"}),
+    # What the host received from a partner: only if the agreement lets seconded staff read it
+    # (and the compartment is the host's: a read-in the originator granted opens nothing there).
+    Cell("read", DENY, {"acting_for": "host", "compartment_owner": "recipient"}),
+    Cell("read", ALLOW, {"acting_for": "host_term", "compartment_owner": "recipient"}),
+    Cell("read", DENY, {"acting_for": "host_term"}),
+    Cell("download", DENY, {"acting_for": "host", "compartment_owner": "recipient"}),
+    Cell("download", ALLOW, {"acting_for": "host_term", "compartment_owner": "recipient"}),
+    Cell("edit", ALLOW, {**O, "role": "author", "acting_for": "host"}),
+    Cell("edit", DENY, {**O, "role": "reviewer", "acting_for": "host"}),
     # --- read: the originator's own people need no release or grant, but every marking gate ---
     Cell("read", ALLOW, O),
     Cell("read", ALLOW, {**O, "status": "draft"}),
@@ -213,8 +237,9 @@ def build(factors: dict):
     reader_org = {"originator": uk, "third": ca}.get(f["relation"], us)
     role = {"requester": "release_officer"}.get(f["role"], f["role"])
     nationality = "GBR" if f["recipient_country"] != "listed" else reader_org.country
+    seconded = f["acting_for"] != "self"
     reader = PersonFactory(
-        organisation=reader_org,
+        organisation=ca if seconded else reader_org,
         nationality="FRA" if f["nationality"] == "not_releasable" else nationality,
         is_active=f["account"] != "inactive",
         roles=[] if role == "reviewer" else [role],
@@ -244,6 +269,7 @@ def build(factors: dict):
             "expired_status": "expired",
         }.get(state, "active"),
         onward_sharing=f["onward"],
+        seconded_staff_read_partner_material=f["acting_for"] == "host_term",
         **{
             "not_yet_effective": {"effective_from": now + timedelta(hours=1)},
             "past_expiry": {"expires_at": now - second},
@@ -290,6 +316,15 @@ def build(factors: dict):
     attachment = attachment or _attach(doc, f)
     owner = {"originator": uk, "recipient": us, "third": ca}.get(f["compartment_owner"])
     Compartment.objects.filter(code="joint-ex-1").update(owner=owner)
+    if seconded:
+        present_as_host_member(
+            reader,
+            HostAffiliation(
+                secondment_code="matrix", home=ca, host=reader_org, role="analyst" if role == "author" else "reviewer",
+                clearance=tier("official" if f["acting_for"] == "host_low_grant" else "secret"),
+                ends_at=now + timedelta(days=30),
+            ),
+        )  # fmt: skip
     return reader, doc, attachment, pending, ag
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from accounts.affiliations import HostAffiliation, present_as_host_member
 from audit.reasons import Reason
 from sharing.models import DocumentGroupObjectPermission, DocumentUserObjectPermission, Release
 from sharing.policy import can_read, readable_documents, released_revision
@@ -29,6 +30,7 @@ from tests.factories import (
     portal_admin_person,
     revise,
 )
+from tests.factories import tier as tier_named
 
 COUNTRIES = ["GBR", "USA", "CAN"]
 TIERS = ["official", "official-sensitive", "secret"]
@@ -60,6 +62,8 @@ users_st = st.lists(
                 st.none() | st.tuples(st.sampled_from(TIERS), st.sampled_from(WHEN), st.booleans()),
             ),
             "read_ins": mostly([("c1", "live", False), ("c2", "live", False)], st.lists(read_in_st, max_size=3)),
+            # Acting for a host as a secondee: (the host's index, the host's clearance grant).
+            "acting_for": mostly(None, st.tuples(st.integers(0, 2), st.sampled_from(TIERS))),
         }
     ),
     min_size=1,
@@ -99,6 +103,7 @@ agreements_st = st.lists(
             "when": mostly("live", "past", "future"),
             "ceiling": mostly("secret", st.sampled_from(TIERS)),
             "topics": mostly({"cyber-offence", "autonomy"}, st.sets(st.sampled_from(DOMAINS), min_size=1)),
+            "seconded_staff": mostly(False, True),
         }
     ),
     min_size=1,
@@ -190,6 +195,7 @@ def build_world(spec: dict):
                 status=a["status"],
                 effective_from=start,
                 expires_at=end,
+                seconded_staff_read_partner_material=a.get("seconded_staff", False),
             )
         )
     for code, owner in spec.get("owners", {}).items():
@@ -215,6 +221,16 @@ def build_world(spec: dict):
             DocumentGroupObjectPermission.objects.get_or_create(
                 group_id=users[who].organisation.group_id, permission=view, content_object=docs[which]
             )
+    for user, u in zip(users, spec["users"], strict=True):
+        if u.get("acting_for") and u["acting_for"][0] != u["org"]:
+            host, grant = u["acting_for"]
+            present_as_host_member(
+                user,
+                HostAffiliation(
+                    secondment_code="generated", home=orgs[u["org"]], host=orgs[host], role="reviewer",
+                    clearance=tier_named(grant), ends_at=now + timedelta(days=30),
+                ),
+            )  # fmt: skip
     return users, docs
 
 
@@ -366,9 +382,43 @@ NATIONALITY_NOT_THE_ORGANISATIONS = {
 }
 
 
+# A US secondee acting for the UK institute (the host grants SECRET; the home attests
+# OFFICIAL-SENSITIVE), beside a UK colleague: the host's own findings at and above the cap, a US
+# finding released to the UK under an agreement that keeps partner material from seconded staff,
+# and a Canadian one under an agreement that allows it.
+SECONDEE_AT_THE_HOST = {
+    "users": [
+        {
+            "org": 1, "nationality": "USA", "active": True, "clearance": ("official-sensitive", "live", False),
+            "read_ins": [], "acting_for": (0, "secret"),
+        },
+        {"org": 0, "nationality": "GBR", "active": True, "clearance": ("secret", "live", False), "read_ins": []},
+    ],
+    "documents": [
+        published_official({"USA"}),
+        {**published_official({"USA"}), "tier": "secret"},
+        {**published_official({"GBR", "USA"}), "org": 1},
+        {**published_official({"GBR", "USA"}), "org": 2},
+    ],
+    "agreements": [
+        {"parties": {0, 1}, "status": "active", "when": "live", "ceiling": "secret", "topics": {"cbrn"}},
+        {
+            "parties": {0, 2}, "status": "active", "when": "live", "ceiling": "secret", "topics": {"cbrn"},
+            "seconded_staff": True,
+        },
+    ],
+    "releases": [
+        {"doc": 2, "agreement": 0, "recipient": 0, "status": "approved", "expiry": None, "audience": set()},
+        {"doc": 3, "agreement": 1, "recipient": 0, "status": "approved", "expiry": None, "audience": set()},
+    ],
+    "stray_grants": [],
+}  # fmt: skip
+
+
 @pytest.mark.django_db
 @settings(max_examples=60, **SETTINGS)
 @given(spec=world_st)
+@example(spec=SECONDEE_AT_THE_HOST)
 @example(spec=NARROWED_WITH_STALE_GROUP_ROW)
 @example(spec=LOWERED_AFTER_RELEASE)
 @example(spec=UPDATE_APPROVED)
@@ -383,6 +433,7 @@ def test_readable_documents_is_exactly_what_can_read_allows(spec):
 @given(spec=world_st)
 @example(spec=NATIONALITY_NOT_THE_ORGANISATIONS)
 @example(spec=UPDATE_APPROVED)
+@example(spec=SECONDEE_AT_THE_HOST)
 def test_readable_documents_is_exactly_what_can_read_allows_on_postgresql(spec):
     from django.db import connection
 
@@ -440,3 +491,16 @@ def test_generated_worlds_reach_the_recipient_country_gate():
     # A US national at the Canadian institute: nationality listed, the organisation's country not.
     assert list(readable_documents(us_national_at_ca)) == []
     assert can_read(us_national_at_ca, docs[1]).reason == Reason.COUNTRY_NOT_RELEASABLE
+
+
+@pytest.mark.django_db
+def test_generated_worlds_reach_the_secondee_gates():
+    """Acting for the host: its own findings up to the capped clearance, partner material only
+    under an agreement that allows seconded staff; both faces deny the rest."""
+    users, docs = build_world(SECONDEE_AT_THE_HOST)
+    secondee, colleague = users
+    assert set(readable_documents(secondee)) == {docs[0], docs[3]}
+    assert can_read(secondee, docs[1]).reason == Reason.CLEARANCE_BELOW_TIER
+    assert can_read(secondee, docs[2]).reason == Reason.SECONDEE_PARTNER_MATERIAL
+    # The host's own staff read every one of them: the gates are the secondee's alone.
+    assert set(readable_documents(colleague)) == set(docs)
