@@ -33,7 +33,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import ClearanceGrant, ReadIn, clearance_of
+from accounts.affiliations import acting_for_host, read_ins_of
+from accounts.models import ClearanceGrant, clearance_of
 from accounts.roles import Role, has_role
 from audit.models import Action
 from audit.reasons import Reason
@@ -68,7 +69,7 @@ def can_see(user, exercise: Exercise) -> Decision:
         return deny(Reason.CLEARANCE_BELOW_TIER)
     if not exercise.releasable_to.filter(pk=user.nationality_id).exists():
         return deny(Reason.NATIONALITY_NOT_RELEASABLE)
-    if not ReadIn.objects.valid_at(now).filter(user=user, compartment_id=exercise.compartment_id).exists():
+    if not read_ins_of(user, now).filter(compartment_id=exercise.compartment_id).exists():
         return deny(Reason.NOT_READ_IN_TO.because(compartments=exercise.compartment.code.upper()))
     return ALLOW
 
@@ -86,9 +87,18 @@ def visible_exercises(user) -> QuerySet[Exercise]:
         agreement__expires_at__gt=now,
     )
     cleared = ClearanceGrant.objects.valid_at(now).filter(user_id=user.pk, tier__rank__gte=OuterRef("tier__rank"))
+    # A secondee acting for the host: the host's grant caps the clearance (as `clearance_of`
+    # does), and only the host's own compartments' read-ins count (`read_ins_of`).
+    acting = acting_for_host(user)
+    capped = Q()
+    if acting is not None:
+        if now >= acting.ends_at:
+            return Exercise.objects.none()
+        capped = Q(tier__rank__lte=acting.clearance.rank)
     releasable = Exercise.releasable_to.through.objects.filter(exercise=OuterRef("pk"), country_id=user.nationality_id)
-    read_in = ReadIn.objects.valid_at(now).filter(user_id=user.pk, compartment_id=OuterRef("compartment_id"))
+    read_in = read_ins_of(user, now).filter(compartment_id=OuterRef("compartment_id"))
     return Exercise.objects.filter(
+        capped,
         Exists(takes_part),
         Q(lead_id=organisation_id) | in_force,
         Exists(cleared),
