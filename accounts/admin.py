@@ -5,7 +5,6 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.admin import GuardedModelAdmin
 
 from audit.models import Action
 from audit.services import record
@@ -22,7 +21,12 @@ class CountryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(GuardedModelAdmin):
+class OrganisationAdmin(admin.ModelAdmin):
+    """No object-permission pages (guardian's GuardedModelAdmin): roles are granted only through
+    `services.role_grant` (the organisation's member pages), which audits the grant and says when
+    the person must enrol a security key first. An admin page writing guardian rows directly did
+    neither."""
+
     list_display = ["short_name", "name", "country", "is_active"]
     list_filter = ["is_active", "country"]
     search_fields = ["name", "short_name"]
