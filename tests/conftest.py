@@ -158,3 +158,19 @@ def verified_client(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def reseeded(transactional_db):
+    """Committed data for a test whose work runs in other processes. A transactional test ends
+    with a flush, which also removes the rows the data migrations seeded (countries, tiers, the
+    taxonomy), so the next such test puts them back first."""
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import Country
+
+    if not Country.objects.exists():
+        for module in ("accounts.migrations.0002_seed_countries_and_tiers", "sharing.migrations.0002_seed_taxonomy"):
+            importlib.import_module(module).seed(apps, None)

@@ -31,16 +31,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _seeded(transactional_db):
-    import importlib
-
-    from django.apps import apps
-
-    from accounts.models import Country
-
-    if not Country.objects.exists():
-        for module in ("accounts.migrations.0002_seed_countries_and_tiers", "sharing.migrations.0002_seed_taxonomy"):
-            importlib.import_module(module).seed(apps, None)
+def _seeded(reseeded):
+    """Every test here runs on committed, reseeded data (tests/conftest.py `reseeded`)."""
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, logs: list[Path] = ()) -> None:

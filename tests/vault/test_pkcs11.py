@@ -375,7 +375,9 @@ call_command("keys", "migrate-to-token", "--batch", "1")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_migration_killed_mid_batch_resumes_where_it_stopped(tmp_path, monkeypatch, settings, ukasi, usaisi, alice):
+def test_a_migration_killed_mid_batch_resumes_where_it_stopped(
+    reseeded, tmp_path, monkeypatch, settings, ukasi, usaisi, alice
+):
     """A real kill (SIGKILL, in a process of its own, on PostgreSQL) half-way through a batch: the
     batches before it stay, the one it was in is rolled back whole, and the same command again
     moves the rest."""
