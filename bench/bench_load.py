@@ -61,6 +61,9 @@ def bench_env() -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="bench.load_settings",
         ACCORD_LOG_FORMAT="json",
         PYTHONUNBUFFERED="1",
+        # As in production on PostgreSQL: requests only insert their audit events, and one
+        # `manage.py audit sequencer` process (started beside gunicorn) links them into the chain.
+        ACCORD_AUDIT_SEALING="sequencer",
     )
     return env
 
@@ -168,6 +171,26 @@ def setup() -> dict:
     }
 
 
+def pass_on() -> dict:
+    """The upload targets' releases move to their latest revision, as an approved update leaves
+    them: the files primed before the clock belong to a revision of their own (a release pins
+    its revision's files), and the reviewers download them."""
+    import django
+
+    django.setup()
+    from sharing.models import Document, DocumentRevision, Release
+    from sharing.services.releases import sync_grants
+
+    with open(VAR / "targets.json") as handle:
+        codes = json.load(handle)
+    documents = list(Document.objects.filter(code__in=codes).values_list("pk", flat=True))
+    for document_id in documents:
+        latest = DocumentRevision.objects.filter(document_id=document_id).order_by("-number").first()
+        Release.objects.filter(document_id=document_id, status=Release.Status.APPROVED).update(revision=latest)
+    sync_grants(document_ids=documents)
+    return {"documents": len(documents)}
+
+
 def after_run() -> dict:
     import django
 
@@ -177,7 +200,9 @@ def after_run() -> dict:
     from audit.models import AuditEvent
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit_auditevent")
+        # The chain's order is `position` (set by the sequencer, gap-free); `seq` comes from a
+        # database sequence at insert, where a rolled-back transaction may leave a hole.
+        cursor.execute("SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0) FROM audit_auditevent")
         count, low, high = cursor.fetchone()
     actions = {}
     for action in AuditEvent.objects.values_list("action", flat=True):
@@ -373,9 +398,10 @@ def main() -> None:
     )
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--after", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pass-on", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.setup or args.after:
-        print(json.dumps(setup() if args.setup else after_run()))
+    if args.setup or args.after or args.pass_on:
+        print(json.dumps(setup() if args.setup else pass_on() if args.pass_on else after_run()))
         return
 
     mix = {k: int(v) for k, v in (part.split("=") for part in args.mix.split(","))}
@@ -392,6 +418,9 @@ def main() -> None:
     before = child("after")
     env = bench_env() | {"GUNICORN_BIND": f"127.0.0.1:{args.port}", "GUNICORN_WORKERS": "2"}
     log = (VAR / "gunicorn.log").open("ab")
+    sequencer = subprocess.Popen(  # noqa: S603 - this project's manage.py, fixed arguments
+        [sys.executable, "manage.py", "audit", "sequencer"], env=bench_env(), cwd=ROOT, stdout=log, stderr=log
+    )
     gunicorn = subprocess.Popen(  # noqa: S603 - our venv's gunicorn, fixed arguments
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
         env=env,
@@ -404,6 +433,8 @@ def main() -> None:
     try:
         wait_ready(args.port, gunicorn)
         files = {mode: prime(args.port, world, mode) for mode in ("accord", "bare")}
+        (VAR / "targets.json").write_text(json.dumps(world["targets"]))
+        child("pass-on")
         for number in range(args.rounds):
             # Interleaved: the mode that goes first alternates, so neither always meets a warm cache.
             order = ("accord", "bare") if number % 2 == 0 else ("bare", "accord")
@@ -420,7 +451,12 @@ def main() -> None:
         load["end"] = os.getloadavg()[0]
         gunicorn.terminate()
         gunicorn.wait(timeout=60)
+        sequencer.terminate()  # finishes the batch in hand
+        sequencer.wait(timeout=60)
         log.close()
+    subprocess.run(  # noqa: S603 - seal what the stopped sequencer left, before verifying
+        [sys.executable, "manage.py", "audit", "sequencer", "--once"], env=bench_env(), cwd=ROOT, check=True
+    )
     after = child("after")
     verify = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "audit", "verify"], env=bench_env(), cwd=ROOT, capture_output=True, text=True
