@@ -29,6 +29,10 @@ from .models import Secondment
 Status = Secondment.Status
 
 
+# The steps that widen the secondee's access; their own admin rights never suffice for them.
+SELF_BARRED = frozenset({Action.SECONDMENT_APPROVED, Action.SECONDMENT_EXTENSION_APPROVED})
+
+
 def admin_sides(actor: Any, secondment: Secondment) -> list[str]:
     """The sides ("home", "host") whose organisation `actor` administers now."""
     return [
@@ -40,6 +44,9 @@ def admin_sides(actor: Any, secondment: Secondment) -> list[str]:
 
 def _require_admin(actor: Any, action: str, secondment: Secondment) -> list[str]:
     sides = admin_sides(actor, secondment)
+    if sides and getattr(actor, "pk", None) == secondment.person_id and action in SELF_BARRED:
+        # Nobody approves their own access: a secondee who is also an admin needs a colleague.
+        refuse(actor, action, secondment, Reason.SELF, error=PermissionDenied)
     if not sides:
         refuse(actor, action, secondment, Reason.NOT_AN_ADMIN_OF_EITHER_SIDE, error=PermissionDenied)
     return sides

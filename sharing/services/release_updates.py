@@ -23,7 +23,7 @@ from outbox.services import enqueue
 
 from ..housekeeping_tasks import send_release_update_notice
 from ..models import Document, DocumentRevision, Release
-from ..policy import can_read
+from ..policy import can_read, secondee_crossing_refusal
 from .releases import approval_refusal, latest_revision, sync_grants
 
 Status = Release.Status
@@ -92,7 +92,9 @@ def release_update_approve(*, actor, release: Release, revision: int | None = No
     action = Action.RELEASE_UPDATE_APPROVED
     latest = _check(actor, release, action, revision)
     now = timezone.now()
-    refusal = _rules_refusal(release, now)
+    # A secondee never passes material on to the other side of their secondment, by request or
+    # by approval.
+    refusal = _rules_refusal(release, now) or secondee_crossing_refusal(actor, release.recipient)
     if refusal:
         refuse(actor, action, release, refusal)
     with transaction.atomic():

@@ -196,7 +196,9 @@ def _decide(*, actor, release: Release, approve: bool, reason: str) -> Release:
         # refused or left, never approved.
         if release.document.status == Document.Status.WITHDRAWN:
             refuse(actor, action, release, Reason.WITHDRAWN, error=_withdrawn())
-        refusal = approval_refusal(release, now)
+        # A secondee never passes material on to the other side of their secondment, by request
+        # or by approval.
+        refusal = approval_refusal(release, now) or secondee_crossing_refusal(actor, release.recipient)
         if refusal:
             refuse(actor, action, release, refusal)
     stale = withdrawn = False
@@ -339,6 +341,7 @@ def release_reinstate(*, actor, release: Release, reason: str = "") -> Release:
     refusal = scope.agreement_refusal(release.agreement, now) or out_of_scope(release, release.document, now)
     if refusal is None and release.expires_at is not None and release.expires_at <= now:
         refusal = Refusal(Reason.RELEASE_EXPIRY_PASSED)
+    refusal = refusal or secondee_crossing_refusal(actor, release.recipient)
     if refusal:
         refuse(actor, action, release, refusal)
     with transaction.atomic():

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.affiliations import HostAffiliation, acting_for_host, present_as_host_member
 from accounts.models import User, clearance_of
-from accounts.roles import Role, has_role
+from accounts.roles import Role, grant_role, has_role
 from audit.access import ViewerScope
 from audit.models import Action, AuditEvent
 from audit.selectors import visible_events
@@ -21,7 +21,8 @@ from exchanges.middleware import SESSION_KEY
 from exchanges.models import Secondment
 from sharing.policy import can_read, readable_documents
 from sharing.services.documents import document_create
-from sharing.services.releases import release_request
+from sharing.services.release_updates import release_update_approve
+from sharing.services.releases import release_approve, release_reinstate, release_request
 from tests.factories import (
     AgreementFactory,
     AttachmentFactory,
@@ -31,6 +32,7 @@ from tests.factories import (
     compartment,
     grant_clearance,
     login_verified,
+    revise,
     tier,
 )
 
@@ -272,3 +274,39 @@ def test_a_download_at_the_host_is_in_the_hosts_access_history(client, sid, seco
     host = visible_events(ViewerScope(everything=False, organisation_ids=frozenset({ukasi.pk})))
     home = visible_events(ViewerScope(everything=False, organisation_ids=frozenset({usaisi.pk})))
     assert host.filter(seq=download.seq).exists() and not home.filter(seq=download.seq).exists()
+
+
+def test_a_secondee_release_officer_cannot_pass_home_material_to_the_host_by_approving_it(
+    sid, secondment, hank, exchange_agreement, ukasi
+):
+    """Approving is carrying too: a release, an update of one, or a reinstatement, to the other
+    side of the secondment, by the secondee's hand (at home in the browser, or through the API,
+    which always acts for home)."""
+    grant_role(sid, Role.RELEASE_OFFICER, secondment.home)
+    home_side = User.objects.get(pk=sid.pk)
+    finding = DocumentFactory(author=hank, releasable_to=["GBR"], risk_domains=["cyber-offence"])
+    (requested,) = release_request(
+        actor=hank, document=finding, agreement=exchange_agreement, recipients=[ukasi], justification="x"
+    )
+    with pytest.raises(ValidationError) as caught:
+        release_approve(actor=home_side, release=requested, reason="")
+    assert caught.value.code == "secondee_carries_across"
+    requested.refresh_from_db()
+    assert requested.status == "requested"
+
+    released = DocumentFactory(author=hank, releasable_to=["GBR"], risk_domains=["cyber-offence"])
+    approved = ReleaseFactory(document=released, agreement=exchange_agreement, recipient=ukasi, decided_by=hank)
+    revise(released, body="A newer revision")
+    with pytest.raises(ValidationError) as caught:
+        release_update_approve(actor=home_side, release=approved, revision=released.revision)
+    assert caught.value.code == "secondee_carries_across"
+    approved.refresh_from_db()
+    assert approved.revision.number < released.revision
+
+    approved.status = "suspended"
+    approved.save(update_fields=["status"])
+    with pytest.raises(ValidationError) as caught:
+        release_reinstate(actor=home_side, release=approved)
+    assert caught.value.code == "secondee_carries_across"
+    refused = AuditEvent.objects.filter(outcome="denied", details__reason="secondee_carries_across")
+    assert refused.count() == 3

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.roles import Role, grant_role
 from audit.access import ViewerScope
 from audit.models import Action, AuditEvent, Outcome
 from audit.selectors import visible_events
@@ -137,3 +138,21 @@ def test_both_sides_admins_see_every_step_and_a_third_does_not(
         assert list(seen.values_list("action", flat=True)) == steps
     third = ViewerScope(everything=False, organisation_ids=frozenset({canada.pk}))
     assert not visible_events(third).filter(target_type="exchanges.secondment").exists()
+
+
+def test_a_secondee_who_is_an_admin_approves_neither_their_secondment_nor_its_extension(
+    sid, ursula, olivia, usaisi, ukasi, exchange_agreement
+):
+    grant_role(sid, Role.ORG_ADMIN, usaisi)
+    secondment = _propose(ursula, sid, usaisi, ukasi, exchange_agreement)
+    with pytest.raises(PermissionDenied):
+        services.secondment_approve(actor=sid, secondment=secondment)
+    secondment.refresh_from_db()
+    assert secondment.home_approved_at is None
+    secondment = services.secondment_approve(actor=ursula, secondment=secondment)  # a colleague does
+    secondment = services.secondment_approve(actor=olivia, secondment=secondment)
+    services.secondment_extension_propose(actor=ursula, secondment=secondment, ends_at=secondment.ends_at + 30 * DAY)
+    with pytest.raises(PermissionDenied):
+        services.secondment_extension_approve(actor=sid, secondment=secondment)
+    refused = AuditEvent.objects.filter(outcome=Outcome.DENIED, details__reason="self")
+    assert refused.count() == 2
