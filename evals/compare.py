@@ -84,7 +84,7 @@ def agreement(a: Mapping[Key, float | None], b: Mapping[Key, float | None], *, t
 
     A sample passes when its value is at least `threshold` (so Inspect's C passes and I fails).
     """
-    counts = {"both_pass": 0, "both_fail": 0, "only_a": 0, "only_b": 0}
+    counts = dict.fromkeys(("both_pass", "both_fail", "only_a", "only_b"), 0)
     disagreeing: list[Key] = []
     for key in sorted(a.keys() & b.keys()):
         va, vb = a[key], b[key]
