@@ -55,6 +55,9 @@ STEP_UP_ACTIONS: dict[str, str] = {
     # A document's access history is the audit trail of that document, exported as CSV.
     "sharing:document_access_export": "GET",
     "accounts:org_mfa_reset": "POST",
+    # A secondment's approval grants the host's clearance for it; so does approving its extension.
+    "exchanges:approve": "POST",
+    "exchanges:extension_approve": "POST",
     # A portal admin deleting a person's authenticator in the Django admin resets their MFA
     # (accounts/admin.py); the changelist takes POSTs only for its bulk delete.
     "admin:otp_totp_totpdevice_delete": "POST",

@@ -45,6 +45,8 @@ ROUTES: dict[str, list] = {
     "audit:export": ["csv"],
     "sharing:document_access_export": [SOME],
     "accounts:org_mfa_reset": [SOME],
+    "exchanges:approve": [SOME],
+    "exchanges:extension_approve": [SOME],
     "admin:otp_totp_totpdevice_delete": [987654],
     "admin:otp_totp_totpdevice_changelist": [],
 }
@@ -63,6 +65,8 @@ DECISIONS = {
     "export the audit trail": "audit:export",
     "export a document's access history": "sharing:document_access_export",
     "reset someone's MFA": "accounts:org_mfa_reset",
+    "approve a secondment (the host's clearance for it)": "exchanges:approve",
+    "approve a secondment's extension": "exchanges:extension_approve",
     "delete someone's authenticator in the admin": "admin:otp_totp_totpdevice_delete",
     "delete authenticators in bulk in the admin": "admin:otp_totp_totpdevice_changelist",
 }
