@@ -60,24 +60,6 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 ENCODING_VERSION = 3
 V3_PREFIX = "accord-audit-event/v3"
-# The fields of a version-3 content text, in order.
-V3_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "organisation_id",
-    "action",
-    "outcome",
-    "target_type",
-    "target_id",
-    "target_label",
-    "request_id",
-    "ip",
-    "user_agent",
-    "details",
-    "version",
-)
 
 # Fields covered by the hash. Changing this list needs a new version.
 HASHED_FIELDS = (
@@ -98,6 +80,8 @@ HASHED_FIELDS = (
     "version",
     "prev_hash",
 )
+# The fields of a version-3 content text, in order: the hashed fields but the link.
+V3_FIELDS = tuple(name for name in HASHED_FIELDS if name != "prev_hash")
 # Fields covered by a version-2 content digest (everything but the chain's own seq, at, prev_hash).
 CONTENT_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "at", "prev_hash"))
 # One encoder, built once: json.dumps with non-default arguments builds a new encoder per call.
